@@ -1,0 +1,30 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** The shape FastAPI clients already parse: one entry per problem. */
+export const ValidationIssue = Type.Object({
+  loc: Type.Array(Type.Union([Type.String(), Type.Integer()]), { examples: [['body', 'tenure_months']] }),
+  msg: Type.String({ examples: ['Input should be less than or equal to 120'] }),
+  type: Type.String({ examples: ['less_than_equal'] }),
+});
+export type ValidationIssue = Static<typeof ValidationIssue>;
+
+export const ValidationErrorResponse = Type.Object(
+  {
+    statusCode: Type.Literal(422),
+    error: Type.Literal('Unprocessable Entity'),
+    message: Type.String({ examples: ['tenure_months must be less than or equal to 120.'] }),
+    detail: Type.Array(ValidationIssue),
+  },
+  { $id: 'ValidationErrorResponse', title: 'ValidationErrorResponse' },
+);
+export type ValidationErrorResponse = Static<typeof ValidationErrorResponse>;
+
+export const ErrorResponse = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    error: Type.String(),
+    message: Type.String(),
+  },
+  { $id: 'ErrorResponse', title: 'ErrorResponse' },
+);
+export type ErrorResponse = Static<typeof ErrorResponse>;

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
+import { buildTestApp, type TestApp } from '../helpers.js';
+
+let testApp: TestApp;
+beforeAll(async () => {
+  testApp = await buildTestApp();
+});
+afterAll(async () => testApp.app.close());
+
+const get = (url: string) => testApp.app.inject({ method: 'GET', url });
+
+describe('API docs', () => {
+  it('serves OpenAPI 3 with every range, description and the example request', async () => {
+    const response = await get('/openapi.json');
+    expect(response.statusCode).toBe(200);
+    const spec = response.json();
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/predict', '/predict/batch', '/health']));
+
+    const features = spec.components.schemas.CustomerFeatures;
+    expect(Object.keys(features.properties)).toEqual([...FEATURE_NAMES, 'customer_id']);
+    expect(features.required).toEqual([...FEATURE_NAMES]);
+    expect(features.properties.tenure_months).toMatchObject({ type: 'integer', minimum: 0, maximum: 120 });
+    expect(features.properties.monthly_charges).toMatchObject({ type: 'number', minimum: 0, maximum: 500 });
+    expect(features.properties.total_charges).toMatchObject({ type: 'number', minimum: 0, maximum: 1_000_000 });
+    expect(features.properties.num_products).toMatchObject({ type: 'integer', minimum: 1, maximum: 10 });
+    expect(features.properties.has_support_calls).toMatchObject({ type: 'integer', minimum: 0, maximum: 1 });
+    for (const name of FEATURE_NAMES) expect(features.properties[name].description).toBeTruthy();
+    expect(features.example ?? features.examples?.[0]).toMatchObject({ tenure_months: 2, monthly_charges: 70.7 });
+
+    const predict = spec.paths['/predict'].post;
+    expect(predict.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CustomerFeatures');
+    expect(Object.keys(predict.responses)).toEqual(expect.arrayContaining(['200', '422', '503']));
+    const batchSchema = spec.paths['/predict/batch'].post.requestBody.content['application/json'].schema;
+    expect(batchSchema.properties.customers).toMatchObject({ minItems: 1, maxItems: 100 });
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const response = await get('/docs');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/html/);
+    expect(response.body).toContain('swagger');
+  });
+
+  it('serves ReDoc at /redoc with its script from the redoc package, not a CDN', async () => {
+    const page = await get('/redoc');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('spec-url="/openapi.json"');
+    expect(page.body).not.toMatch(/https?:\/\//);
+    const script = await get('/redoc/redoc.standalone.js');
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toMatch(/javascript/);
+    expect(script.body.length).toBeGreaterThan(100_000);
+  });
+});

@@ -1,0 +1,85 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ChurnModel } from '../../src/model/churn-model.js';
+import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
+
+let testApp: TestApp;
+beforeAll(async () => {
+  testApp = await buildTestApp();
+});
+afterAll(async () => testApp.app.close());
+afterEach(() => vi.restoreAllMocks());
+
+describe('error responses', () => {
+  it('answers malformed JSON with 400', async () => {
+    const response = await testApp.app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: '{"tenure_months": 12,',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/application\/json/);
+    expect(response.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+  });
+
+  it('answers a content type other than JSON with 415', async () => {
+    const response = await testApp.app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: 'tenure_months=12',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type' });
+  });
+
+  it('answers a body over the limit with 413', async () => {
+    const response = await postJson(testApp.app, '/predict', { ...VALID_CUSTOMER, padding: 'x'.repeat(1024 * 1024) });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+  });
+
+  it('takes the body limit from BODY_LIMIT_BYTES', async () => {
+    const small = await buildTestApp({ BODY_LIMIT_BYTES: '2048' });
+    try {
+      expect((await postJson(small.app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
+      expect((await postJson(small.app, '/predict', { ...VALID_CUSTOMER, padding: 'x'.repeat(2048) })).statusCode).toBe(413);
+    } finally {
+      await small.app.close();
+    }
+  });
+
+  it('answers an unknown route with a JSON 404', async () => {
+    const response = await testApp.app.inject({ method: 'GET', url: '/nope?x=1' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'Route GET /nope not found' });
+  });
+
+  it('answers 500 without a stack trace or internals when inference fails', async () => {
+    vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValue(new Error('secret internal detail at /srv/x.ts:1'));
+    const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error' });
+    expect(response.body).not.toMatch(/secret|stack|\.ts/);
+    expect(testApp.logs.some((line) => line.level === 50 && JSON.stringify(line).includes('secret internal detail'))).toBe(true);
+  });
+});
+
+describe('model not ready', () => {
+  it('answers predictions with 503 and a message, and health with 503 unhealthy', async () => {
+    const { app } = await buildTestApp();
+    try {
+      await app.model.close();
+      const predict = await postJson(app, '/predict', VALID_CUSTOMER);
+      expect(predict.statusCode).toBe(503);
+      expect(predict.json().message).toMatch(/not loaded/);
+      const batch = await postJson(app, '/predict/batch', { customers: [VALID_CUSTOMER] });
+      expect(batch.statusCode).toBe(503);
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ status: 'unhealthy', model_loaded: false, model_version: null });
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ChurnModel } from '../../src/model/churn-model.js';
+import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+function randomCustomer(index: number) {
+  const tenure = Math.floor(Math.random() * 121);
+  const monthly = Math.round(Math.random() * 50_000) / 100;
+  return {
+    customer_id: `c-${index}`,
+    tenure_months: tenure,
+    monthly_charges: monthly,
+    total_charges: Math.round(tenure * monthly * 100) / 100,
+    num_products: 1 + Math.floor(Math.random() * 10),
+    has_support_calls: Math.round(Math.random()),
+  };
+}
+
+describe('micro-batched /predict', () => {
+  it('answers 1,000 concurrent random predictions each with its own single-run result, in few runs', async () => {
+    const { app } = await buildTestApp({ MICRO_BATCH_MAX_ROWS: '128', LOG_LEVEL: 'warn' });
+    try {
+      const customers = Array.from({ length: 1000 }, (_, index) => randomCustomer(index));
+      const expected = await Promise.all(customers.map(async (customer) => (await app.predictor.predictMany([customer])).predictions[0]));
+      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+      const responses = await Promise.all(customers.map((customer) => postJson(app, '/predict', customer)));
+      expect(responses.map((response) => response.json())).toEqual(expected);
+      expect(run.mock.calls.length).toBeLessThan(1000);
+      expect(Math.max(...run.mock.calls.map((call) => call[1]))).toBeLessThanOrEqual(128);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('runs one model call per request when MICRO_BATCHING is off', async () => {
+    const { app } = await buildTestApp({ MICRO_BATCHING: 'false', LOG_LEVEL: 'warn' });
+    try {
+      expect(app.predictor.batcher).toBeUndefined();
+      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+      await Promise.all(Array.from({ length: 5 }, () => postJson(app, '/predict', VALID_CUSTOMER)));
+      expect(run).toHaveBeenCalledTimes(5);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 503 once the batcher is closed for shutdown', async () => {
+    const { app } = await buildTestApp({ LOG_LEVEL: 'warn' });
+    try {
+      await app.predictor.close();
+      const response = await postJson(app, '/predict', VALID_CUSTOMER);
+      expect(response.statusCode).toBe(503);
+      expect(response.json().message).toMatch(/shutting down/);
+    } finally {
+      await app.close();
+    }
+  });
+});

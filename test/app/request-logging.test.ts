@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
+
+let testApp: TestApp;
+beforeAll(async () => {
+  testApp = await buildTestApp();
+});
+afterAll(async () => testApp.app.close());
+
+describe('request ids and logs', () => {
+  it('honours an incoming x-request-id and returns it', async () => {
+    const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER, { 'x-request-id': 'crm-call-7' });
+    expect(response.headers['x-request-id']).toBe('crm-call-7');
+  });
+
+  it('generates an id when none (or a malformed one) is sent', async () => {
+    const plain = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
+    expect(plain.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const forged = await postJson(testApp.app, '/predict', VALID_CUSTOMER, { 'x-request-id': 'bad id\nlevel=fatal' });
+    expect(forged.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('writes exactly one JSON line per finished request with method, path, status, latency and id', async () => {
+    const before = testApp.logs.length;
+    await postJson(testApp.app, '/predict', { tenure_months: 999 }, { 'x-request-id': 'log-test-1' });
+    const lines = testApp.logs.slice(before).filter((line) => line.reqId === 'log-test-1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ method: 'POST', path: '/predict', statusCode: 422, reqId: 'log-test-1' });
+    expect(typeof lines[0]!.latencyMs).toBe('number');
+  });
+});
+
+describe('CORS', () => {
+  it('allows any origin by default', async () => {
+    const response = await testApp.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://dashboard.example' } });
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+  });
+
+  it('allows only the configured origins', async () => {
+    const restricted = await buildTestApp({ CORS_ORIGINS: 'https://dashboard.example' });
+    try {
+      const allowed = await restricted.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://dashboard.example' } });
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://dashboard.example');
+      const denied = await restricted.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://evil.example' } });
+      expect(denied.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await restricted.app.close();
+    }
+  });
+});

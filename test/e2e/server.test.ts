@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VALID_CUSTOMER } from '../helpers.js';
+import { freePort, startServer, waitUntilHealthy, type ServerProcess } from './server-process.js';
+
+const post = (server: ServerProcess, path: string, body: unknown) =>
+  fetch(`${server.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('the real server over HTTP', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = startServer({ LOG_LEVEL: 'info' }, await freePort());
+    await waitUntilHealthy(server);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('is healthy with the model loaded', async () => {
+    const response = await fetch(`${server.baseUrl}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'healthy', model_loaded: true });
+  });
+
+  it('predicts for a valid customer', async () => {
+    const response = await post(server, '/predict', { ...VALID_CUSTOMER, customer_id: 'e2e-1' });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ customer_id: 'e2e-1', risk_tier: expect.stringMatching(/^(HIGH|MEDIUM|LOW)$/) });
+    expect(typeof body.churn_probability).toBe('number');
+    expect(typeof body.churn_prediction).toBe('boolean');
+  });
+
+  it('answers tenure 999 with 422', async () => {
+    const response = await post(server, '/predict', { ...VALID_CUSTOMER, tenure_months: 999 });
+    expect(response.status).toBe(422);
+    expect(((await response.json()) as { detail: { loc: unknown }[] }).detail[0]!.loc).toEqual(['body', 'tenure_months']);
+  });
+
+  it('answers a batch of two with batch_size 2', async () => {
+    const response = await post(server, '/predict/batch', { customers: [VALID_CUSTOMER, { ...VALID_CUSTOMER, tenure_months: 60 }] });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { batch_size: number }).batch_size).toBe(2);
+  });
+
+  it('logs one JSON line per request with the request id', async () => {
+    await fetch(`${server.baseUrl}/health`, { headers: { 'x-request-id': 'e2e-log-check' } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = server.output().split('\n').filter((line) => line.includes('"e2e-log-check"'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ method: 'GET', path: '/health', statusCode: 200, reqId: 'e2e-log-check' });
+  });
+
+  it('drains and exits 0 on SIGTERM', async () => {
+    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(server.output()).toContain('shutdown complete');
+  });
+});
+
+describe('start-up failures of the real process', () => {
+  it('exits non-zero with one clear line when the model is missing', async () => {
+    const server = startServer({ MODEL_PATH: '/nonexistent/model.onnx' }, await freePort());
+    expect(await server.exited).not.toBe(0);
+    const fatal = server.output().split('\n').filter((line) => line.includes('"level":60'));
+    expect(fatal).toHaveLength(1);
+    expect(JSON.parse(fatal[0]!).msg).toBe('Model not found at /nonexistent/model.onnx');
+  });
+
+  it('exits non-zero naming the variable when the config is invalid', async () => {
+    const server = startServer({ PREDICTION_THRESHOLD: 'high' }, await freePort());
+    expect(await server.exited).not.toBe(0);
+    expect(server.output()).toContain('PREDICTION_THRESHOLD must be a number from 0 to 1, got \\"high\\"');
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, corsOrigins, loadConfig, workerCount } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 8000,
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'info',
+      PREDICTION_THRESHOLD: 0.5,
+      HIGH_RISK_THRESHOLD: 0.7,
+      MEDIUM_RISK_THRESHOLD: 0.4,
+      BATCH_MAX_SIZE: 100,
+      BODY_LIMIT_BYTES: 1048576,
+      CORS_ORIGINS: '*',
+      INTRA_OP_THREADS: 1,
+      MICRO_BATCHING: true,
+      MICRO_BATCH_MAX_ROWS: 256,
+      BATCH_MAX_DELAY_MS: 0,
+      WORKERS: 1,
+    });
+    expect(config.MODEL_PATH).toMatch(/models\/churn_model\.onnx$/);
+  });
+
+  it('converts numbers and treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '9000', HIGH_RISK_THRESHOLD: '0.8', BATCH_MAX_SIZE: '', LOG_LEVEL: 'debug' });
+    expect(config.PORT).toBe(9000);
+    expect(config.HIGH_RISK_THRESHOLD).toBe(0.8);
+    expect(config.BATCH_MAX_SIZE).toBe(100);
+    expect(config.LOG_LEVEL).toBe('debug');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '1.5'],
+    ['PORT', '70000'],
+    ['PORT', '8000abc'],
+    ['LOG_LEVEL', 'loud'],
+    ['PREDICTION_THRESHOLD', '2'],
+    ['HIGH_RISK_THRESHOLD', '-0.1'],
+    ['BATCH_MAX_SIZE', '0'],
+    ['BODY_LIMIT_BYTES', 'lots'],
+    ['INTRA_OP_THREADS', '0'],
+    ['MICRO_BATCHING', 'maybe'],
+    ['MICRO_BATCH_MAX_ROWS', '0'],
+    ['BATCH_MAX_DELAY_MS', '-1'],
+    ['WORKERS', '0'],
+    ['WORKERS', 'many'],
+  ])('rejects %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(`${name} must be .*got "${value}"`));
+  });
+
+  it('reads booleans and worker counts', () => {
+    expect(loadConfig({ MICRO_BATCHING: 'false' }).MICRO_BATCHING).toBe(false);
+    expect(loadConfig({ MICRO_BATCHING: 'off' }).MICRO_BATCHING).toBe(false);
+    expect(workerCount(loadConfig({ WORKERS: 'auto' }), 2)).toBe(2);
+    expect(workerCount(loadConfig({ WORKERS: '3' }), 2)).toBe(3);
+    expect(() => loadConfig({ WORKERS: 'many' })).toThrowError('WORKERS must be "auto" or an integer from 1 to 64, got "many"');
+  });
+
+  it('rejects a medium-risk threshold above the high-risk one', () => {
+    expect(() => loadConfig({ MEDIUM_RISK_THRESHOLD: '0.9' })).toThrowError(/MEDIUM_RISK_THRESHOLD \(0.9\) must not exceed HIGH_RISK_THRESHOLD \(0.7\)/);
+  });
+
+  it('splits CORS origins into a list unless it is the wildcard', () => {
+    expect(corsOrigins(loadConfig({}))).toBe('*');
+    expect(corsOrigins(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }))).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
+  });
+});

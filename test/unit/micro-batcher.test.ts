@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BatcherClosedError, MicroBatcher } from '../../src/batching/micro-batcher.js';
+
+/** A run that records each call and answers every input with a value derived from it alone. */
+function recordingRun() {
+  const calls: number[][] = [];
+  const run = vi.fn(async (inputs: number[]) => {
+    calls.push([...inputs]);
+    return inputs.map((input) => input * 10);
+  });
+  return { calls, run };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+afterEach(() => vi.useRealTimers());
+
+describe('MicroBatcher', () => {
+  it('flushes as soon as the queue reaches the maximum batch size', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 3, maxDelayMs: 60_000 });
+    const results = [1, 2, 3].map((input) => batcher.submit(input));
+    // No timer has fired, no turn of the loop has passed: the size alone triggered the run.
+    expect(calls).toEqual([[1, 2, 3]]);
+    expect(await Promise.all(results)).toEqual([10, 20, 30]);
+  });
+
+  it('flushes at the next turn of the event loop, not before', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 100, maxDelayMs: 0 });
+    const results = [batcher.submit(1), batcher.submit(2)];
+    expect(calls).toEqual([]);
+    await nextTurn();
+    expect(calls).toEqual([[1, 2]]);
+    expect(await Promise.all(results)).toEqual([10, 20]);
+  });
+
+  it('waits BATCH_MAX_DELAY_MS before flushing when it is set', async () => {
+    vi.useFakeTimers();
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 100, maxDelayMs: 10 });
+    const first = batcher.submit(1);
+    vi.advanceTimersByTime(9);
+    const second = batcher.submit(2);
+    expect(calls).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(calls).toEqual([[1, 2]]);
+    expect(await Promise.all([first, second])).toEqual([10, 20]);
+  });
+
+  it('rejects every caller of a failed run, and the next run still works', async () => {
+    let fail = true;
+    const batcher = new MicroBatcher<number, number>({
+      run: async (inputs) => {
+        if (fail) throw new Error('inference failed');
+        return inputs;
+      },
+      maxBatchRows: 100,
+      maxDelayMs: 0,
+    });
+    const results = await Promise.allSettled([batcher.submit(1), batcher.submitMany([2, 3]), batcher.submit(4)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const result of results) expect((result as PromiseRejectedResult).reason).toEqual(new Error('inference failed'));
+    fail = false;
+    expect(await batcher.submit(5)).toBe(5);
+  });
+
+  it('rejects every caller when the run returns the wrong number of outputs', async () => {
+    const batcher = new MicroBatcher<number, number>({ run: async (inputs) => inputs.slice(1), maxBatchRows: 100, maxDelayMs: 0 });
+    const results = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
+    expect(results.every((result) => result.status === 'rejected')).toBe(true);
+  });
+
+  it('splits a long queue into runs of at most the maximum rows, never splitting one caller', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 4, maxDelayMs: 0 });
+    const many = batcher.submitMany([1, 2, 3]);
+    const single = batcher.submit(4);
+    const large = batcher.submitMany([5, 6, 7, 8, 9, 10]);
+    const last = batcher.submit(11);
+    expect(await many).toEqual([10, 20, 30]);
+    expect(await single).toBe(40);
+    expect(await large).toEqual([50, 60, 70, 80, 90, 100]);
+    expect(await last).toBe(110);
+    // A caller larger than the cap runs alone and whole; everything else respects the cap.
+    expect(calls).toEqual([[1, 2, 3, 4], [5, 6, 7, 8, 9, 10], [11]]);
+    expect(batcher.stats).toEqual({ runs: 3, rows: 11, largestRun: 6 });
+  });
+
+  it('gives each of 1,000 concurrent callers its own result, in order', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 64, maxDelayMs: 0 });
+    const inputs = Array.from({ length: 1000 }, () => Math.random());
+    const outputs = await Promise.all(inputs.map((input) => batcher.submit(input)));
+    expect(outputs).toEqual(inputs.map((input) => input * 10));
+    expect(calls.length).toBeGreaterThanOrEqual(Math.ceil(1000 / 64));
+    expect(Math.max(...calls.map((call) => call.length))).toBeLessThanOrEqual(64);
+  });
+
+  it('finishes queued calls on close and refuses new ones', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 2, maxDelayMs: 60_000 });
+    const queued = [1, 2, 3, 4, 5].map((input) => batcher.submit(input));
+    await batcher.close();
+    expect(await Promise.all(queued)).toEqual([10, 20, 30, 40, 50]);
+    expect(calls.flat()).toEqual([1, 2, 3, 4, 5]);
+    await expect(batcher.submit(6)).rejects.toBeInstanceOf(BatcherClosedError);
+    expect(batcher.queuedRows).toBe(0);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { riskTier, toPrediction } from '../../src/model/risk.js';
+
+const DEFAULTS = { prediction: 0.5, highRisk: 0.7, mediumRisk: 0.4 };
+
+describe('riskTier', () => {
+  it.each([
+    [0, 'LOW'],
+    [0.3999, 'LOW'],
+    [0.4, 'MEDIUM'],
+    [0.6999, 'MEDIUM'],
+    [0.7, 'HIGH'],
+    [1, 'HIGH'],
+  ])('puts %d in %s with the default thresholds', (probability, tier) => {
+    expect(riskTier(probability, DEFAULTS)).toBe(tier);
+  });
+});
+
+describe('toPrediction', () => {
+  it('compares the unrounded probability with the thresholds', () => {
+    // 0.69996 rounds to 0.7 for display but is below the HIGH threshold.
+    expect(toPrediction(0.69996, {}, '1.0.0', DEFAULTS)).toEqual({
+      churn_probability: 0.7,
+      churn_prediction: true,
+      risk_tier: 'MEDIUM',
+      model_version: '1.0.0',
+    });
+    expect(toPrediction(0.49996, {}, '1.0.0', DEFAULTS).churn_prediction).toBe(false);
+    expect(toPrediction(0.5, {}, '1.0.0', DEFAULTS).churn_prediction).toBe(true);
+  });
+
+  it('rounds the probability to 4 decimals', () => {
+    expect(toPrediction(0.123456, {}, '1.0.0', DEFAULTS).churn_probability).toBe(0.1235);
+  });
+
+  it('echoes customer_id only when given', () => {
+    expect(toPrediction(0.1, { customer_id: 'abc' }, '2.0.0', DEFAULTS).customer_id).toBe('abc');
+    expect(toPrediction(0.1, {}, '2.0.0', DEFAULTS)).not.toHaveProperty('customer_id');
+  });
+});
