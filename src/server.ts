@@ -1,6 +1,9 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { superviseWorkers } from './cluster-supervisor.js';
+import { ConfigError, loadConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './model/churn-model.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -48,7 +51,14 @@ async function start(config: Config): Promise<void> {
 }
 
 try {
-  await start(loadConfig());
+  const config = loadConfig();
+  const workers = workerCount(config, availableParallelism());
+  if (workers > 1 && cluster.isPrimary) {
+    // A worker drains within SHUTDOWN_TIMEOUT_MS; the primary allows a little more before giving up.
+    superviseWorkers({ workers, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS + 2_000, logger: pino({ level: config.LOG_LEVEL }) });
+  } else {
+    await start(config);
+  }
 } catch (error) {
   logStartFailure(pino(), error);
   process.exit(1);

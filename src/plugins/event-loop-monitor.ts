@@ -8,9 +8,11 @@ declare module 'fastify' {
 }
 
 const NS_PER_MS = 1e6;
+const RESOLUTION_MS = 5;
 
+/** The histogram records whole timer intervals; the delay is what exceeds the resolution. */
 export function summarizeDelay(histogram: IntervalHistogram) {
-  const ms = (ns: number) => Math.round((ns / NS_PER_MS) * 1000) / 1000;
+  const ms = (ns: number) => Math.round(Math.max(0, ns / NS_PER_MS - RESOLUTION_MS) * 1000) / 1000;
   return {
     p50Ms: ms(histogram.percentile(50)),
     p99Ms: ms(histogram.percentile(99)),
@@ -25,7 +27,7 @@ export function summarizeDelay(histogram: IntervalHistogram) {
  */
 export default fp(
   async (app) => {
-    const histogram = monitorEventLoopDelay({ resolution: 5 });
+    const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     histogram.enable();
     app.decorate('eventLoopDelay', histogram);
     app.addHook('onClose', async () => {

@@ -71,3 +71,38 @@ describe('start-up failures of the real process', () => {
     expect(server.output()).toContain('PREDICTION_THRESHOLD must be a number from 0 to 1, got \\"high\\"');
   });
 });
+
+describe('worker processes', () => {
+  it('serves from WORKERS=2 processes, replaces a crashed one, and drains all on SIGTERM', async () => {
+    const server = startServer({ WORKERS: '2', LOG_LEVEL: 'info' }, await freePort());
+    try {
+      await waitUntilHealthy(server);
+      const workerPids = () =>
+        [...server.output().matchAll(/"pid":(\d+),[^\n]*"msg":"model loaded"/g)].map((match) => Number(match[1]));
+      while (workerPids().length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      const [first, second] = workerPids();
+      expect(first).not.toBe(second);
+      expect(first).not.toBe(server.child.pid);
+
+      process.kill(first!, 'SIGKILL');
+      while (workerPids().length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(server.output()).toMatch(new RegExp(`"pid":${first},[^\\n]*worker died; starting a replacement`));
+      await waitUntilHealthy(server);
+      const response = await post(server, '/predict', VALID_CUSTOMER);
+      expect(response.status).toBe(200);
+
+      expect(await server.stop('SIGTERM')).toBe(0);
+      expect(server.output().match(/"msg":"shutdown complete"/g)).toHaveLength(2);
+      expect(server.output()).toContain('all workers drained; shutdown complete');
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+
+  it('stops instead of restarting workers in a loop when they cannot start', async () => {
+    const server = startServer({ WORKERS: '2', MODEL_PATH: '/nonexistent/model.onnx' }, await freePort());
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('Model not found at /nonexistent/model.onnx');
+    expect(server.output()).toContain('a worker failed to start; stopping the service');
+  });
+});
