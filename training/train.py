@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+"""Train the churn model and regenerate every model artifact.
+
+    /usr/bin/python3 training/train.py [--data PATH]
+
+Writes models/churn_model.onnx, models/model_version.txt,
+models/model_card.json and test/fixtures/parity.json, but only after the
+exported ONNX model has been shown (via onnxruntime-node) to reproduce the
+sklearn probabilities on every parity row. See training/README.md.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import sklearn
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from features import FEATURE_NAMES, FEATURES, load_dataset
+from onnx_export import (
+    INPUT_NAME, IR_VERSION, LABEL_OUTPUT, OPSET_IMPORTS, PROBABILITY_OUTPUT,
+    gradient_boosting_to_onnx, logistic_regression_to_onnx,
+)
+from parity import TOLERANCE, check_parity, edge_rows, run_onnx
+
+MODEL_VERSION = "1.0.0"
+SEED = 42
+HOLDOUT_FRACTION = 0.2
+CV_FOLDS = 5
+MIN_HOLDOUT_AUC = 0.82
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = "../shared/data/telco-customer-churn.csv"  # relative to REPO_ROOT
+MODELS_DIR = REPO_ROOT / "models"
+ONNX_PATH = MODELS_DIR / "churn_model.onnx"
+VERSION_PATH = MODELS_DIR / "model_version.txt"
+CARD_PATH = MODELS_DIR / "model_card.json"
+PARITY_PATH = REPO_ROOT / "test" / "fixtures" / "parity.json"
+
+HAS_SUPPORT_CALLS_CAVEAT = (
+    "The training data has no support-call log. has_support_calls is derived from the "
+    "TechSupport add-on (TechSupport == \"Yes\" -> 1), so the model learned the effect of "
+    "having the tech-support add-on, not of having called support. Feeding real "
+    "support-call flags gives predictions the model was never trained to make."
+)
+
+# How each candidate behaves beyond the data it saw, for the model card.
+EXTRAPOLATION = {
+    "logistic_regression": "Outside the observed values the linear log-odds keep growing, so "
+                           "probabilities there are extrapolations that approach 0 or 1.",
+    "gradient_boosting": "Beyond the outermost split of each feature the trees hold their "
+                         "prediction constant, so such inputs score like the most extreme "
+                         "observed customers; treat those predictions as extrapolations.",
+}
+
+
+def candidate_models():
+    """The model families compared on the hold-out split, by name."""
+    return {
+        "logistic_regression": make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=1000)),
+        "gradient_boosting": GradientBoostingClassifier(
+            n_estimators=100, learning_rate=0.1, max_depth=3, random_state=SEED),
+    }
+
+
+def exporter_for(name):
+    return {
+        "logistic_regression": logistic_regression_to_onnx,
+        "gradient_boosting": gradient_boosting_to_onnx,
+    }[name]
+
+
+def hyperparameters(model):
+    """JSON-friendly hyperparameters; pipelines are reported step by step."""
+    if hasattr(model, "named_steps"):
+        return {step: estimator.get_params(deep=False) for step, estimator in model.named_steps.items()}
+    return model.get_params(deep=False)
+
+
+def holdout_metrics(labels, probability):
+    return {
+        "roc_auc": round(float(roc_auc_score(labels, probability)), 6),
+        "log_loss": round(float(log_loss(labels, probability)), 6),
+        "brier_score": round(float(brier_score_loss(labels, probability)), 6),
+        "accuracy_at_0_5": round(float(accuracy_score(labels, probability >= 0.5)), 6),
+    }
+
+
+def creation_date():
+    """UTC date of the run, or of SOURCE_DATE_EPOCH when set (for reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
+              else datetime.datetime.now(datetime.timezone.utc))
+    return moment.date().isoformat()
+
+
+def onnxruntime_node_version():
+    package = REPO_ROOT / "node_modules" / "onnxruntime-node" / "package.json"
+    return json.loads(package.read_text())["version"]
+
+
+def observed_range(features, index):
+    # Rounded to cents: the CSV holds money with two decimals, float32 adds noise digits.
+    column = features[:, index].astype(np.float64)
+    return {"min": json_number(round(column.min(), 2)), "max": json_number(round(column.max(), 2))}
+
+
+def observed_ranges_text(features):
+    return ", ".join("%s %s-%s" % (name, *observed_range(features, i).values())
+                     for i, name in enumerate(FEATURE_NAMES))
+
+
+def json_number(value):
+    """Integral values as JSON integers (the API's integer fields), others at full precision."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def parity_document(features, probability, kinds, notes):
+    """parity.json text: header fields indented, one row per line for readable diffs."""
+    header = {
+        "feature_names": FEATURE_NAMES,
+        "model_version": MODEL_VERSION,
+        "tolerance": TOLERANCE,
+        "description": "Inputs are float32-representable; probability is sklearn predict_proba[:, 1] "
+                       "on exactly these float32 inputs. label = probability >= 0.5. "
+                       "kind 'holdout' = every hold-out row, 'edge' = range bounds and split thresholds.",
+    }
+    rows = [
+        json.dumps({
+            "features": [json_number(v) for v in row],
+            "probability": float(p),
+            "label": int(p >= 0.5),
+            "kind": kind,
+            "note": note,
+        })
+        for row, p, kind, note in zip(features, probability, kinds, notes)
+    ]
+    head = json.dumps(header, indent=2)[:-2]  # drop the closing "\n}" to append rows
+    return head + ',\n  "rows": [\n    ' + ",\n    ".join(rows) + "\n  ]\n}\n"
+
+
+def write_atomically(path, data):
+    """Write via a temporary file in the same directory and rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name + ".", delete=False) as handle:
+        handle.write(data)
+    # NamedTemporaryFile creates the file 0600; artifacts are ordinary repo files.
+    os.chmod(handle.name, 0o644)
+    os.replace(handle.name, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO_ROOT / DEFAULT_DATA,
+                        help="Telco churn CSV (default: %s relative to the repo root)" % DEFAULT_DATA)
+    args = parser.parse_args()
+
+    data_bytes = args.data.read_bytes()
+    features, labels, blank_total_charges = load_dataset(args.data)
+    train_x, holdout_x, train_y, holdout_y = train_test_split(
+        features, labels, test_size=HOLDOUT_FRACTION, stratify=labels, random_state=SEED)
+    print("data: %d rows (train %d, hold-out %d), churn rate %.4f"
+          % (len(labels), len(train_y), len(holdout_y), labels.mean()))
+
+    # Fit every candidate on the training part; choose by hold-out ROC AUC.
+    # CV AUC on the training part is reported as a stability check.
+    cv = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
+    candidates = []
+    fitted = {}
+    for name, model in candidate_models().items():
+        cv_auc = cross_val_score(model, train_x, train_y, cv=cv, scoring="roc_auc")
+        model.fit(train_x, train_y)
+        holdout_auc = roc_auc_score(holdout_y, model.predict_proba(holdout_x)[:, 1])
+        fitted[name] = model
+        candidates.append({
+            "name": name,
+            "holdout_roc_auc": round(float(holdout_auc), 6),
+            "train_cv_roc_auc_mean": round(float(cv_auc.mean()), 6),
+            "train_cv_roc_auc_std": round(float(cv_auc.std()), 6),
+        })
+        print("candidate %-20s hold-out ROC AUC %.4f   (train %d-fold CV %.4f +/- %.4f)"
+              % (name, holdout_auc, CV_FOLDS, cv_auc.mean(), cv_auc.std()))
+
+    chosen_name = max(candidates, key=lambda c: c["holdout_roc_auc"])["name"]
+    chosen = fitted[chosen_name]
+    holdout_probability = chosen.predict_proba(holdout_x)[:, 1]
+    metrics = holdout_metrics(holdout_y, holdout_probability)
+    print("chosen: %s (hold-out ROC AUC %.4f)" % (chosen_name, metrics["roc_auc"]))
+    if metrics["roc_auc"] < MIN_HOLDOUT_AUC:
+        sys.exit("FAILED: chosen model hold-out ROC AUC %.4f is below the required %.2f; "
+                 "no artifacts written." % (metrics["roc_auc"], MIN_HOLDOUT_AUC))
+
+    data_sha256 = hashlib.sha256(data_bytes).hexdigest()
+    onnx_model = exporter_for(chosen_name)(
+        chosen,
+        doc_string="Customer churn probability from %d features (%s). probabilities[:, 1] is "
+                   "P(churn); label is 1 when it is >= 0.5. Trained by training/train.py on the "
+                   "IBM Telco Customer Churn sample; see models/model_card.json."
+                   % (len(FEATURE_NAMES), ", ".join(FEATURE_NAMES)),
+        metadata={
+            "model_version": MODEL_VERSION,
+            "model_type": chosen_name,
+            "positive_class": "churn (probabilities column 1, label 1)",
+            "training_data_sha256": data_sha256,
+        },
+    )
+    onnx_bytes = onnx_model.SerializeToString()
+
+    # Parity rows: all hold-out rows plus edge rows, scored by sklearn on the
+    # same float32 values the ONNX model receives.
+    edges = edge_rows(chosen, holdout_x)
+    parity_features = np.vstack([holdout_x] + [row for row, _ in edges]).astype(np.float32)
+    kinds = ["holdout"] * len(holdout_x) + ["edge"] * len(edges)
+    notes = [""] * len(holdout_x) + [note for _, note in edges]
+    sklearn_probability = chosen.predict_proba(parity_features)[:, 1]
+
+    with tempfile.TemporaryDirectory(prefix="churn-model-") as workdir:
+        candidate_path = Path(workdir) / ONNX_PATH.name
+        candidate_path.write_bytes(onnx_bytes)
+        onnx_output = run_onnx(candidate_path, parity_features)
+    try:
+        max_error = check_parity(onnx_output, sklearn_probability)
+    except AssertionError as failure:
+        sys.exit("%s\nNo artifacts written." % failure)
+    print("parity: %d rows (%d hold-out, %d edge), max |p_onnx - p_sklearn| = %.3g (tolerance %g)"
+          % (len(kinds), len(holdout_x), len(edges), max_error, TOLERANCE))
+
+    card = {
+        "model_name": "churn_model",
+        "model_version": MODEL_VERSION,
+        "created": creation_date(),
+        "description": "Predicts the probability that a telecom customer churns, from five "
+                       "account features.",
+        "intended_use": [
+            "Ranking and flagging customers by churn risk for retention outreach, served by the "
+            "churn-service HTTP API.",
+            "Inputs must lie inside the valid ranges below; the service rejects anything else.",
+        ],
+        "limitations": [
+            "Trained on a single public sample of %d customers of a fictional telco (IBM "
+            "Telco Customer Churn); probabilities are not calibrated for any other customer "
+            "base." % len(labels),
+            "Only five features; contract type, payment method and demographics, which are "
+            "strong churn signals in the source data, are deliberately not used.",
+            "The valid ranges are wider than the training data (observed: %s). %s"
+            % (observed_ranges_text(features), EXTRAPOLATION[chosen_name]),
+            "has_support_calls is a proxy. " + HAS_SUPPORT_CALLS_CAVEAT,
+            "Not for decisions with legal or similarly significant effects on individuals.",
+        ],
+        "caveats": {"has_support_calls": HAS_SUPPORT_CALLS_CAVEAT},
+        "feature_names": FEATURE_NAMES,
+        "features": [dict(feature.as_card_entry(i), observed_range_in_training_data=observed_range(features, i))
+                     for i, feature in enumerate(FEATURES)],
+        "onnx": {
+            "file": "models/" + ONNX_PATH.name,
+            "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+            "size_bytes": len(onnx_bytes),
+            "ir_version": IR_VERSION,
+            "opsets": {op.domain or "ai.onnx": op.version for op in OPSET_IMPORTS},
+            "input": {"name": INPUT_NAME, "type": "float32", "shape": ["N", len(FEATURE_NAMES)],
+                      "column_order": FEATURE_NAMES},
+            "outputs": [
+                {"name": LABEL_OUTPUT, "type": "int64", "shape": ["N"],
+                 "meaning": "1 = churn (probability >= 0.5), 0 = stays"},
+                {"name": PROBABILITY_OUTPUT, "type": "float32", "shape": ["N", 2],
+                 "meaning": "column 0 = P(stays), column 1 = P(churn)"},
+            ],
+            "parity": {"fixture": "test/fixtures/parity.json", "rows": len(kinds),
+                       "holdout_rows": len(holdout_x), "edge_rows": len(edges),
+                       "max_abs_probability_error": max_error, "tolerance": TOLERANCE,
+                       "runtime": "onnxruntime-node " + onnxruntime_node_version()},
+        },
+        "training_data": {
+            "name": "IBM Telco Customer Churn (telco-customer-churn-on-icp4d sample)",
+            "license": "Apache-2.0",
+            "file": args.data.name,
+            "sha256": data_sha256,
+            "rows_total": int(len(labels)),
+            "rows_train": int(len(train_y)),
+            "rows_holdout": int(len(holdout_y)),
+            "churn_rate_total": round(float(labels.mean()), 6),
+            "churn_rate_train": round(float(train_y.mean()), 6),
+            "churn_rate_holdout": round(float(holdout_y.mean()), 6),
+            "blank_total_charges_read_as_0": blank_total_charges,
+            "label": 'Churn == "Yes"',
+        },
+        "split": {"method": "stratified hold-out (sklearn train_test_split)",
+                  "holdout_fraction": HOLDOUT_FRACTION, "seed": SEED,
+                  "train_cv": "%d-fold stratified, shuffled, seed %d" % (CV_FOLDS, SEED)},
+        "selection": "highest hold-out ROC AUC among the candidates; must be >= %.2f" % MIN_HOLDOUT_AUC,
+        "candidates": candidates,
+        "chosen_model": {
+            "name": chosen_name,
+            "class": type(chosen).__name__,
+            "hyperparameters": hyperparameters(chosen),
+        },
+        "holdout_metrics": metrics,
+        "software": {
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+            "onnx": onnx.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "onnxruntime-node": onnxruntime_node_version(),
+        },
+    }
+
+    # Checks passed: now write every artifact.
+    write_atomically(ONNX_PATH, onnx_bytes)
+    write_atomically(VERSION_PATH, (MODEL_VERSION + "\n").encode())
+    write_atomically(CARD_PATH, (json.dumps(card, indent=2) + "\n").encode())
+    write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes).encode())
+    for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH):
+        print("wrote %s (%d bytes)" % (path.relative_to(REPO_ROOT), path.stat().st_size))
+
+
+if __name__ == "__main__":
+    main()
