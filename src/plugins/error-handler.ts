@@ -3,7 +3,7 @@ import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 import { BatcherClosedError } from '../batching/micro-batcher.js';
 import { ModelNotReadyError } from '../model/model-handle.js';
-import type { ValidationErrorResponse, ValidationIssue } from '../schemas/errors.js';
+import type { ErrorResponse, ValidationErrorResponse, ValidationIssue } from '../schemas/errors.js';
 
 type Location = (string | number)[];
 
@@ -23,51 +23,67 @@ function valueAt(root: unknown, location: Location): unknown {
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
-/** Ajv's keywords in the words and type names of FastAPI (pydantic v2), which clients already parse. */
+/**
+ * Ajv's keywords in the words, type names, `input` and `ctx` of FastAPI (pydantic v2), which
+ * clients already parse.
+ */
 function toIssue(error: FastifySchemaValidationError, context: string, root: unknown): ValidationIssue {
   const loc = locationOf(error, context);
   const limit = error.params.limit as number;
-  const value = valueAt(root, loc);
+  const input = valueAt(root, loc);
+  const issue = (type: string, msg: string, ctx?: ValidationIssue['ctx']): ValidationIssue =>
+    ctx ? { type, loc, msg, input, ctx } : { type, loc, msg, input };
+  // pydantic reports a missing field with the object it is missing from as the input.
+  const missing = (): ValidationIssue => ({ type: 'missing', loc, msg: 'Field required', input: valueAt(root, loc.slice(0, -1)) ?? null });
+  const listLength = Array.isArray(input) ? input.length : 0;
   switch (error.keyword) {
     case 'required':
-      return { loc, msg: 'Field required', type: 'missing' };
+      return missing();
     case 'type':
       switch (error.params.type) {
         case 'integer':
-          return typeof value === 'number' && Number.isFinite(value)
-            ? { loc, msg: 'Input should be a valid integer, got a number with a fractional part', type: 'int_from_float' }
-            : { loc, msg: 'Input should be a valid integer', type: 'int_type' };
+          return typeof input === 'number' && Number.isFinite(input)
+            ? issue('int_from_float', 'Input should be a valid integer, got a number with a fractional part')
+            : issue('int_type', 'Input should be a valid integer');
         case 'number':
-          return { loc, msg: 'Input should be a valid number', type: 'float_type' };
+          return issue('float_type', 'Input should be a valid number');
         case 'string':
-          return { loc, msg: 'Input should be a valid string', type: 'string_type' };
+          return issue('string_type', 'Input should be a valid string');
         case 'array':
-          return { loc, msg: 'Input should be a valid list', type: 'list_type' };
+          return issue('list_type', 'Input should be a valid list');
         case 'object':
-          return value === undefined
-            ? { loc, msg: 'Field required', type: 'missing' }
-            : { loc, msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' };
+          return input === undefined
+            ? missing()
+            : issue('model_attributes_type', 'Input should be a valid dictionary or object to extract fields from');
         default:
-          return { loc, msg: `Input should be of type ${String(error.params.type)}`, type: 'type_error' };
+          return issue('type_error', `Input should be of type ${String(error.params.type)}`);
       }
     case 'minimum':
-      return { loc, msg: `Input should be greater than or equal to ${limit}`, type: 'greater_than_equal' };
+      return issue('greater_than_equal', `Input should be greater than or equal to ${limit}`, { ge: limit });
     case 'maximum':
-      return { loc, msg: `Input should be less than or equal to ${limit}`, type: 'less_than_equal' };
+      return issue('less_than_equal', `Input should be less than or equal to ${limit}`, { le: limit });
     case 'exclusiveMinimum':
-      return { loc, msg: `Input should be greater than ${limit}`, type: 'greater_than' };
+      return issue('greater_than', `Input should be greater than ${limit}`, { gt: limit });
     case 'exclusiveMaximum':
-      return { loc, msg: `Input should be less than ${limit}`, type: 'less_than' };
+      return issue('less_than', `Input should be less than ${limit}`, { lt: limit });
     case 'minLength':
-      return { loc, msg: `String should have at least ${plural(limit, 'character')}`, type: 'string_too_short' };
+      return issue('string_too_short', `String should have at least ${plural(limit, 'character')}`, { min_length: limit });
     case 'maxLength':
-      return { loc, msg: `String should have at most ${plural(limit, 'character')}`, type: 'string_too_long' };
+      return issue('string_too_long', `String should have at most ${plural(limit, 'character')}`, { max_length: limit });
     case 'minItems':
-      return { loc, msg: `List should have at least ${plural(limit, 'item')} after validation, not ${(value as unknown[]).length}`, type: 'too_short' };
+      return issue('too_short', `List should have at least ${plural(limit, 'item')} after validation, not ${listLength}`, {
+        field_type: 'List',
+        min_length: limit,
+        actual_length: listLength,
+      });
     case 'maxItems':
-      return { loc, msg: `List should have at most ${plural(limit, 'item')} after validation, not ${(value as unknown[]).length}`, type: 'too_long' };
+      return issue('too_long', `List should have at most ${plural(limit, 'item')} after validation, not ${listLength}`, {
+        field_type: 'List',
+        max_length: limit,
+        actual_length: listLength,
+      });
     default:
-      return { loc, msg: error.message ?? 'Invalid value', type: error.keyword };
+      return issue(error.keyword, error.message ?? 'Invalid value');
   }
 }
 
@@ -101,9 +117,12 @@ export function validationResponse(
   };
 }
 
-function errorBody(statusCode: number, message: string) {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+/** `detail` repeats the message because FastAPI's HTTPException bodies carry only `detail`. */
+function errorBody(statusCode: number, message: string): ErrorResponse {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, detail: message };
 }
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** Every error becomes a JSON response here, and only here. */
 export default fp(
@@ -125,9 +144,18 @@ export default fp(
       return reply.code(code).send(errorBody(code, STATUS_CODES[code] ?? 'Internal Server Error'));
     });
 
-    app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send(errorBody(404, `Route ${request.method} ${request.url.split('?')[0]} not found`)),
-    );
+    // A known path with the wrong method is 405 with an Allow header, as FastAPI answers it.
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      const allowed = METHODS.filter((method) => app.hasRoute({ method, url: path }));
+      if (allowed.length > 0) {
+        return reply
+          .code(405)
+          .header('allow', allowed.join(', '))
+          .send(errorBody(405, `Method ${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`));
+      }
+      return reply.code(404).send(errorBody(404, `Route ${request.method} ${path} not found`));
+    });
   },
   { name: 'error-handler' },
 );

@@ -2,9 +2,16 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /** The shape FastAPI clients already parse: one entry per problem. */
 export const ValidationIssue = Type.Object({
+  type: Type.String({ examples: ['less_than_equal'] }),
   loc: Type.Array(Type.Union([Type.String(), Type.Integer()]), { examples: [['body', 'tenure_months']] }),
   msg: Type.String({ examples: ['Input should be less than or equal to 120'] }),
-  type: Type.String({ examples: ['less_than_equal'] }),
+  input: Type.Unknown({ description: 'The offending value; for a missing field, the object it is missing from.', examples: [999] }),
+  ctx: Type.Optional(
+    Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), {
+      description: 'The limit that was broken, as pydantic names it.',
+      examples: [{ le: 120 }],
+    }),
+  ),
 });
 export type ValidationIssue = Static<typeof ValidationIssue>;
 
@@ -24,6 +31,7 @@ export const ErrorResponse = Type.Object(
     statusCode: Type.Integer(),
     error: Type.String(),
     message: Type.String(),
+    detail: Type.String({ description: 'The message again, where FastAPI clients read it.' }),
   },
   { $id: 'ErrorResponse', title: 'ErrorResponse' },
 );

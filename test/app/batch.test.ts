@@ -57,15 +57,28 @@ describe('POST /predict/batch', () => {
     const response = await batch([]);
     expect(response.statusCode).toBe(422);
     expect(response.json().detail).toEqual([
-      { loc: ['body', 'customers'], msg: 'List should have at least 1 item after validation, not 0', type: 'too_short' },
+      {
+        type: 'too_short',
+        loc: ['body', 'customers'],
+        msg: 'List should have at least 1 item after validation, not 0',
+        input: [],
+        ctx: { field_type: 'List', min_length: 1, actual_length: 0 },
+      },
     ]);
   });
 
   it('rejects more than the maximum batch size', async () => {
-    const response = await batch(variedCustomers(101));
+    const customers = variedCustomers(101);
+    const response = await batch(customers);
     expect(response.statusCode).toBe(422);
     expect(response.json().detail).toEqual([
-      { loc: ['body', 'customers'], msg: 'List should have at most 100 items after validation, not 101', type: 'too_long' },
+      {
+        type: 'too_long',
+        loc: ['body', 'customers'],
+        msg: 'List should have at most 100 items after validation, not 101',
+        input: customers,
+        ctx: { field_type: 'List', max_length: 100, actual_length: 101 },
+      },
     ]);
   });
 
@@ -74,7 +87,13 @@ describe('POST /predict/batch', () => {
     const response = await batch(customers);
     expect(response.statusCode).toBe(422);
     expect(response.json().detail).toEqual([
-      { loc: ['body', 'customers', 1, 'tenure_months'], msg: 'Input should be less than or equal to 120', type: 'less_than_equal' },
+      {
+        type: 'less_than_equal',
+        loc: ['body', 'customers', 1, 'tenure_months'],
+        msg: 'Input should be less than or equal to 120',
+        input: 999,
+        ctx: { le: 120 },
+      },
     ]);
     expect(response.json().message).toBe('customers[1].tenure_months must be less than or equal to 120.');
   });
@@ -83,7 +102,7 @@ describe('POST /predict/batch', () => {
     const response = await postJson(testApp.app, '/predict/batch', [VALID_CUSTOMER]);
     expect(response.statusCode).toBe(422);
     expect((await postJson(testApp.app, '/predict/batch', {})).json().detail).toEqual([
-      { loc: ['body', 'customers'], msg: 'Field required', type: 'missing' },
+      { type: 'missing', loc: ['body', 'customers'], msg: 'Field required', input: {} },
     ]);
   });
 });

@@ -52,14 +52,35 @@ describe('error responses', () => {
   it('answers an unknown route with a JSON 404', async () => {
     const response = await testApp.app.inject({ method: 'GET', url: '/nope?x=1' });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'Route GET /nope not found' });
+    expect(response.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Route GET /nope not found',
+      detail: 'Route GET /nope not found',
+    });
+  });
+
+  it.each([
+    ['GET', '/predict', 'POST'],
+    ['PUT', '/predict/batch', 'POST'],
+    ['POST', '/health', 'GET'],
+  ])('answers %s on %s with 405 and Allow: %s', async (method, url, allow) => {
+    const response = await testApp.app.inject({ method: method as 'GET', url });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe(allow);
+    expect(response.json()).toMatchObject({ statusCode: 405, error: 'Method Not Allowed' });
   });
 
   it('answers 500 without a stack trace or internals when inference fails', async () => {
     vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValue(new Error('secret internal detail at /srv/x.ts:1'));
     const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
     expect(response.statusCode).toBe(500);
-    expect(response.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error' });
+    expect(response.json()).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'Internal Server Error',
+      detail: 'Internal Server Error',
+    });
     expect(response.body).not.toMatch(/secret|stack|\.ts/);
     expect(testApp.logs.some((line) => line.level === 50 && JSON.stringify(line).includes('secret internal detail'))).toBe(true);
   });

@@ -39,14 +39,16 @@ describe('POST /predict', () => {
   });
 
   it.each([
-    ['', 'string_too_short'],
-    ['x'.repeat(129), 'string_too_long'],
-    [42, 'string_type'],
-    [null, 'string_type'],
-  ])('rejects customer_id %j with 422 %s', async (customerId, type) => {
+    ['', 'string_too_short', { min_length: 1 }],
+    ['x'.repeat(129), 'string_too_long', { max_length: 128 }],
+    [42, 'string_type', undefined],
+    [null, 'string_type', undefined],
+  ])('rejects customer_id %j with 422 %s', async (customerId, type, ctx) => {
     const response = await predict({ ...VALID_CUSTOMER, customer_id: customerId });
     expect(response.statusCode).toBe(422);
-    expect(response.json().detail).toEqual([expect.objectContaining({ loc: ['body', 'customer_id'], type })]);
+    const [issue] = response.json().detail;
+    expect(issue).toMatchObject({ loc: ['body', 'customer_id'], type, input: customerId });
+    expect(issue.ctx).toEqual(ctx);
   });
 
   describe.each(FEATURE_NAMES.map((name) => [name, ModelFeatures.properties[name]] as const))('%s', (name, schema) => {
@@ -63,7 +65,13 @@ describe('POST /predict', () => {
       const response = await predict({ ...VALID_CUSTOMER, [name]: minimum - step });
       expect(response.statusCode).toBe(422);
       expect(response.json().detail).toEqual([
-        { loc: ['body', name], msg: `Input should be greater than or equal to ${minimum}`, type: 'greater_than_equal' },
+        {
+          type: 'greater_than_equal',
+          loc: ['body', name],
+          msg: `Input should be greater than or equal to ${minimum}`,
+          input: minimum - step,
+          ctx: { ge: minimum },
+        },
       ]);
       expect(response.json().message).toBe(`${name} must be greater than or equal to ${minimum}.`);
     });
@@ -72,7 +80,13 @@ describe('POST /predict', () => {
       const response = await predict({ ...VALID_CUSTOMER, [name]: maximum + step });
       expect(response.statusCode).toBe(422);
       expect(response.json().detail).toEqual([
-        { loc: ['body', name], msg: `Input should be less than or equal to ${maximum}`, type: 'less_than_equal' },
+        {
+          type: 'less_than_equal',
+          loc: ['body', name],
+          msg: `Input should be less than or equal to ${maximum}`,
+          input: maximum + step,
+          ctx: { le: maximum },
+        },
       ]);
     });
 
@@ -80,7 +94,7 @@ describe('POST /predict', () => {
     it.each([null, true, false, '5', [], [1], {}, { value: 1 }])('rejects %j without coercing it', async (value) => {
       const response = await predict({ ...VALID_CUSTOMER, [name]: value });
       expect(response.statusCode).toBe(422);
-      expect(response.json().detail).toEqual([expect.objectContaining({ loc: ['body', name], type: typeError })]);
+      expect(response.json().detail).toEqual([expect.objectContaining({ loc: ['body', name], type: typeError, input: value })]);
     });
 
     it('is required', async () => {
@@ -91,8 +105,9 @@ describe('POST /predict', () => {
         statusCode: 422,
         error: 'Unprocessable Entity',
         message: `${name} is required.`,
-        detail: [{ loc: ['body', name], msg: 'Field required', type: 'missing' }],
       });
+      // Like pydantic, a missing field's input is the object it is missing from.
+      expect(response.json().detail).toEqual([{ type: 'missing', loc: ['body', name], msg: 'Field required', input: rest }]);
     });
 
     if (schema.type === 'integer') {
@@ -101,9 +116,10 @@ describe('POST /predict', () => {
         expect(response.statusCode).toBe(422);
         expect(response.json().detail).toEqual([
           {
+            type: 'int_from_float',
             loc: ['body', name],
             msg: 'Input should be a valid integer, got a number with a fractional part',
-            type: 'int_from_float',
+            input: minimum + 0.5,
           },
         ]);
       });
