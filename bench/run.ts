@@ -3,10 +3,11 @@
  * to the constant-answer floor measured in the same run (these shared machines are noisy).
  *
  *   BENCH_DURATION=10  seconds measured per run      BENCH_WARMUP=3  seconds of warm-up first
- *   BENCH_CONNECTIONS=64  BENCH_ENDPOINT=/predict/batch  (measure one endpoint only)
+ *   BENCH_ROUNDS=3     interleaved rounds (medians)  BENCH_CONNECTIONS=64
+ *   BENCH_ENDPOINT=/predict/batch  measures one endpoint only
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH_ROWS = 100;
 
 interface Server {
@@ -43,6 +45,10 @@ interface Result {
   startMs: number;
   non2xx: number;
   socketErrors: number;
+  /** Server CPU time (user + system, all processes) per request: robust to a busy neighbour. */
+  cpuUsPerRequest: number;
+  /** Share of the machine's time the hypervisor gave to others during the run. */
+  stealPercent: number;
 }
 
 const has = (command: string) => {
@@ -99,6 +105,23 @@ function processTree(pid: number): number[] {
   return [pid, ...children.flatMap(processTree)];
 }
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** utime + stime of one process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+function cpuTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function machineTicks(): { steal: number; total: number } {
+  const values = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { steal: values[7] ?? 0, total: values.reduce((sum, value) => sum + value, 0) };
+}
+
 /** VmHWM is the kernel's own peak resident set size of a process. */
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -116,33 +139,37 @@ function wrk(url: string, bodyFile: string, seconds: number, cores: string) {
   return JSON.parse(line) as { requests: number; duration_us: number; non_2xx: number; socket_errors: number; p50_us: number; p99_us: number };
 }
 
-async function measure(server: Server, endpoint: Endpoint, bodyFile: string): Promise<Result> {
+async function measure(server: Server, endpoint: Endpoint, bodyFile: string, logFile: string): Promise<Result> {
   const port = await freePort();
+  // Logs go straight to a file: reading 20,000 lines a second through a pipe would load a core.
+  const log = openSync(logFile, 'w');
   const serverCores = server.env.WORKERS && server.env.WORKERS !== '1' ? '0,1' : '0';
   const started = performance.now();
   const command = pinned(serverCores, server.command);
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...server.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log],
   });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  closeSync(log);
+  const output = () => readFileSync(logFile, 'utf8');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitHealthy(`${base}/health`, child, () => output);
+    await waitHealthy(`${base}/health`, child, output);
     const startMs = performance.now() - started;
     if (WARMUP > 0) wrk(`${base}${endpoint.path}`, bodyFile, WARMUP, '1');
+    const cpuBefore = processTree(child.pid!).reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const machineBefore = machineTicks();
     const run = wrk(`${base}${endpoint.path}`, bodyFile, DURATION, '1');
+    const cpuAfter = processTree(child.pid!).reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const machineAfter = machineTicks();
     // Per worker: in a cluster the primary only supervises, so its own RSS is not a worker's.
     const [serverPid, ...children] = processTree(child.pid!);
     const rss = Math.max(...(server.env.WORKERS ? children : [serverPid!]).map(peakRssMb));
     child.kill('SIGTERM');
     await exited;
-    // Request log lines are dropped from memory as they come; only the delay summaries matter here.
-    const delays = output
+    const delays = output()
       .split('\n')
       .filter((line) => line.includes('event loop delay since start'))
       .map((line) => (JSON.parse(line) as { eventLoopDelay: { p99Ms: number } }).eventLoopDelay.p99Ms);
@@ -158,6 +185,8 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string): Pr
       peakRssMb: rss,
       startMs,
       non2xx: run.non_2xx,
+      cpuUsPerRequest: ((cpuAfter - cpuBefore) * (1e6 / CLOCK_TICKS)) / run.requests,
+      stealPercent: (100 * (machineAfter.steal - machineBefore.steal)) / Math.max(1, machineAfter.total - machineBefore.total),
       socketErrors: run.socket_errors,
     };
   } finally {
@@ -166,17 +195,79 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string): Pr
 }
 
 const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const median = (values: number[]) => {
+  const sorted = [...values].filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** The service runs exactly as `npm start` runs it, V8 flags included. */
+function serviceCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [node, ...args] = pkg.scripts.start.split(/\s+/);
+  if (node !== 'node') throw new Error(`cannot run the start script "${pkg.scripts.start}" directly`);
+  return [process.execPath, ...args.map((arg) => (arg.endsWith('.js') ? join(ROOT, arg) : arg))];
+}
+
+interface Summary {
+  server: string;
+  endpoint: string;
+  rows: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  loopDelayP99Ms: number;
+  peakRssMb: number;
+  startMs: number;
+  cpuUsPerRequest: number;
+  stealPercent: number;
+  /** Medians of the per-round ratios to the floor measured in the same round. */
+  throughputRatio: number;
+  p99Ratio: number;
+  cpuRatio: number;
+}
+
+function summarize(results: Result[][], endpoints: Endpoint[]): Summary[] {
+  const summaries: Summary[] = [];
+  for (const endpoint of endpoints) {
+    const floors = results.map((round) => round.find((r) => r.endpoint === endpoint.path && r.server === FLOOR)!);
+    for (const server of [...new Set(results[0]!.map((r) => r.server))]) {
+      const runs = results.map((round) => round.find((r) => r.endpoint === endpoint.path && r.server === server)!);
+      summaries.push({
+        server,
+        endpoint: endpoint.path,
+        rows: endpoint.rows,
+        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        loopDelayP99Ms: median(runs.map((r) => r.loopDelayP99Ms)),
+        peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+        startMs: median(runs.map((r) => r.startMs)),
+        cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
+        stealPercent: Math.max(...runs.map((r) => r.stealPercent)),
+        throughputRatio: median(runs.map((r, round) => r.requestsPerSecond / floors[round]!.requestsPerSecond)),
+        cpuRatio: median(runs.map((r, round) => r.cpuUsPerRequest / floors[round]!.cpuUsPerRequest)),
+        p99Ratio: median(runs.map((r, round) => r.p99Ms / floors[round]!.p99Ms)),
+      });
+    }
+  }
+  return summaries;
+}
+
+const FLOOR = 'floor (constant answer)';
+const BATCHED = 'service, micro-batching on';
 
 async function main(): Promise<void> {
   ensureWrk();
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 
-  const serviceCommand = [process.execPath, join(ROOT, 'dist/server.js')];
+  const service = serviceCommand();
   const servers: Server[] = [
-    { name: 'floor (constant answer)', command: [process.execPath, '--import', 'tsx', join(ROOT, 'bench/floor-server.ts')], env: {} },
-    { name: 'service, micro-batching on', command: serviceCommand, env: { MICRO_BATCHING: 'true' } },
-    { name: 'service, micro-batching off', command: serviceCommand, env: { MICRO_BATCHING: 'false' } },
-    { name: 'service, WORKERS=2', command: serviceCommand, env: { WORKERS: '2' } },
+    { name: FLOOR, command: [process.execPath, '--import', 'tsx', join(ROOT, 'bench/floor-server.ts')], env: {} },
+    { name: BATCHED, command: service, env: { MICRO_BATCHING: 'true' } },
+    { name: 'service, micro-batching off', command: service, env: { MICRO_BATCHING: 'false' } },
+    { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
   const single = { ...EXAMPLE_CUSTOMER };
   const endpoints: Endpoint[] = [
@@ -186,57 +277,67 @@ async function main(): Promise<void> {
       rows: BATCH_ROWS,
       body: { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) },
     },
-  ];
+  ].filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT);
 
   const scratch = join(tmpdir(), `churn-bench-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
-  const results: Result[] = [];
-  for (const endpoint of endpoints.filter((candidate) => !process.env.BENCH_ENDPOINT || candidate.path === process.env.BENCH_ENDPOINT)) {
-    const bodyFile = join(scratch, `${endpoint.rows}.json`);
-    writeFileSync(bodyFile, JSON.stringify(endpoint.body));
-    for (const server of servers) {
-      process.stdout.write(`measuring ${server.name} on ${endpoint.path} (${WARMUP}s warm-up, ${DURATION}s)... `);
-      const result = await measure(server, endpoint, bodyFile);
-      results.push(result);
-      console.log(`${fmt(result.requestsPerSecond)} req/s`);
-      if (result.non2xx > 0 || result.socketErrors > 0) {
-        throw new Error(`${server.name} on ${endpoint.path}: ${result.non2xx} non-2xx answers, ${result.socketErrors} socket errors`);
+  const bodyFiles = endpoints.map((endpoint) => {
+    const file = join(scratch, `${endpoint.rows}.json`);
+    writeFileSync(file, JSON.stringify(endpoint.body));
+    return file;
+  });
+
+  // Rounds interleave the servers, so a noisy minute on this shared machine hits every server
+  // alike instead of one; each ratio compares runs of the same round.
+  const rounds: Result[][] = [];
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    const results: Result[] = [];
+    for (const [index, endpoint] of endpoints.entries()) {
+      for (const server of servers) {
+        process.stdout.write(`round ${round}/${ROUNDS}: ${server.name} on ${endpoint.path}... `);
+        const result = await measure(server, endpoint, bodyFiles[index]!, join(scratch, 'server.log'));
+        results.push(result);
+        console.log(`${fmt(result.requestsPerSecond)} req/s, p99 ${fmt(result.p99Ms, 2)} ms, ${fmt(result.cpuUsPerRequest, 1)} CPU us/req, steal ${fmt(result.stealPercent, 1)} %`);
+        if (result.non2xx > 0 || result.socketErrors > 0) {
+          throw new Error(`${server.name} on ${endpoint.path}: ${result.non2xx} non-2xx answers, ${result.socketErrors} socket errors`);
+        }
       }
     }
+    rounds.push(results);
   }
+  const summaries = summarize(rounds, endpoints);
 
-  const floorOf = (endpoint: string) => results.find((result) => result.endpoint === endpoint && result.server.startsWith('floor'))!;
-  console.log(`\nwrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up; ${PIN ? 'server pinned to core 0 (a cluster to cores 0-1), wrk to core 1' : 'no taskset: unpinned'}; node ${process.version}\n`);
-  console.log('| server | endpoint | req/s | rows/s | p50 ms | p99 ms | loop delay p99 ms | peak RSS MB | start ms | req/s ÷ floor | p99 ÷ floor |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const result of results) {
-    const floor = floorOf(result.endpoint);
+  console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
+  console.log('| server | endpoint | req/s ÷ floor | req/s | rows/s | p50 ms | p99 ms | p99 ÷ floor | loop delay p99 ms | CPU us/req | CPU ÷ floor | peak RSS MB | start ms | max steal % |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of summaries) {
     console.log(
-      `| ${result.server} | ${result.endpoint} | ${fmt(result.requestsPerSecond)} | ${fmt(result.rowsPerSecond)} | ${fmt(result.p50Ms, 2)} | ${fmt(result.p99Ms, 2)} | ${fmt(result.loopDelayP99Ms, 2)} | ${fmt(result.peakRssMb)} | ${fmt(result.startMs)} | ${fmt(result.requestsPerSecond / floor.requestsPerSecond, 2)}x | ${fmt(result.p99Ms / floor.p99Ms, 2)}x |`,
+      `| ${s.server} | ${s.endpoint} | ${fmt(s.throughputRatio, 2)}x | ${fmt(s.requestsPerSecond)} | ${fmt(s.requestsPerSecond * s.rows)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p99Ratio, 2)}x | ${fmt(s.loopDelayP99Ms, 2)} | ${fmt(s.cpuUsPerRequest, 1)} | ${fmt(s.cpuRatio, 2)}x | ${fmt(s.peakRssMb)} | ${fmt(s.startMs)} | ${fmt(s.stealPercent, 1)} |`,
     );
   }
-
-  if (process.env.BENCH_ENDPOINT) return;
-  const find = (server: string, endpoint: string) => results.find((result) => result.server === server && result.endpoint === endpoint)!;
-  const batched = find('service, micro-batching on', '/predict');
-  const batchedBatch = find('service, micro-batching on', '/predict/batch');
-  const service = results.filter((result) => !result.server.startsWith('floor'));
-  const checks: [string, boolean][] = [
-    [`/predict >= 1.2x the floor: ${fmt(batched.requestsPerSecond / floorOf('/predict').requestsPerSecond, 2)}x`, batched.requestsPerSecond >= 1.2 * floorOf('/predict').requestsPerSecond],
-    [`/predict >= 40x the old service's ~500 req/s: ${fmt(batched.requestsPerSecond / 500, 1)}x`, batched.requestsPerSecond >= 40 * 500],
-    [`/predict/batch (100 rows) >= 0.8x the floor: ${fmt(batchedBatch.requestsPerSecond / floorOf('/predict/batch').requestsPerSecond, 2)}x`, batchedBatch.requestsPerSecond >= 0.8 * floorOf('/predict/batch').requestsPerSecond],
-    [`/predict p99 no worse than the floor's: ${fmt(batched.p99Ms / floorOf('/predict').p99Ms, 2)}x`, batched.p99Ms <= floorOf('/predict').p99Ms],
-    [`event-loop delay p99 under 5 ms under /predict load: ${fmt(batched.loopDelayP99Ms, 2)} ms`, batched.loopDelayP99Ms < 5],
-    [`start to /health 200 under 1 s: ${fmt(Math.max(...service.filter((r) => !r.server.includes('WORKERS')).map((r) => r.startMs)))} ms (one worker)`, service.filter((r) => !r.server.includes('WORKERS')).every((r) => r.startMs < 1000)],
-    [`peak RSS under 150 MB per worker: ${fmt(Math.max(...service.map((r) => r.peakRssMb)))} MB`, service.every((r) => r.peakRssMb < 150)],
-  ];
-  console.log('\nTargets:');
-  for (const [label, ok] of checks) console.log(`  ${ok ? 'MET   ' : 'MISSED'} ${label}`);
 
   const resultsDir = join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, connections: CONNECTIONS, duration: DURATION, pinned: PIN, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, rounds, summaries, pinned: PIN }, null, 2));
+
+  if (endpoints.length === 2) {
+    const get = (server: string, endpoint: string) => summaries.find((s) => s.server === server && s.endpoint === endpoint)!;
+    const batched = get(BATCHED, '/predict');
+    const services = summaries.filter((s) => s.server !== FLOOR);
+    const singleWorker = services.filter((s) => !s.server.includes('WORKERS'));
+    const checks: [string, boolean][] = [
+      [`/predict, one worker, >= 1.2x the floor: ${fmt(batched.throughputRatio, 2)}x`, batched.throughputRatio >= 1.2],
+      [`/predict >= 40x the old service's ~500 req/s: ${fmt(batched.requestsPerSecond / 500, 1)}x`, batched.requestsPerSecond >= 40 * 500],
+      [`/predict/batch (100 rows) >= 0.8x the floor's batch route: ${fmt(get(BATCHED, '/predict/batch').throughputRatio, 2)}x`, get(BATCHED, '/predict/batch').throughputRatio >= 0.8],
+      [`/predict p99 no worse than the floor's: ${fmt(batched.p99Ratio, 2)}x`, batched.p99Ratio <= 1],
+      [`event-loop delay p99 under 5 ms under /predict load: ${fmt(batched.loopDelayP99Ms, 2)} ms (floor: ${fmt(get(FLOOR, '/predict').loopDelayP99Ms, 2)} ms)`, batched.loopDelayP99Ms < 5],
+      [`start to /health 200 under 1 s, one worker: ${fmt(Math.max(...singleWorker.map((s) => s.startMs)))} ms`, singleWorker.every((s) => s.startMs < 1000)],
+      [`peak RSS under 150 MB per worker: ${fmt(Math.max(...services.map((s) => s.peakRssMb)))} MB`, services.every((s) => s.peakRssMb < 150)],
+    ];
+    console.log('\nTargets:');
+    for (const [label, ok] of checks) console.log(`  ${ok ? 'MET   ' : 'MISSED'} ${label}`);
+  }
   console.log(`\nraw results: ${file}`);
 }
 
