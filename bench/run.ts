@@ -5,6 +5,7 @@
  *   BENCH_DURATION=10  seconds measured per run      BENCH_WARMUP=3  seconds of warm-up first
  *   BENCH_ROUNDS=3     interleaved rounds (medians)  BENCH_CONNECTIONS=64
  *   BENCH_ENDPOINT=/predict/batch  measures one endpoint only
+ *   BENCH_MAX_STEAL=5  a run with more CPU steal (%) than this is measured again, up to 3 times
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MAX_STEAL_PERCENT = Number(process.env.BENCH_MAX_STEAL ?? 5);
+const MAX_ATTEMPTS = 4;
 const BATCH_ROWS = 100;
 
 interface Server {
@@ -262,9 +265,16 @@ async function main(): Promise<void> {
   ensureWrk();
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 
+  console.log('Model cost per onnxruntime call (pinned to one core):\n');
+  const [costCommand, ...costArgs] = pinned('0', [process.execPath, '--import', 'tsx', join(ROOT, 'bench/model-cost.ts')]);
+  execFileSync(costCommand!, costArgs, { cwd: ROOT, stdio: 'inherit' });
+  console.log('');
+
   const service = serviceCommand();
+  const nodeFlags = service.slice(1, -1);
   const servers: Server[] = [
-    { name: FLOOR, command: [process.execPath, '--import', 'tsx', join(ROOT, 'bench/floor-server.ts')], env: {} },
+    // Same node flags as the service; tsx only changes how the file is loaded, not how it runs.
+    { name: FLOOR, command: [process.execPath, ...nodeFlags, '--import', 'tsx', join(ROOT, 'bench/floor-server.ts')], env: {} },
     { name: BATCHED, command: service, env: { MICRO_BATCHING: 'true' } },
     { name: 'service, micro-batching off', command: service, env: { MICRO_BATCHING: 'false' } },
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
@@ -294,10 +304,16 @@ async function main(): Promise<void> {
     const results: Result[] = [];
     for (const [index, endpoint] of endpoints.entries()) {
       for (const server of servers) {
-        process.stdout.write(`round ${round}/${ROUNDS}: ${server.name} on ${endpoint.path}... `);
-        const result = await measure(server, endpoint, bodyFiles[index]!, join(scratch, 'server.log'));
+        let result: Result;
+        for (let attempt = 1; ; attempt += 1) {
+          process.stdout.write(`round ${round}/${ROUNDS}: ${server.name} on ${endpoint.path}... `);
+          result = await measure(server, endpoint, bodyFiles[index]!, join(scratch, 'server.log'));
+          console.log(`${fmt(result.requestsPerSecond)} req/s, p99 ${fmt(result.p99Ms, 2)} ms, ${fmt(result.cpuUsPerRequest, 1)} CPU us/req, steal ${fmt(result.stealPercent, 1)} %`);
+          // A run during which the hypervisor took the cores away measures the neighbours, not us.
+          if (result.stealPercent <= MAX_STEAL_PERCENT || attempt === MAX_ATTEMPTS) break;
+          console.log(`  steal above ${MAX_STEAL_PERCENT} %: measuring again (${attempt}/${MAX_ATTEMPTS - 1})`);
+        }
         results.push(result);
-        console.log(`${fmt(result.requestsPerSecond)} req/s, p99 ${fmt(result.p99Ms, 2)} ms, ${fmt(result.cpuUsPerRequest, 1)} CPU us/req, steal ${fmt(result.stealPercent, 1)} %`);
         if (result.non2xx > 0 || result.socketErrors > 0) {
           throw new Error(`${server.name} on ${endpoint.path}: ${result.non2xx} non-2xx answers, ${result.socketErrors} socket errors`);
         }
