@@ -33,6 +33,20 @@ describe('micro-batched /predict', () => {
     }
   });
 
+  it('answers every caller of a failed coalesced run with a JSON 500, and recovers', async () => {
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent' });
+    try {
+      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(new Error('onnxruntime exploded'));
+      const responses = await Promise.all(Array.from({ length: 20 }, () => postJson(app, '/predict', VALID_CUSTOMER)));
+      expect(run).toHaveBeenCalledTimes(1);
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(20).fill(500));
+      expect(responses[0]!.json()).toMatchObject({ statusCode: 500, message: 'Internal Server Error' });
+      expect((await postJson(app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('runs one model call per request when MICRO_BATCHING is off', async () => {
     const { app } = await buildTestApp({ MICRO_BATCHING: 'false', LOG_LEVEL: 'warn' });
     try {
