@@ -7,8 +7,12 @@ import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
 import { PredictionResponse } from '../schemas/prediction.js';
 
 const errorResponses = {
-  422: Type.Ref(ValidationErrorResponse),
-  503: Type.Ref(ErrorResponse),
+  400: Type.Ref(ErrorResponse, { description: 'Malformed JSON.' }),
+  413: Type.Ref(ErrorResponse, { description: 'Body larger than BODY_LIMIT_BYTES.' }),
+  415: Type.Ref(ErrorResponse, { description: 'Content type other than JSON.' }),
+  422: Type.Ref(ValidationErrorResponse, { description: 'The body breaks the schema; one detail entry per problem.' }),
+  500: Type.Ref(ErrorResponse, { description: 'Server fault; never carries internals.' }),
+  503: Type.Ref(ErrorResponse, { description: 'Model not loaded yet, or the service is shutting down.' }),
 };
 
 export const predictionRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {

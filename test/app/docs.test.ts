@@ -31,7 +31,8 @@ describe('API docs', () => {
 
     const predict = spec.paths['/predict'].post;
     expect(predict.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CustomerFeatures');
-    expect(Object.keys(predict.responses)).toEqual(expect.arrayContaining(['200', '422', '503']));
+    expect(Object.keys(predict.responses).sort()).toEqual(['200', '400', '413', '415', '422', '500', '503']);
+    expect(predict.responses['422'].description).toMatch(/one detail entry per problem/);
     const batchSchema = spec.paths['/predict/batch'].post.requestBody.content['application/json'].schema;
     expect(batchSchema.properties.customers).toMatchObject({ minItems: 1, maxItems: 100 });
   });
