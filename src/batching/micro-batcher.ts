@@ -109,17 +109,16 @@ export class MicroBatcher<Input, Output> {
 
   /** Runs one call with whole jobs up to the row cap; the rest waits for the next turn. */
   #flushChunk(): void {
-    const jobs: Job<Input, Output>[] = [];
+    let taken = 0;
     let rows = 0;
-    while (this.#queue.length > 0) {
-      const next = this.#queue[0]!;
-      if (jobs.length > 0 && rows + next.inputs.length > this.#options.maxBatchRows) break;
-      jobs.push(next);
-      rows += next.inputs.length;
-      this.#queue.shift();
+    for (const job of this.#queue) {
+      if (taken > 0 && rows + job.inputs.length > this.#options.maxBatchRows) break;
+      taken += 1;
+      rows += job.inputs.length;
     }
+    if (taken === 0) return;
+    const jobs = this.#queue.splice(0, taken);
     this.#queuedRows -= rows;
-    if (jobs.length === 0) return;
     // Yield to I/O between calls instead of draining a long queue in one blocking stretch.
     if (this.#queue.length > 0) this.#schedule();
 
