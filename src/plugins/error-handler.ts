@@ -103,7 +103,7 @@ function sentence(issue: ValidationIssue): string {
   return `${field} must ${rule}.`;
 }
 
-export function validationResponse(
+function validationResponse(
   errors: FastifySchemaValidationError[],
   context: string,
   root: unknown,
