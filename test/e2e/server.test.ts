@@ -44,8 +44,13 @@ describe('the real server over HTTP', () => {
 
   it('logs one JSON line per request with the request id', async () => {
     await fetch(`${server.baseUrl}/health`, { headers: { 'x-request-id': 'e2e-log-check' } });
+    // The line is written after the response is sent, so it may trail the answer a little.
+    const linesFor = () => server.output().split('\n').filter((line) => line.includes('"e2e-log-check"'));
+    for (let waited = 0; linesFor().length === 0 && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const lines = server.output().split('\n').filter((line) => line.includes('"e2e-log-check"'));
+    const lines = linesFor();
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ method: 'GET', path: '/health', statusCode: 200, reqId: 'e2e-log-check' });
   });
