@@ -4,8 +4,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
-import { ChurnModel } from '../src/model/churn-model.js';
-import { packFeatures } from '../src/model/features.js';
+import { ChurnModel } from '../src/data-plane/churn-model.js';
+import { packRows } from '../src/data-plane/feature-rows.js';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/customer-features.js';
 
 const config = loadConfig();
@@ -15,7 +15,7 @@ const timeBudgetMs = 300;
 
 const rows: { rows: number; usPerCall: number; usPerRow: number }[] = [];
 for (const size of sizes) {
-  const features = packFeatures(Array.from({ length: size }, (_, index) => ({ ...EXAMPLE_CUSTOMER, tenure_months: index % 121 })));
+  const features = packRows(Array.from({ length: size }, (_, index) => ({ ...EXAMPLE_CUSTOMER, tenure_months: index % 121 })));
   for (let warm = 0; warm < 50; warm += 1) await model.predictProbabilities(features, size);
   let calls = 0;
   const started = performance.now();

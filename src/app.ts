@@ -10,9 +10,9 @@ import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
 import requestLogging from './plugins/request-logging.js';
-import model from './plugins/model.js';
-import { healthRoutes } from './routes/health.js';
-import { predictionRoutes } from './routes/predictions.js';
+import dataPlane from './plugins/data-plane.js';
+import churnApi from './churn-api/routes.js';
+import healthRoutes from './ops/health-routes.js';
 import { CustomerFeatures } from './schemas/customer-features.js';
 import { ErrorResponse, ValidationErrorResponse } from './schemas/errors.js';
 import { HealthResponse } from './schemas/health.js';
@@ -67,10 +67,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(errorHandler);
   await app.register(eventLoopMonitor);
   await app.register(cors, { origin: corsOrigins(config), exposedHeaders: ['x-request-id'] });
-  await app.register(model, { config });
+  await app.register(dataPlane, { config });
   await app.register(docs, { version: SERVICE_VERSION });
   await app.register(healthRoutes);
-  await app.register(predictionRoutes, { config });
+  await app.register(churnApi, { config });
 
   return app;
 }

@@ -33,7 +33,8 @@ export const ConfigSchema = Type.Object({
   INTRA_OP_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'onnxruntime intra-op threads per process.' }),
   MICRO_BATCHING: Type.Boolean({ default: true, description: 'Coalesce concurrent /predict calls into one model run.' }),
   MICRO_BATCH_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Most rows in one coalesced model run; bounds how long one run blocks the event loop.' }),
-  BATCH_MAX_DELAY_MS: Type.Number({ minimum: 0, maximum: 1000, default: 0, description: 'Extra wait for more /predict calls before a run, in ms; 0 runs at the next turn of the event loop.' }),
+  MICRO_BATCH_MAX_DELAY_MS: Type.Number({ minimum: 0, maximum: 1000, default: 0, description: 'Extra wait for more /predict calls before a run, in ms; 0 runs at the next turn of the event loop.' }),
+  MICRO_BATCH_MULTI_ROW: Type.Boolean({ default: false, description: 'Send /predict/batch rows through the shared micro-batch queue too, instead of one model run per request.' }),
   WORKERS: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 1, description: 'Worker processes sharing the port: a number, or "auto" for one per core.' }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -43,12 +44,37 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Old names that still work, each with a one-line deprecation warning. */
+const RENAMED: Partial<Record<string, ConfigName>> = { BATCH_MAX_DELAY_MS: 'MICRO_BATCH_MAX_DELAY_MS' };
+
+interface PickedEnv {
+  values: Record<string, string>;
+  /** The variable each value came from, when it was set under an old name. */
+  setAs: Record<string, string>;
+  warnings: string[];
+}
+
 /** Empty variables count as unset, so `PORT=` in a compose file means the default. */
-function pickDefined(env: NodeJS.ProcessEnv): Record<string, string> {
-  const picked: Record<string, string> = {};
+function pickDefined(env: NodeJS.ProcessEnv): PickedEnv {
+  const defined = (name: string) => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const picked: PickedEnv = { values: {}, setAs: {}, warnings: [] };
   for (const name of Object.keys(ConfigSchema.properties)) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== '') picked[name] = value.trim();
+    const value = defined(name);
+    if (value !== undefined) picked.values[name] = value;
+  }
+  for (const [oldName, newName] of Object.entries(RENAMED) as [string, ConfigName][]) {
+    const value = defined(oldName);
+    if (value === undefined) continue;
+    if (newName in picked.values) {
+      picked.warnings.push(`${oldName} is deprecated and ignored because ${newName} is set.`);
+    } else {
+      picked.values[newName] = value;
+      picked.setAs[newName] = oldName;
+      picked.warnings.push(`${oldName} is deprecated; use ${newName}.`);
+    }
   }
   return picked;
 }
@@ -88,14 +114,21 @@ function describeRule(schema: RuleSchema): string {
   return `${kinds[schema.type ?? 'string']}${bounds}`;
 }
 
+export interface LoadedConfig {
+  config: Config;
+  /** One line each, for the start-up log: deprecated names in use. */
+  warnings: string[];
+}
+
 /** Reads, converts and validates the environment once; throws a ConfigError naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = pickDefined(env);
+export function readConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const { values: raw, setAs, warnings } = pickDefined(env);
   const candidate = Value.Default(ConfigSchema, parseValues(raw));
   const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
     const name = error.path.replace(/^\//, '').split('/')[0] as ConfigName;
     const rule = describeRule(ConfigSchema.properties[name] as RuleSchema);
-    return `${name} must be ${rule}, got ${JSON.stringify(raw[name])}`;
+    const variable = setAs[name] ? `${setAs[name]} (now ${name})` : name;
+    return `${variable} must be ${rule}, got ${JSON.stringify(raw[name])}`;
   });
   const unique = [...new Set(problems)];
   if (unique.length > 0) throw new ConfigError(`Invalid environment: ${unique.join('; ')}.`);
@@ -105,7 +138,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid environment: MEDIUM_RISK_THRESHOLD (${config.MEDIUM_RISK_THRESHOLD}) must not exceed HIGH_RISK_THRESHOLD (${config.HIGH_RISK_THRESHOLD}).`,
     );
   }
-  return config;
+  return { config, warnings };
+}
+
+/** The validated configuration alone, for callers that log no warnings (tests, tools). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return readConfig(env).config;
 }
 
 /** Worker processes to run: "auto" means one per core. */

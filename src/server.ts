@@ -3,8 +3,8 @@ import { availableParallelism } from 'node:os';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import { superviseWorkers } from './cluster-supervisor.js';
-import { ConfigError, loadConfig, workerCount, type Config } from './config.js';
-import { ModelLoadError } from './model/churn-model.js';
+import { ConfigError, readConfig, workerCount, type Config } from './config.js';
+import { ModelLoadError } from './errors.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -51,7 +51,8 @@ async function start(config: Config): Promise<void> {
 }
 
 try {
-  const config = loadConfig();
+  const { config, warnings } = readConfig();
+  for (const warning of warnings) pino({ level: config.LOG_LEVEL }).warn(warning);
   const workers = workerCount(config, availableParallelism());
   if (workers > 1 && cluster.isPrimary) {
     // A worker drains within SHUTDOWN_TIMEOUT_MS; the primary allows a little more before giving up.

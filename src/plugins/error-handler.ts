@@ -1,8 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
-import { BatcherClosedError } from '../batching/micro-batcher.js';
-import { ModelNotReadyError } from '../model/model-handle.js';
+import { InvalidRowsError, ServiceError, type RowIssue } from '../errors.js';
 import type { ErrorResponse, ValidationErrorResponse, ValidationIssue } from '../schemas/errors.js';
 
 type Location = (string | number)[];
@@ -117,22 +116,57 @@ function validationResponse(
   };
 }
 
+const ROW_ISSUE_TYPES: Record<RowIssue['problem'], (issue: RowIssue) => Pick<ValidationIssue, 'type' | 'msg' | 'ctx'>> = {
+  not_a_number: () => ({ type: 'float_type', msg: 'Input should be a valid number' }),
+  not_an_integer: () => ({ type: 'int_from_float', msg: 'Input should be a valid integer, got a number with a fractional part' }),
+  below_minimum: ({ limit }) => ({ type: 'greater_than_equal', msg: `Input should be greater than or equal to ${limit}`, ctx: { ge: limit! } }),
+  above_maximum: ({ limit }) => ({ type: 'less_than_equal', msg: `Input should be less than or equal to ${limit}`, ctx: { le: limit! } }),
+};
+
+/**
+ * Rows the data plane refused, in the same 422 shape as schema errors. `rowsAt` names the body
+ * property that holds the rows (`customers`), or nothing when the body is the one row.
+ */
+function rowsResponse(error: InvalidRowsError, rowsAt: string | undefined): ValidationErrorResponse {
+  const detail = error.issues.map((rowIssue): ValidationIssue => {
+    const loc: Location = rowsAt ? ['body', rowsAt, rowIssue.row, rowIssue.feature] : ['body', rowIssue.feature];
+    const { type, msg, ctx } = ROW_ISSUE_TYPES[rowIssue.problem](rowIssue);
+    return ctx ? { type, loc, msg, input: rowIssue.value, ctx } : { type, loc, msg, input: rowIssue.value };
+  });
+  return { statusCode: 422, error: 'Unprocessable Entity', message: detail.map(sentence).join(' '), detail };
+}
+
 /** `detail` repeats the message because FastAPI's HTTPException bodies carry only `detail`. */
 function errorBody(statusCode: number, message: string): ErrorResponse {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, detail: message };
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The body property that holds a route's feature rows; unset when the body is the one row. */
+    rowsAt?: string;
+  }
+}
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
-/** Every error becomes a JSON response here, and only here. */
+/**
+ * Every error of the churn API and the operations routes becomes a JSON response here, and only
+ * here, in the FastAPI-compatible shape; other protocols map the same error family in their scope.
+ */
 export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error.validation) {
         return reply.code(422).send(validationResponse(error.validation, error.validationContext ?? 'body', request.body));
       }
-      if (error instanceof ModelNotReadyError || error instanceof BatcherClosedError) {
-        return reply.code(503).header('retry-after', '1').send(errorBody(503, error.message));
+      if (error instanceof InvalidRowsError) {
+        return reply.code(422).send(rowsResponse(error, request.routeOptions.config.rowsAt));
+      }
+      if (error instanceof ServiceError) {
+        if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+        return reply.code(error.statusCode).send(errorBody(error.statusCode, error.publicMessage));
       }
       const statusCode = error.statusCode ?? 500;
       if (statusCode >= 400 && statusCode < 500) {

@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CustomerFeatures, EXAMPLE_CUSTOMER } from './customer-features.js';
 import { PredictionResponse } from './prediction.js';
+import { sharedRef } from './shared-ref.js';
 
 /** The maximum batch size is configuration, so the request schema is built from it. */
 export function batchRequestSchema(maxItems: number) {
   return Type.Object(
     {
-      customers: Type.Array(Type.Ref(CustomerFeatures), {
+      customers: Type.Array(sharedRef(CustomerFeatures), {
         minItems: 1,
         maxItems,
         description: `Customers to score, 1 to ${maxItems}.`,
@@ -19,11 +20,10 @@ export function batchRequestSchema(maxItems: number) {
     },
   );
 }
-export type BatchPredictionRequest = Static<ReturnType<typeof batchRequestSchema>>;
 
 export const BatchPredictionResponse = Type.Object(
   {
-    predictions: Type.Array(Type.Ref(PredictionResponse), { description: 'One prediction per customer, in the order sent.' }),
+    predictions: Type.Array(sharedRef(PredictionResponse), { description: 'One prediction per customer, in the order sent.' }),
     batch_size: Type.Integer({ minimum: 1, description: 'Number of customers scored.' }),
     latency_ms: Type.Number({ description: 'Time to build the input tensor and run the model, in ms, 2 decimals.' }),
   },

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/model/churn-model.js';
+import { ChurnModel } from '../../src/data-plane/churn-model.js';
+import { DataPlane } from '../../src/data-plane/data-plane.js';
+import { InvalidRowsError, ModelNotReadyError, type RowIssue } from '../../src/errors.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
@@ -87,20 +89,75 @@ describe('error responses', () => {
 });
 
 describe('model not ready', () => {
-  it('answers predictions with 503 and a message, and health with 503 unhealthy', async () => {
+  it('answers predictions with 503, retry-after and a message, and health with 503 unhealthy', async () => {
     const { app } = await buildTestApp();
     try {
-      await app.model.close();
+      // No model is loaded only before the start completes; the data plane reports it like this.
+      vi.spyOn(DataPlane.prototype, 'model', 'get').mockReturnValue(undefined);
+      vi.spyOn(DataPlane.prototype, 'scoreOne').mockRejectedValue(new ModelNotReadyError());
+      vi.spyOn(DataPlane.prototype, 'scoreMany').mockRejectedValue(new ModelNotReadyError());
       const predict = await postJson(app, '/predict', VALID_CUSTOMER);
       expect(predict.statusCode).toBe(503);
-      expect(predict.json().message).toMatch(/not loaded/);
+      expect(predict.headers['retry-after']).toBe('1');
+      expect(predict.json()).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'Model is not loaded yet; retry shortly.',
+        detail: 'Model is not loaded yet; retry shortly.',
+      });
       const batch = await postJson(app, '/predict/batch', { customers: [VALID_CUSTOMER] });
       expect(batch.statusCode).toBe(503);
+      expect(batch.headers['retry-after']).toBe('1');
       const health = await app.inject({ method: 'GET', url: '/health' });
       expect(health.statusCode).toBe(503);
       expect(health.json()).toMatchObject({ status: 'unhealthy', model_loaded: false, model_version: null });
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('rows refused by the data plane', () => {
+  const issue = (row: number, feature: string, problem: RowIssue['problem'], value: unknown, limit?: number): RowIssue => ({
+    row,
+    feature,
+    problem,
+    value,
+    ...(limit === undefined ? {} : { limit }),
+    message: 'internal wording',
+  });
+
+  it('are a FastAPI-style 422 located in the batch body', async () => {
+    vi.spyOn(DataPlane.prototype, 'scoreMany').mockRejectedValue(
+      new InvalidRowsError([
+        issue(1, 'tenure_months', 'above_maximum', 999, 120),
+        issue(2, 'num_products', 'below_minimum', 0, 1),
+        issue(3, 'has_support_calls', 'not_an_integer', 0.5),
+        issue(4, 'total_charges', 'not_a_number', 'NaN'),
+      ]),
+    );
+    const response = await postJson(testApp.app, '/predict/batch', { customers: [VALID_CUSTOMER] });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message:
+        'customers[1].tenure_months must be less than or equal to 120. customers[2].num_products must be greater than or equal to 1. ' +
+        'customers[3].has_support_calls must be a valid integer, got a number with a fractional part. customers[4].total_charges must be a valid number.',
+      detail: [
+        { type: 'less_than_equal', loc: ['body', 'customers', 1, 'tenure_months'], msg: 'Input should be less than or equal to 120', input: 999, ctx: { le: 120 } },
+        { type: 'greater_than_equal', loc: ['body', 'customers', 2, 'num_products'], msg: 'Input should be greater than or equal to 1', input: 0, ctx: { ge: 1 } },
+        { type: 'int_from_float', loc: ['body', 'customers', 3, 'has_support_calls'], msg: 'Input should be a valid integer, got a number with a fractional part', input: 0.5 },
+        { type: 'float_type', loc: ['body', 'customers', 4, 'total_charges'], msg: 'Input should be a valid number', input: 'NaN' },
+      ],
+    });
+  });
+
+  it('are located at the body itself for /predict', async () => {
+    vi.spyOn(DataPlane.prototype, 'scoreOne').mockRejectedValue(new InvalidRowsError([issue(0, 'tenure_months', 'above_maximum', 999, 120)]));
+    const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
+    expect(response.statusCode).toBe(422);
+    expect(response.json().detail[0].loc).toEqual(['body', 'tenure_months']);
+    expect(response.json().message).toBe('tenure_months must be less than or equal to 120.');
   });
 });

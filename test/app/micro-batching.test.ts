@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/model/churn-model.js';
+import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -22,10 +22,10 @@ describe('micro-batched /predict', () => {
     const { app } = await buildTestApp({ MICRO_BATCH_MAX_ROWS: '128', LOG_LEVEL: 'warn' });
     try {
       const customers = Array.from({ length: 1000 }, (_, index) => randomCustomer(index));
-      const expected = await Promise.all(customers.map(async (customer) => (await app.predictor.predictMany([customer])).predictions[0]));
+      const alone = await Promise.all(customers.map(async (customer) => (await postJson(app, '/predict/batch', { customers: [customer] })).json().predictions[0]));
       const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
       const responses = await Promise.all(customers.map((customer) => postJson(app, '/predict', customer)));
-      expect(responses.map((response) => response.json())).toEqual(expected);
+      expect(responses.map((response) => response.json())).toEqual(alone);
       expect(run.mock.calls.length).toBeLessThan(1000);
       expect(Math.max(...run.mock.calls.map((call) => call[1]))).toBeLessThanOrEqual(128);
     } finally {
@@ -47,25 +47,30 @@ describe('micro-batched /predict', () => {
     }
   });
 
-  it('runs one model call per request when MICRO_BATCHING is off', async () => {
+  it('runs one model call per request, with the same answers, when MICRO_BATCHING is off', async () => {
+    const batched = await buildTestApp({ LOG_LEVEL: 'warn' });
     const { app } = await buildTestApp({ MICRO_BATCHING: 'false', LOG_LEVEL: 'warn' });
     try {
-      expect(app.predictor.batcher).toBeUndefined();
+      const customers = Array.from({ length: 5 }, (_, index) => randomCustomer(index));
+      const expected = await Promise.all(customers.map(async (customer) => (await postJson(batched.app, '/predict', customer)).json()));
       const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
-      await Promise.all(Array.from({ length: 5 }, () => postJson(app, '/predict', VALID_CUSTOMER)));
+      const responses = await Promise.all(customers.map((customer) => postJson(app, '/predict', customer)));
       expect(run).toHaveBeenCalledTimes(5);
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(5).fill(200));
+      expect(responses.map((response) => response.json())).toEqual(expected);
     } finally {
-      await app.close();
+      await Promise.all([app.close(), batched.app.close()]);
     }
   });
 
-  it('answers 503 once the batcher is closed for shutdown', async () => {
+  it('answers 503 with retry-after once the data plane is closing', async () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'warn' });
     try {
-      await app.predictor.close();
+      await app.dataPlane.close();
       const response = await postJson(app, '/predict', VALID_CUSTOMER);
       expect(response.statusCode).toBe(503);
-      expect(response.json().message).toMatch(/shutting down/);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.json().message).toBe('The service is shutting down and takes no new predictions.');
     } finally {
       await app.close();
     }

@@ -55,12 +55,12 @@ describe('model start-up checks', () => {
     const dir = mkdtempSync(join(scratch, 'versioned-'));
     cpSync(BUNDLED, join(dir, 'model.onnx'));
     const unversioned = await startWith(join(dir, 'model.onnx'));
-    expect(unversioned.model.require().version).toBe('1.0.0');
+    expect(unversioned.dataPlane.model?.version).toBe('1.0.0');
     await unversioned.close();
 
     writeFileSync(join(dir, 'model_version.txt'), '2.3.4\n');
     const versioned = await startWith(join(dir, 'model.onnx'));
-    expect(versioned.model.require().version).toBe('2.3.4');
+    expect(versioned.dataPlane.model?.version).toBe('2.3.4');
     await versioned.close();
   });
 });

@@ -5,9 +5,7 @@ import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 async function exampleProbability(): Promise<number> {
   const { app } = await buildTestApp();
   try {
-    const model = app.model.require();
-    const [probability] = await model.predictProbabilities(Float32Array.from(Object.values(VALID_CUSTOMER)), 1);
-    return probability!;
+    return (await app.dataPlane.scoreOne(VALID_CUSTOMER)).probability;
   } finally {
     await app.close();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, corsOrigins, loadConfig, workerCount } from '../../src/config.js';
+import { ConfigError, corsOrigins, loadConfig, readConfig, workerCount } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -17,7 +17,8 @@ describe('loadConfig', () => {
       INTRA_OP_THREADS: 1,
       MICRO_BATCHING: true,
       MICRO_BATCH_MAX_ROWS: 256,
-      BATCH_MAX_DELAY_MS: 0,
+      MICRO_BATCH_MAX_DELAY_MS: 0,
+      MICRO_BATCH_MULTI_ROW: false,
       WORKERS: 1,
     });
     expect(config.MODEL_PATH).toMatch(/models\/churn_model\.onnx$/);
@@ -44,7 +45,8 @@ describe('loadConfig', () => {
     ['INTRA_OP_THREADS', '0'],
     ['MICRO_BATCHING', 'maybe'],
     ['MICRO_BATCH_MAX_ROWS', '0'],
-    ['BATCH_MAX_DELAY_MS', '-1'],
+    ['MICRO_BATCH_MAX_DELAY_MS', '-1'],
+    ['MICRO_BATCH_MULTI_ROW', 'sometimes'],
     ['WORKERS', '0'],
     ['WORKERS', 'many'],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
@@ -70,5 +72,26 @@ describe('loadConfig', () => {
       'https://a.example',
       'https://b.example',
     ]);
+  });
+
+  it('takes the old name BATCH_MAX_DELAY_MS with a one-line deprecation warning', () => {
+    expect(readConfig({ BATCH_MAX_DELAY_MS: '5' })).toEqual({
+      config: expect.objectContaining({ MICRO_BATCH_MAX_DELAY_MS: 5 }),
+      warnings: ['BATCH_MAX_DELAY_MS is deprecated; use MICRO_BATCH_MAX_DELAY_MS.'],
+    });
+    expect(readConfig({ MICRO_BATCH_MAX_DELAY_MS: '2' }).warnings).toEqual([]);
+  });
+
+  it('prefers the new name when both are set, and says the old one is ignored', () => {
+    expect(readConfig({ BATCH_MAX_DELAY_MS: '5', MICRO_BATCH_MAX_DELAY_MS: '2' })).toEqual({
+      config: expect.objectContaining({ MICRO_BATCH_MAX_DELAY_MS: 2 }),
+      warnings: ['BATCH_MAX_DELAY_MS is deprecated and ignored because MICRO_BATCH_MAX_DELAY_MS is set.'],
+    });
+  });
+
+  it('names the old variable when its value is invalid', () => {
+    expect(() => loadConfig({ BATCH_MAX_DELAY_MS: '-1' })).toThrowError(
+      'Invalid environment: BATCH_MAX_DELAY_MS (now MICRO_BATCH_MAX_DELAY_MS) must be a number from 0 to 1000, got "-1".',
+    );
   });
 });

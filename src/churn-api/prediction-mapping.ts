@@ -1,7 +1,9 @@
 import type { Config } from '../config.js';
+import type { Score } from '../data-plane/data-plane.js';
 import type { CustomerFeatures } from '../schemas/customer-features.js';
 import type { PredictionResponse, RiskTier } from '../schemas/prediction.js';
 
+/** How the churn API turns a probability into a yes/no and a tier; the data plane knows none of it. */
 export interface Thresholds {
   prediction: number;
   highRisk: number;
@@ -24,17 +26,21 @@ export function riskTier(probability: number, thresholds: Thresholds): RiskTier 
 
 /** Thresholds compare the unrounded probability; only the reported number is rounded. */
 export function toPrediction(
-  probability: number,
+  { probability, model }: Pick<Score, 'probability' | 'model'>,
   customer: Pick<CustomerFeatures, 'customer_id'>,
-  modelVersion: string,
   thresholds: Thresholds,
 ): PredictionResponse {
   const prediction: PredictionResponse = {
     churn_probability: Math.round(probability * 10_000) / 10_000,
     churn_prediction: probability >= thresholds.prediction,
     risk_tier: riskTier(probability, thresholds),
-    model_version: modelVersion,
+    model_version: model.version,
   };
   if (customer.customer_id !== undefined) prediction.customer_id = customer.customer_id;
   return prediction;
+}
+
+/** Milliseconds as the API reports them: 2 decimals. */
+export function roundLatency(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }

@@ -1,18 +1,13 @@
+import { performance } from 'node:perf_hooks';
+import { ServiceClosingError } from '../errors.js';
+
 /**
  * Coalesces concurrent requests into one model run. onnxruntime-node runs synchronously on the
  * main thread with a fixed cost per call that dwarfs the cost per row, so many rows per call is
  * the lever; a cap on rows per call bounds how long one call blocks the event loop.
  *
- * Knows nothing about HTTP or the model: it batches inputs for any `run` function.
+ * Knows nothing about the model or any protocol: it batches inputs for any `run` function.
  */
-
-export class BatcherClosedError extends Error {
-  override name = 'BatcherClosedError';
-  constructor() {
-    super('The service is shutting down and takes no new predictions.');
-  }
-}
-
 export interface MicroBatcherOptions<Input, Output> {
   /** Scores a list of inputs in one call, returning one output per input, in order. */
   run: (inputs: Input[]) => Promise<Output[]>;
@@ -20,18 +15,15 @@ export interface MicroBatcherOptions<Input, Output> {
   maxBatchRows: number;
   /** Extra wait before a flush, in ms; 0 flushes at the next turn of the event loop. */
   maxDelayMs: number;
+  /** Told, for each caller, how long it waited in the queue before its call started. */
+  onQueueWait?: (waitedMs: number) => void;
 }
 
 interface Job<Input, Output> {
   inputs: Input[];
+  enqueuedAt: number;
   resolve: (outputs: Output[]) => void;
   reject: (error: unknown) => void;
-}
-
-export interface BatcherStats {
-  runs: number;
-  rows: number;
-  largestRun: number;
 }
 
 export class MicroBatcher<Input, Output> {
@@ -41,7 +33,6 @@ export class MicroBatcher<Input, Output> {
   #scheduled: { cancel: () => void } | undefined;
   #inFlight = new Set<Promise<void>>();
   #closed = false;
-  readonly stats: BatcherStats = { runs: 0, rows: 0, largestRun: 0 };
 
   constructor(options: MicroBatcherOptions<Input, Output>) {
     if (!(options.maxBatchRows >= 1)) throw new RangeError('maxBatchRows must be at least 1');
@@ -60,13 +51,13 @@ export class MicroBatcher<Input, Output> {
    * calls), resolving with their outputs in order.
    */
   submitMany(inputs: Input[]): Promise<Output[]> {
-    if (this.#closed) return Promise.reject(new BatcherClosedError());
+    if (this.#closed) return Promise.reject(new ServiceClosingError());
     if (inputs.length === 0) return Promise.resolve([]);
     return new Promise<Output[]>((resolve, reject) => {
-      this.#queue.push({ inputs, resolve, reject });
+      this.#queue.push({ inputs, enqueuedAt: performance.now(), resolve, reject });
       this.#queuedRows += inputs.length;
       if (this.#queuedRows >= this.#options.maxBatchRows) this.#flushNow();
-      else this.#schedule();
+      else this.#schedule(this.#options.maxDelayMs);
     });
   }
 
@@ -83,7 +74,7 @@ export class MicroBatcher<Input, Output> {
     }
   }
 
-  #schedule(): void {
+  #schedule(delayMs: number): void {
     if (this.#scheduled) return;
     const flush = () => {
       this.#scheduled = undefined;
@@ -91,12 +82,12 @@ export class MicroBatcher<Input, Output> {
     };
     // setImmediate fires after the poll phase, so every request parsed in this turn of the loop
     // joins the batch and a lone request waits for no timer.
-    if (this.#options.maxDelayMs === 0) {
+    if (delayMs === 0) {
       const immediate = setImmediate(flush);
       this.#scheduled = { cancel: () => clearImmediate(immediate) };
     } else {
       // Never clearImmediate() a Timeout or the reverse: Node corrupts its immediate queue.
-      const timeout = setTimeout(flush, this.#options.maxDelayMs);
+      const timeout = setTimeout(flush, delayMs);
       this.#scheduled = { cancel: () => clearTimeout(timeout) };
     }
   }
@@ -119,8 +110,8 @@ export class MicroBatcher<Input, Output> {
     if (taken === 0) return;
     const jobs = this.#queue.splice(0, taken);
     this.#queuedRows -= rows;
-    // Yield to I/O between calls instead of draining a long queue in one blocking stretch.
-    if (this.#queue.length > 0) this.#schedule();
+    // What is left has waited its delay already: it runs at the next turn, after I/O.
+    if (this.#queue.length > 0) this.#schedule(0);
 
     const running = this.#runJobs(jobs, rows);
     this.#inFlight.add(running);
@@ -128,9 +119,11 @@ export class MicroBatcher<Input, Output> {
   }
 
   async #runJobs(jobs: Job<Input, Output>[], rows: number): Promise<void> {
-    this.stats.runs += 1;
-    this.stats.rows += rows;
-    this.stats.largestRun = Math.max(this.stats.largestRun, rows);
+    const { onQueueWait } = this.#options;
+    if (onQueueWait) {
+      const now = performance.now();
+      for (const job of jobs) onQueueWait(now - job.enqueuedAt);
+    }
     try {
       const inputs = jobs.length === 1 ? jobs[0]!.inputs : jobs.flatMap((job) => job.inputs);
       const outputs = await this.#options.run(inputs);

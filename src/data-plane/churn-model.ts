@@ -1,14 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { FEATURE_COUNT, ModelFeatures } from '../schemas/customer-features.js';
+import { ModelLoadError } from '../errors.js';
+import { FEATURE_COUNT } from '../schemas/customer-features.js';
+import { FEATURE_RULES } from './feature-rows.js';
 
 const DEFAULT_MODEL_VERSION = '1.0.0';
 const PROBABILITIES_OUTPUT = 'probabilities';
-
-export class ModelLoadError extends Error {
-  override name = 'ModelLoadError';
-}
 
 export interface ModelOptions {
   intraOpThreads: number;
@@ -27,7 +25,7 @@ function dimensionFits(dimension: number | string | undefined, wanted: number): 
 
 /** The features a valid request can carry at their lower bounds: a row every model must accept. */
 function probeRow(): Float32Array {
-  return Float32Array.from(Object.values(ModelFeatures.properties).map((schema) => schema.minimum ?? 0));
+  return Float32Array.from(FEATURE_RULES, (rule) => rule.minimum);
 }
 
 async function readVersion(modelPath: string): Promise<string> {
@@ -39,11 +37,17 @@ async function readVersion(modelPath: string): Promise<string> {
   }
 }
 
+/** What any protocol may know of the model that produced a score. */
+export interface ModelInfo {
+  readonly path: string;
+  readonly version: string;
+}
+
 /**
  * A loaded churn classifier: one onnxruntime session whose input is float32 [N, 5] and whose
  * float32 [N, 2] probabilities output gives P(churn) in column 1. Knows nothing about HTTP.
  */
-export class ChurnModel {
+export class ChurnModel implements ModelInfo {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly inputName: string,

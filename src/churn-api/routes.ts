@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { batchRequestSchema, BatchPredictionResponse } from '../schemas/batch.js';
+import { CustomerFeatures } from '../schemas/customer-features.js';
+import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
+import { PredictionResponse } from '../schemas/prediction.js';
+import { sharedRef } from '../schemas/shared-ref.js';
+import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
+
+const errorResponses = {
+  400: sharedRef(ErrorResponse, { description: 'Malformed JSON.' }),
+  413: sharedRef(ErrorResponse, { description: 'Body larger than BODY_LIMIT_BYTES.' }),
+  415: sharedRef(ErrorResponse, { description: 'Content type other than JSON.' }),
+  422: sharedRef(ValidationErrorResponse, { description: 'The body breaks the schema; one detail entry per problem.' }),
+  500: sharedRef(ErrorResponse, { description: 'Server fault; never carries internals.' }),
+  503: sharedRef(ErrorResponse, { description: 'Model not loaded yet, or the service is shutting down.' }),
+};
+
+/** The churn REST API, FastAPI-compatible: a thin adapter from its JSON bodies to the data plane and back. */
+const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const thresholds = thresholdsFrom(config);
+
+  app.post(
+    '/predict',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'Predict churn for one customer',
+        body: sharedRef(CustomerFeatures),
+        response: { 200: sharedRef(PredictionResponse), ...errorResponses },
+      },
+    },
+    async (request) => toPrediction(await app.dataPlane.scoreOne(request.body), request.body, thresholds),
+  );
+
+  app.post(
+    '/predict/batch',
+    {
+      config: { rowsAt: 'customers' },
+      schema: {
+        tags: ['predictions'],
+        summary: `Predict churn for 1 to ${config.BATCH_MAX_SIZE} customers in one model run`,
+        body: batchRequestSchema(config.BATCH_MAX_SIZE),
+        response: { 200: sharedRef(BatchPredictionResponse), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { customers } = request.body;
+      const scores = await app.dataPlane.scoreMany(customers);
+      return {
+        predictions: scores.map((score, row) => toPrediction(score, customers[row]!, thresholds)),
+        batch_size: scores.length,
+        latency_ms: roundLatency(scores[0]!.inferenceMs),
+      };
+    },
+  );
+};
+
+export default fp(churnApi, { name: 'churn-api', dependencies: ['data-plane', 'error-handler'], encapsulate: true });

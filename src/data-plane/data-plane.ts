@@ -1,0 +1,122 @@
+import { performance } from 'node:perf_hooks';
+import { InferenceFailedError, ServiceClosingError } from '../errors.js';
+import type { ModelInfo, ModelOptions } from './churn-model.js';
+import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
+import { MicroBatcher } from './micro-batcher.js';
+import { ModelHandle } from './model-handle.js';
+
+/** One row's answer: P(churn), the model that produced it and how long its model run took. */
+export interface Score {
+  probability: number;
+  model: ModelInfo;
+  /** Packing the tensor plus the onnxruntime call that scored this row, in ms. */
+  inferenceMs: number;
+}
+
+/** What the data plane reports as it works; metrics and monitors listen here. */
+export interface InferenceObserver {
+  runFinished?(rows: number, seconds: number): void;
+  runFailed?(rows: number, error: unknown): void;
+  queueWaited?(seconds: number): void;
+}
+
+export interface DataPlaneOptions {
+  model: ModelOptions;
+  microBatching: {
+    enabled: boolean;
+    maxRows: number;
+    maxDelayMs: number;
+    /** Multi-row calls join the shared queue too, instead of running as their own call. */
+    multiRow: boolean;
+  };
+  observer?: InferenceObserver;
+}
+
+/**
+ * Rows in, scores out: the one path from feature rows to P(churn) under every protocol. It owns
+ * the model handle (safe swaps), the micro-batcher and the feature contract's checks, and knows
+ * nothing of HTTP or of any protocol's shapes.
+ */
+export class DataPlane {
+  readonly #models = new ModelHandle();
+  readonly #options: DataPlaneOptions;
+  readonly #batcher: MicroBatcher<FeatureRow, Score> | undefined;
+  #closing = false;
+
+  constructor(options: DataPlaneOptions) {
+    this.#options = options;
+    const { microBatching, observer } = options;
+    this.#batcher = microBatching.enabled
+      ? new MicroBatcher({
+          run: (rows) => this.#run(rows),
+          maxBatchRows: microBatching.maxRows,
+          maxDelayMs: microBatching.maxDelayMs,
+          onQueueWait: observer?.queueWaited && ((waitedMs) => observer.queueWaited!(waitedMs / 1000)),
+        })
+      : undefined;
+  }
+
+  /** The model serving now, if any. */
+  get model(): ModelInfo | undefined {
+    return this.#models.current;
+  }
+
+  /** Ready to score: a model is loaded and the data plane is not closing. */
+  get ready(): boolean {
+    return !this.#closing && this.#models.current !== undefined;
+  }
+
+  /** Loads, checks and swaps in the model at `path`; a failure leaves the current one serving. */
+  loadModel(path: string): Promise<ModelInfo> {
+    return this.#models.load(path, this.#options.model);
+  }
+
+  /** Scores one row; concurrent calls are coalesced into one model run when batching is on. */
+  async scoreOne(row: FeatureRow): Promise<Score> {
+    const rows = [row];
+    this.#admit(rows);
+    if (this.#batcher) return this.#batcher.submit(row);
+    const [score] = await this.#run(rows);
+    return score!;
+  }
+
+  /** Scores several rows in one model run, answers in order. */
+  async scoreMany(rows: FeatureRow[]): Promise<Score[]> {
+    this.#admit(rows);
+    if (rows.length === 0) return [];
+    if (this.#batcher && this.#options.microBatching.multiRow) return this.#batcher.submitMany(rows);
+    return this.#run(rows);
+  }
+
+  /** Refuses new rows, finishes every queued and running one, then releases the model. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#batcher?.close();
+    await this.#models.close();
+  }
+
+  #admit(rows: readonly FeatureRow[]): void {
+    if (this.#closing) throw new ServiceClosingError();
+    checkRows(rows);
+  }
+
+  /** Exactly one onnxruntime call for `rows`, on the model current when the call starts. */
+  #run(rows: readonly FeatureRow[]): Promise<Score[]> {
+    const { observer } = this.#options;
+    return this.#models.withModel(async (model) => {
+      const started = performance.now();
+      let probabilities: Float32Array;
+      try {
+        probabilities = await model.predictProbabilities(packRows(rows), rows.length);
+      } catch (error) {
+        observer?.runFailed?.(rows.length, error);
+        throw new InferenceFailedError({ cause: error });
+      }
+      const inferenceMs = performance.now() - started;
+      observer?.runFinished?.(rows.length, inferenceMs / 1000);
+      const scores = new Array<Score>(rows.length);
+      for (let row = 0; row < rows.length; row += 1) scores[row] = { probability: probabilities[row]!, model, inferenceMs };
+      return scores;
+    });
+  }
+}

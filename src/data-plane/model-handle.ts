@@ -1,0 +1,87 @@
+import { ModelNotReadyError } from '../errors.js';
+import { ChurnModel, type ModelOptions } from './churn-model.js';
+
+/** A loaded model and the runs that still use it. */
+interface Slot {
+  model: ChurnModel;
+  users: number;
+  retired: boolean;
+  /** Settles once the model's session is released. */
+  released: Promise<void>;
+  release: () => void;
+}
+
+function slotFor(model: ChurnModel): Slot {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    let started = false;
+    release = () => {
+      if (started) return;
+      started = true;
+      void model.close().then(resolve, resolve);
+    };
+  });
+  return { model, users: 0, retired: false, released, release };
+}
+
+/**
+ * The one place that holds the live model, and the only code that releases one. Everything that
+ * predicts borrows the current model for the length of its run (`withModel`), so a swap never
+ * releases a session that a run still needs: onnxruntime-node defers `run()` with setImmediate, so
+ * a run that took the old session may not even have started when the new one takes over.
+ */
+export class ModelHandle {
+  #current: Slot | undefined;
+  #retired = new Set<Slot>();
+  /** Loads run one after another, in the order they were asked for. */
+  #loads: Promise<unknown> = Promise.resolve();
+
+  get current(): ChurnModel | undefined {
+    return this.#current?.model;
+  }
+
+  /** Runs `use` with the current model, which stays loaded until `use` settles. */
+  async withModel<T>(use: (model: ChurnModel) => Promise<T>): Promise<T> {
+    const slot = this.#current;
+    if (!slot) throw new ModelNotReadyError();
+    slot.users += 1;
+    try {
+      return await use(slot.model);
+    } finally {
+      slot.users -= 1;
+      if (slot.retired && slot.users === 0) slot.release();
+    }
+  }
+
+  /**
+   * Loads and checks a model fully, then makes it current. A failed load throws and leaves the
+   * current model serving. The replaced model is released once its last run has finished.
+   */
+  load(path: string, options: ModelOptions): Promise<ChurnModel> {
+    const loaded = this.#loads.then(async () => {
+      const model = await ChurnModel.load(path, options);
+      const previous = this.#current;
+      this.#current = slotFor(model);
+      if (previous) this.#retire(previous);
+      return model;
+    });
+    this.#loads = loaded.catch(() => undefined);
+    return loaded;
+  }
+
+  /** Stops lending the model and resolves once every model is released. */
+  async close(): Promise<void> {
+    await this.#loads;
+    const slot = this.#current;
+    this.#current = undefined;
+    if (slot) this.#retire(slot);
+    await Promise.all([...this.#retired].map((retired) => retired.released));
+  }
+
+  #retire(slot: Slot): void {
+    slot.retired = true;
+    this.#retired.add(slot);
+    void slot.released.then(() => this.#retired.delete(slot));
+    if (slot.users === 0) slot.release();
+  }
+}

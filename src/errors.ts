@@ -1,0 +1,73 @@
+/**
+ * The service's one error family. Each error carries the HTTP status it means and a message that
+ * is safe to show any caller; each protocol scope maps the family to its own bodies in one place
+ * (the churn API to FastAPI-style bodies, the Open Inference Protocol to `{"error": ...}`).
+ * Nothing here knows HTTP beyond the status number.
+ */
+export abstract class ServiceError extends Error {
+  abstract readonly statusCode: number;
+  /** Seconds after which a retry may succeed; protocols send it as `retry-after`. */
+  readonly retryAfterSeconds: number | undefined = undefined;
+
+  /** What a caller may read. Server faults never show their internals. */
+  get publicMessage(): string {
+    return this.message;
+  }
+}
+
+export class ModelNotReadyError extends ServiceError {
+  override name = 'ModelNotReadyError';
+  readonly statusCode = 503;
+  override readonly retryAfterSeconds = 1;
+  constructor() {
+    super('Model is not loaded yet; retry shortly.');
+  }
+}
+
+export class ServiceClosingError extends ServiceError {
+  override name = 'ServiceClosingError';
+  readonly statusCode = 503;
+  override readonly retryAfterSeconds = 1;
+  constructor() {
+    super('The service is shutting down and takes no new predictions.');
+  }
+}
+
+/** One broken value in one row, named by the feature it belongs to. */
+export interface RowIssue {
+  row: number;
+  feature: string;
+  problem: 'not_a_number' | 'not_an_integer' | 'below_minimum' | 'above_maximum';
+  value: unknown;
+  /** The bound that was broken, for the range problems. */
+  limit?: number;
+  message: string;
+}
+
+/** Rows that break the feature contract (types and ranges of the one feature schema). */
+export class InvalidRowsError extends ServiceError {
+  override name = 'InvalidRowsError';
+  readonly statusCode = 422;
+  constructor(readonly issues: readonly RowIssue[]) {
+    super(issues.map((issue) => issue.message).join(' '));
+  }
+}
+
+/** The model failed while scoring. The cause is for the log, never for the caller. */
+export class InferenceFailedError extends ServiceError {
+  override name = 'InferenceFailedError';
+  readonly statusCode = 500;
+  constructor(options: { cause: unknown }) {
+    super(`Inference failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+  }
+
+  override get publicMessage(): string {
+    return 'Internal Server Error';
+  }
+}
+
+/** A model file that cannot be served. Its message is for operators, who chose the file. */
+export class ModelLoadError extends ServiceError {
+  override name = 'ModelLoadError';
+  readonly statusCode = 422;
+}

@@ -1,0 +1,203 @@
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { ChurnModel, type ModelInfo } from '../../src/data-plane/churn-model.js';
+import { DataPlane, type DataPlaneOptions, type InferenceObserver } from '../../src/data-plane/data-plane.js';
+import { InferenceFailedError, InvalidRowsError, ModelLoadError, ModelNotReadyError, ServiceClosingError } from '../../src/errors.js';
+import { VALID_CUSTOMER } from '../helpers.js';
+import { BUNDLED_MODEL, versionedModels } from './model-fixtures.js';
+
+const models = versionedModels(['2.0.0-a', '2.0.0-b']);
+const [A, B] = models.paths as [string, string];
+afterAll(() => models.remove());
+afterEach(() => vi.restoreAllMocks());
+
+const EXAMPLE_PROBABILITY = 0.5991385;
+
+function dataPlane(microBatching: Partial<DataPlaneOptions['microBatching']> = {}, observer?: InferenceObserver) {
+  return new DataPlane({
+    model: { intraOpThreads: 1 },
+    microBatching: { enabled: true, maxRows: 256, maxDelayMs: 0, multiRow: false, ...microBatching },
+    ...(observer ? { observer } : {}),
+  });
+}
+
+function rows(count: number) {
+  return Array.from({ length: count }, (_, index) => ({ ...VALID_CUSTOMER, tenure_months: index % 121 }));
+}
+
+describe('DataPlane', () => {
+  it('is not ready and scores nothing before a model is loaded', async () => {
+    const plane = dataPlane();
+    expect(plane.ready).toBe(false);
+    expect(plane.model).toBeUndefined();
+    await expect(plane.scoreOne(VALID_CUSTOMER)).rejects.toBeInstanceOf(ModelNotReadyError);
+    await expect(plane.scoreMany([VALID_CUSTOMER])).rejects.toBeInstanceOf(ModelNotReadyError);
+    await plane.close();
+  });
+
+  it.each([true, false])('scores one row with P(churn), the model and the run time (micro-batching %s)', async (enabled) => {
+    const plane = dataPlane({ enabled });
+    const model = await plane.loadModel(BUNDLED_MODEL);
+    expect(plane.ready).toBe(true);
+    expect(plane.model).toBe(model);
+    const score = await plane.scoreOne(VALID_CUSTOMER);
+    expect(score.probability).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
+    expect(score.model).toBe(model);
+    expect(score.inferenceMs).toBeGreaterThan(0);
+    expect(score.inferenceMs).toBeLessThan(5_000);
+    await plane.close();
+  });
+
+  it('scores many rows in one model run, in order, each as it scores alone', async () => {
+    const plane = dataPlane();
+    await plane.loadModel(BUNDLED_MODEL);
+    const many = rows(50);
+    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    const scores = await plane.scoreMany(many);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(run.mock.calls[0]![1]).toBe(50);
+    const singles = await Promise.all(many.map((row) => plane.scoreOne(row)));
+    expect(scores.map((score) => score.probability)).toEqual(singles.map((score) => score.probability));
+    expect(new Set(scores.map((score) => score.probability)).size).toBeGreaterThan(5);
+    expect(new Set(scores.map((score) => score.inferenceMs)).size).toBe(1);
+    expect(await plane.scoreMany([])).toEqual([]);
+    await plane.close();
+  });
+
+  it('coalesces concurrent single rows into one run', async () => {
+    const plane = dataPlane();
+    await plane.loadModel(BUNDLED_MODEL);
+    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    const scores = await Promise.all(rows(40).map((row) => plane.scoreOne(row)));
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(run.mock.calls[0]![1]).toBe(40);
+    expect(scores).toHaveLength(40);
+    await plane.close();
+  });
+
+  it('keeps multi-row calls out of the shared queue unless multiRow is set', async () => {
+    for (const multiRow of [false, true]) {
+      const plane = dataPlane({ multiRow });
+      await plane.loadModel(BUNDLED_MODEL);
+      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+      await Promise.all([plane.scoreOne(VALID_CUSTOMER), plane.scoreMany(rows(3)), plane.scoreOne(VALID_CUSTOMER)]);
+      expect(run.mock.calls.map((call) => call[1]).sort()).toEqual(multiRow ? [5] : [2, 3]);
+      run.mockRestore();
+      await plane.close();
+    }
+  });
+
+  it('refuses rows that break the feature contract before they reach the model', async () => {
+    const plane = dataPlane();
+    await plane.loadModel(BUNDLED_MODEL);
+    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    await expect(plane.scoreOne({ ...VALID_CUSTOMER, tenure_months: 121 })).rejects.toBeInstanceOf(InvalidRowsError);
+    const many = plane.scoreMany([VALID_CUSTOMER, { ...VALID_CUSTOMER, has_support_calls: Number.NaN }]);
+    await expect(many).rejects.toMatchObject({ issues: [{ row: 1, feature: 'has_support_calls', problem: 'not_a_number' }] });
+    expect(run).not.toHaveBeenCalled();
+    await plane.close();
+  });
+
+  it('turns a failed run into InferenceFailedError, tells the observer, and recovers', async () => {
+    const observer = { runFailed: vi.fn(), runFinished: vi.fn() };
+    const plane = dataPlane({}, observer);
+    await plane.loadModel(BUNDLED_MODEL);
+    const cause = new Error('onnxruntime exploded');
+    vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(cause);
+    const failed = await plane.scoreMany(rows(3)).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(InferenceFailedError);
+    expect(failed).toMatchObject({ statusCode: 500, publicMessage: 'Internal Server Error', cause, message: 'Inference failed: onnxruntime exploded' });
+    expect(observer.runFailed).toHaveBeenCalledWith(3, cause);
+    expect(observer.runFinished).not.toHaveBeenCalled();
+    expect((await plane.scoreOne(VALID_CUSTOMER)).probability).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
+    expect(observer.runFinished).toHaveBeenCalledTimes(1);
+    await plane.close();
+  });
+
+  it('tells the observer each run\'s rows and seconds, and each caller\'s queue wait', async () => {
+    const observer = { runFinished: vi.fn(), queueWaited: vi.fn() };
+    const plane = dataPlane({ maxDelayMs: 20 }, observer);
+    await plane.loadModel(BUNDLED_MODEL);
+    const started = performance.now();
+    await Promise.all([plane.scoreOne(VALID_CUSTOMER), plane.scoreOne(VALID_CUSTOMER), plane.scoreMany(rows(4))]);
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    expect(observer.runFinished.mock.calls.map((call) => call[0]).sort()).toEqual([2, 4]);
+    for (const [, seconds] of observer.runFinished.mock.calls) {
+      expect(seconds).toBeGreaterThan(0);
+      expect(seconds).toBeLessThan(elapsedSeconds);
+    }
+    // Only the two coalesced callers queue; each waited the 20 ms delay, in seconds.
+    expect(observer.queueWaited).toHaveBeenCalledTimes(2);
+    for (const [seconds] of observer.queueWaited.mock.calls) {
+      expect(seconds).toBeGreaterThanOrEqual(0.015);
+      expect(seconds).toBeLessThan(elapsedSeconds);
+    }
+    await plane.close();
+  });
+
+  it('keeps the current model when a load fails', async () => {
+    const plane = dataPlane();
+    const model = await plane.loadModel(A);
+    await expect(plane.loadModel('/nonexistent/model.onnx')).rejects.toBeInstanceOf(ModelLoadError);
+    expect(plane.model).toBe(model);
+    expect((await plane.scoreOne(VALID_CUSTOMER)).model.version).toBe('2.0.0-a');
+    await plane.close();
+  });
+
+  it('finishes queued rows on close, then refuses new ones and is no longer ready', async () => {
+    const plane = dataPlane({ maxDelayMs: 60_000 });
+    await plane.loadModel(BUNDLED_MODEL);
+    const queued = [plane.scoreOne(VALID_CUSTOMER), plane.scoreOne(VALID_CUSTOMER)];
+    const closing = plane.close();
+    expect(plane.ready).toBe(false);
+    await expect(plane.scoreOne(VALID_CUSTOMER)).rejects.toBeInstanceOf(ServiceClosingError);
+    await expect(plane.scoreMany([VALID_CUSTOMER])).rejects.toBeInstanceOf(ServiceClosingError);
+    expect((await Promise.all(queued)).map((score) => score.probability)).toEqual([expect.closeTo(EXAMPLE_PROBABILITY, 6), expect.closeTo(EXAMPLE_PROBABILITY, 6)]);
+    await closing;
+    expect(plane.model).toBeUndefined();
+  });
+
+  it('swaps models 50 times under 32 concurrent callers without a failure or a step back in time', async () => {
+    const plane = dataPlane();
+    const generations: ModelInfo[] = [await plane.loadModel(A)];
+    let swapping = true;
+    const answers: { caller: number; submittedAt: number; answeredAt: number; generation: number }[] = [];
+    const failures: unknown[] = [];
+
+    const caller = async (id: number) => {
+      for (let call = 0; swapping || call < 3; call += 1) {
+        const submittedAt = generations.length - 1;
+        try {
+          const score = await plane.scoreOne(rows(1)[0]!);
+          answers.push({ caller: id, submittedAt, answeredAt: generations.length - 1, generation: generations.indexOf(score.model) });
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    const callers = Array.from({ length: 32 }, (_, id) => caller(id));
+    for (let swap = 1; swap <= 50; swap += 1) {
+      const loading = plane.loadModel(swap % 2 === 0 ? A : B);
+      generations.push(await loading);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    swapping = false;
+    await Promise.all(callers);
+    await plane.close();
+
+    expect(failures).toEqual([]);
+    expect(generations).toHaveLength(51);
+    expect(new Set(generations.map((model) => model.version))).toEqual(new Set(['2.0.0-a', '2.0.0-b']));
+    expect(answers.length).toBeGreaterThan(32 * 50);
+    // Each answer comes from a model that was current at some moment between its call and its answer...
+    for (const answer of answers) {
+      expect(answer.generation).toBeGreaterThanOrEqual(answer.submittedAt);
+      expect(answer.generation).toBeLessThanOrEqual(answer.answeredAt);
+    }
+    // ...so no caller sees an older model after it has seen a newer one.
+    for (let id = 0; id < 32; id += 1) {
+      const seen = answers.filter((answer) => answer.caller === id).map((answer) => answer.generation);
+      expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    }
+    expect(new Set(answers.map((answer) => answer.generation)).size).toBeGreaterThan(25);
+  });
+});

@@ -1,0 +1,26 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BUNDLED_MODEL = fileURLToPath(new URL('../../models/churn_model.onnx', import.meta.url));
+
+/** Copies of the bundled model, each in its own directory with its own model_version.txt. */
+export function versionedModels(versions: string[]): { paths: string[]; remove: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'churn-models-'));
+  const paths = versions.map((version, index) => {
+    const dir = join(root, `model-${index}`);
+    mkdirSync(dir);
+    copyFileSync(BUNDLED_MODEL, join(dir, 'churn_model.onnx'));
+    writeFileSync(join(dir, 'model_version.txt'), `${version}\n`);
+    return join(dir, 'churn_model.onnx');
+  });
+  return { paths, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** A promise with its resolver outside, to hold a run open while a test swaps models. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
