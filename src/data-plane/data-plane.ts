@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { InferenceFailedError, ServiceClosingError } from '../errors.js';
 import type { ModelInfo, ModelOptions } from './churn-model.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';

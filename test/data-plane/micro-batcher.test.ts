@@ -107,4 +107,57 @@ describe('MicroBatcher', () => {
     await expect(batcher.submit(6)).rejects.toBeInstanceOf(ServiceClosingError);
     expect(batcher.queuedRows).toBe(0);
   });
+
+  it('runs jobs left over after a cap flush at the next turn, without waiting the delay again', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 3, maxDelayMs: 60_000 });
+    const results = [batcher.submitMany([1, 2]), batcher.submitMany([3, 4])];
+    // [3, 4] took the queue past the cap: [1, 2] ran at once, and [3, 4] has waited enough.
+    expect(calls).toEqual([[1, 2]]);
+    expect(batcher.queuedRows).toBe(2);
+    await nextTurn();
+    expect(calls).toEqual([[1, 2], [3, 4]]);
+    expect(batcher.queuedRows).toBe(0);
+    expect(await Promise.all(results)).toEqual([[10, 20], [30, 40]]);
+  });
+
+  it('splits a queue longer than the cap, queued before any flush, into capped runs a turn apart', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 3, maxDelayMs: 0 });
+    const results = [batcher.submitMany([1, 2]), batcher.submitMany([3, 4]), batcher.submit(5), batcher.submitMany([6, 7])];
+    // [1, 2] + [3, 4] passed the cap of 3, so [1, 2] ran at once and alone; 5 then filled [3, 4] to the cap.
+    expect(calls).toEqual([[1, 2], [3, 4, 5]]);
+    expect(batcher.queuedRows).toBe(2);
+    await nextTurn();
+    expect(calls).toEqual([[1, 2], [3, 4, 5], [6, 7]]);
+    expect(await Promise.all(results)).toEqual([[10, 20], [30, 40], 50, [60, 70]]);
+  });
+
+  it('reports how long each caller waited in the queue', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    const waits: number[] = [];
+    const batcher = new MicroBatcher({ run: async (inputs: number[]) => inputs, maxBatchRows: 100, maxDelayMs: 10, onQueueWait: (ms) => waits.push(ms) });
+    const first = batcher.submit(1);
+    vi.advanceTimersByTime(4);
+    const second = batcher.submitMany([2, 3]);
+    vi.advanceTimersByTime(6);
+    await Promise.all([first, second]);
+    expect(waits).toEqual([10, 6]);
+  });
+
+  it('rejects bad options', () => {
+    const run = async (inputs: number[]) => inputs;
+    expect(() => new MicroBatcher({ run, maxBatchRows: 0, maxDelayMs: 0 })).toThrowError('maxBatchRows must be at least 1');
+    expect(() => new MicroBatcher({ run, maxBatchRows: Number.NaN, maxDelayMs: 0 })).toThrowError(RangeError);
+    expect(() => new MicroBatcher({ run, maxBatchRows: 1, maxDelayMs: -1 })).toThrowError('maxDelayMs must not be negative');
+    expect(() => new MicroBatcher({ run, maxBatchRows: 1, maxDelayMs: 0 })).not.toThrow();
+  });
+
+  it('answers an empty submitMany at once without a run', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 2, maxDelayMs: 0 });
+    expect(await batcher.submitMany([])).toEqual([]);
+    await nextTurn();
+    expect(calls).toEqual([]);
+  });
 });
