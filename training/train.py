@@ -41,7 +41,7 @@ MODEL_VERSION = "1.0.0"
 SEED = 42
 HOLDOUT_FRACTION = 0.2
 CV_FOLDS = 5
-MIN_HOLDOUT_AUC = 0.82
+MIN_CV_AUC = 0.82  # release gate on the chosen model's mean train CV ROC AUC
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "../shared/data/telco-customer-churn.csv"  # relative to REPO_ROOT
@@ -69,7 +69,7 @@ EXTRAPOLATION = {
 
 
 def candidate_models():
-    """The model families compared on the hold-out split, by name."""
+    """The model families compared by cross-validation on the training split, by name."""
     return {
         "logistic_regression": make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=1000)),
@@ -178,33 +178,35 @@ def main():
     print("data: %d rows (train %d, hold-out %d), churn rate %.4f"
           % (len(labels), len(train_y), len(holdout_y), labels.mean()))
 
-    # Fit every candidate on the training part; choose by hold-out ROC AUC.
-    # CV AUC on the training part is reported as a stability check.
+    # Choose by mean 5-fold CV ROC AUC on the training part only. The hold-out
+    # part is scored once, for the chosen model, and only reported.
     cv = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
     candidates = []
-    fitted = {}
-    for name, model in candidate_models().items():
+    models = candidate_models()
+    for name, model in models.items():
         cv_auc = cross_val_score(model, train_x, train_y, cv=cv, scoring="roc_auc")
-        model.fit(train_x, train_y)
-        holdout_auc = roc_auc_score(holdout_y, model.predict_proba(holdout_x)[:, 1])
-        fitted[name] = model
         candidates.append({
             "name": name,
-            "holdout_roc_auc": round(float(holdout_auc), 6),
             "train_cv_roc_auc_mean": round(float(cv_auc.mean()), 6),
             "train_cv_roc_auc_std": round(float(cv_auc.std()), 6),
+            "train_cv_roc_auc_folds": [round(float(v), 6) for v in cv_auc],
         })
-        print("candidate %-20s hold-out ROC AUC %.4f   (train %d-fold CV %.4f +/- %.4f)"
-              % (name, holdout_auc, CV_FOLDS, cv_auc.mean(), cv_auc.std()))
+        print("candidate %-20s train %d-fold CV ROC AUC %.4f +/- %.4f"
+              % (name, CV_FOLDS, cv_auc.mean(), cv_auc.std()))
 
-    chosen_name = max(candidates, key=lambda c: c["holdout_roc_auc"])["name"]
-    chosen = fitted[chosen_name]
+    best = max(candidates, key=lambda c: c["train_cv_roc_auc_mean"])  # first wins a tie
+    chosen_name = best["name"]
+    print("chosen: %s (train CV ROC AUC %.4f)" % (chosen_name, best["train_cv_roc_auc_mean"]))
+    if best["train_cv_roc_auc_mean"] < MIN_CV_AUC:
+        sys.exit("FAILED: chosen model train CV ROC AUC %.4f is below the required %.2f; "
+                 "no artifacts written." % (best["train_cv_roc_auc_mean"], MIN_CV_AUC))
+
+    chosen = models[chosen_name].fit(train_x, train_y)
     holdout_probability = chosen.predict_proba(holdout_x)[:, 1]
     metrics = holdout_metrics(holdout_y, holdout_probability)
-    print("chosen: %s (hold-out ROC AUC %.4f)" % (chosen_name, metrics["roc_auc"]))
-    if metrics["roc_auc"] < MIN_HOLDOUT_AUC:
-        sys.exit("FAILED: chosen model hold-out ROC AUC %.4f is below the required %.2f; "
-                 "no artifacts written." % (metrics["roc_auc"], MIN_HOLDOUT_AUC))
+    print("hold-out (chosen model only, reported, not used for the choice): ROC AUC %.4f, "
+          "log loss %.4f, Brier %.4f, accuracy at 0.5 %.4f"
+          % (metrics["roc_auc"], metrics["log_loss"], metrics["brier_score"], metrics["accuracy_at_0_5"]))
 
     data_sha256 = hashlib.sha256(data_bytes).hexdigest()
     onnx_model = exporter_for(chosen_name)(
@@ -303,11 +305,15 @@ def main():
         "split": {"method": "stratified hold-out (sklearn train_test_split)",
                   "holdout_fraction": HOLDOUT_FRACTION, "seed": SEED,
                   "train_cv": "%d-fold stratified, shuffled, seed %d" % (CV_FOLDS, SEED)},
-        "selection": "highest hold-out ROC AUC among the candidates; must be >= %.2f" % MIN_HOLDOUT_AUC,
+        "selection": "highest mean %d-fold stratified CV ROC AUC on the training split among the "
+                     "candidates (train_cv_roc_auc_mean); the chosen model must reach >= %.2f. The "
+                     "hold-out split plays no part in the choice: it is scored once, for the chosen "
+                     "model only (holdout_metrics)." % (CV_FOLDS, MIN_CV_AUC),
         "candidates": candidates,
         "chosen_model": {
             "name": chosen_name,
             "class": type(chosen).__name__,
+            "train_cv_roc_auc_mean": best["train_cv_roc_auc_mean"],
             "hyperparameters": hyperparameters(chosen),
         },
         "holdout_metrics": metrics,
