@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Train the churn model and regenerate every model artifact.
 
-    /usr/bin/python3 training/train.py [--data PATH]
+    /usr/bin/python3 training/train.py --version X.Y.Z [--data PATH]
 
 Writes models/churn_model.onnx, models/model_version.txt,
 models/model_card.json and test/fixtures/parity.json, but only after the
 exported ONNX model has been shown (via onnxruntime-node) to reproduce the
-sklearn probabilities on every parity row. See training/README.md.
+sklearn probabilities on every parity row, and only when --version does not
+already name a different committed model. See training/README.md.
 """
 
 import argparse
@@ -15,6 +16,8 @@ import hashlib
 import json
 import os
 import platform
+import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,7 +40,6 @@ from onnx_export import (
 )
 from parity import TOLERANCE, check_parity, edge_rows, run_onnx
 
-MODEL_VERSION = "1.0.0"
 SEED = 42
 HOLDOUT_FRACTION = 0.2
 CV_FOLDS = 5
@@ -131,11 +133,11 @@ def json_number(value):
     return int(value) if value.is_integer() else value
 
 
-def parity_document(features, probability, kinds, notes):
+def parity_document(features, probability, kinds, notes, version):
     """parity.json text: header fields indented, one row per line for readable diffs."""
     header = {
         "feature_names": FEATURE_NAMES,
-        "model_version": MODEL_VERSION,
+        "model_version": version,
         "tolerance": TOLERANCE,
         "description": "Inputs are float32-representable; probability is sklearn predict_proba[:, 1] "
                        "on exactly these float32 inputs. label = probability >= 0.5. "
@@ -155,6 +157,68 @@ def parity_document(features, probability, kinds, notes):
     return head + ',\n  "rows": [\n    ' + ",\n    ".join(rows) + "\n  ]\n}\n"
 
 
+def semantic_version(text):
+    if not re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", text):
+        raise argparse.ArgumentTypeError("%r is not a version of the form X.Y.Z" % text)
+    return text
+
+
+def committed_model():
+    """(version, card onnx.sha256, where) of the committed model, or None if there is none.
+
+    "Committed" is git HEAD of this repository, so a model written by an
+    earlier run but not committed yet does not count as released. Outside a
+    git checkout (a source archive, say) the files in models/ stand in for it.
+    """
+    def head_file(relative):
+        return subprocess.run(["git", "show", "HEAD:" + relative], cwd=REPO_ROOT, check=True,
+                              capture_output=True, text=True).stdout
+
+    version_file = VERSION_PATH.relative_to(REPO_ROOT).as_posix()
+    card_file = CARD_PATH.relative_to(REPO_ROOT).as_posix()
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=REPO_ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        in_git = Path(top).resolve() == REPO_ROOT
+    except (OSError, subprocess.CalledProcessError):
+        in_git = False
+    if in_git:
+        try:
+            version, card_text = head_file(version_file), head_file(card_file)
+        except subprocess.CalledProcessError:
+            return None  # no model committed yet
+        where = "git HEAD"
+    else:
+        if not (VERSION_PATH.exists() and CARD_PATH.exists()):
+            return None
+        version, card_text = VERSION_PATH.read_text(), CARD_PATH.read_text()
+        where = "models/ (not a git checkout)"
+    return version.strip(), json.loads(card_text)["onnx"]["sha256"], where
+
+
+def check_version_binding(version, onnx_sha256):
+    """Exit, writing nothing, when the version already names a different committed model.
+
+    Reusing the committed version is only allowed for a rerun that
+    reproduces the committed ONNX bytes exactly.
+    """
+    committed = committed_model()
+    if committed is None:
+        print("version %s: no committed model to compare with" % version)
+        return
+    committed_version, committed_sha256, where = committed
+    if version != committed_version:
+        print("version %s: new (committed model in %s is %s)" % (version, where, committed_version))
+    elif onnx_sha256 == committed_sha256:
+        print("version %s: reproduces the committed model byte for byte (sha256 %s)"
+              % (version, onnx_sha256))
+    else:
+        sys.exit("FAILED: version %s already names the committed model in %s (onnx sha256 %s), "
+                 "but this run built different ONNX bytes (sha256 %s). Give the new model a new "
+                 "version with --version; no artifacts written."
+                 % (version, where, committed_sha256, onnx_sha256))
+
+
 def write_atomically(path, data):
     """Write via a temporary file in the same directory and rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +233,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO_ROOT / DEFAULT_DATA,
                         help="Telco churn CSV (default: %s relative to the repo root)" % DEFAULT_DATA)
+    parser.add_argument("--version", type=semantic_version, required=True,
+                        help="semantic version X.Y.Z of the model this run builds; refused if it "
+                             "equals the committed models/model_version.txt while the ONNX bytes differ")
     args = parser.parse_args()
+    version = args.version
 
     data_bytes = args.data.read_bytes()
     features, labels, blank_total_charges = load_dataset(args.data)
@@ -216,13 +284,15 @@ def main():
                    "IBM Telco Customer Churn sample; see models/model_card.json."
                    % (len(FEATURE_NAMES), ", ".join(FEATURE_NAMES)),
         metadata={
-            "model_version": MODEL_VERSION,
+            "model_version": version,
             "model_type": chosen_name,
             "positive_class": "churn (probabilities column 1, label 1)",
             "training_data_sha256": data_sha256,
         },
     )
     onnx_bytes = onnx_model.SerializeToString()
+    onnx_sha256 = hashlib.sha256(onnx_bytes).hexdigest()
+    check_version_binding(version, onnx_sha256)
 
     # Parity rows: all hold-out rows plus edge rows, scored by sklearn on the
     # same float32 values the ONNX model receives.
@@ -245,7 +315,7 @@ def main():
 
     card = {
         "model_name": "churn_model",
-        "model_version": MODEL_VERSION,
+        "model_version": version,
         "created": creation_date(),
         "description": "Predicts the probability that a telecom customer churns, from five "
                        "account features.",
@@ -271,7 +341,7 @@ def main():
                      for i, feature in enumerate(FEATURES)],
         "onnx": {
             "file": "models/" + ONNX_PATH.name,
-            "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+            "sha256": onnx_sha256,
             "size_bytes": len(onnx_bytes),
             "ir_version": IR_VERSION,
             "opsets": {op.domain or "ai.onnx": op.version for op in OPSET_IMPORTS},
@@ -329,9 +399,9 @@ def main():
 
     # Checks passed: now write every artifact.
     write_atomically(ONNX_PATH, onnx_bytes)
-    write_atomically(VERSION_PATH, (MODEL_VERSION + "\n").encode())
+    write_atomically(VERSION_PATH, (version + "\n").encode())
     write_atomically(CARD_PATH, (json.dumps(card, indent=2) + "\n").encode())
-    write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes).encode())
+    write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes, version).encode())
     for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH):
         print("wrote %s (%d bytes)" % (path.relative_to(REPO_ROOT), path.stat().st_size))
 
