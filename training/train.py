@@ -4,10 +4,12 @@
     /usr/bin/python3 training/train.py --version X.Y.Z [--data PATH]
 
 Writes models/churn_model.onnx, models/model_version.txt,
-models/model_card.json and test/fixtures/parity.json, but only after the
-exported ONNX model has been shown (via onnxruntime-node) to reproduce the
-sklearn probabilities on every parity row, and only when --version does not
-already name a different committed model. See training/README.md.
+models/model_card.json, test/fixtures/parity.json and test/fixtures/shap.json,
+but only after the exported ONNX model has been shown (via onnxruntime-node)
+to reproduce the sklearn probabilities on every parity row, the exact SHAP
+values computed from the ONNX file have passed their checks, and only when
+--version does not already name a different committed model. See
+training/README.md.
 """
 
 import argparse
@@ -39,6 +41,8 @@ from onnx_export import (
     gradient_boosting_to_onnx, logistic_regression_to_onnx,
 )
 from parity import TOLERANCE, check_parity, edge_rows, run_onnx
+from shap_reference import FIXTURE_TOLERANCE as SHAP_TOLERANCE
+from shap_reference import explain_and_verify
 
 SEED = 42
 HOLDOUT_FRACTION = 0.2
@@ -52,6 +56,20 @@ ONNX_PATH = MODELS_DIR / "churn_model.onnx"
 VERSION_PATH = MODELS_DIR / "model_version.txt"
 CARD_PATH = MODELS_DIR / "model_card.json"
 PARITY_PATH = REPO_ROOT / "test" / "fixtures" / "parity.json"
+SHAP_PATH = REPO_ROOT / "test" / "fixtures" / "shap.json"
+
+SHAP_METHOD = (
+    "Exact path-dependent TreeSHAP (the shap library's TreeExplainer with "
+    "feature_perturbation='tree_path_dependent', Lundberg et al. 2018), computed by brute force "
+    "over all 2^5 feature coalitions from the trees, float32 thresholds (x <= threshold -> true "
+    "node, BRANCH_LEQ), leaf weights (class_weights), base_values and covers (nodes_hitrates) "
+    "stored in models/churn_model.onnx: v(S) = base score + sum over trees of the tree's "
+    "expected value when it follows x on splits of features in S and takes the cover-weighted "
+    "average of both children otherwise; phi_i = sum over S not containing i of "
+    "|S|!(M-|S|-1)!/M! (v(S+i) - v(S)); base_value = v(empty set) = mean raw score of the "
+    "training rows. Output explained: the raw score, log-odds of churn (probability = "
+    "sigmoid(raw))."
+)
 
 HAS_SUPPORT_CALLS_CAVEAT = (
     "The training data has no support-call log. has_support_calls is derived from the "
@@ -219,6 +237,33 @@ def check_version_binding(version, onnx_sha256):
                  % (version, where, committed_sha256, onnx_sha256))
 
 
+def shap_document(features, explained, kinds, version, onnx_sha256):
+    """shap.json text: header fields indented, one row per line like parity.json."""
+    header = {
+        "feature_names": FEATURE_NAMES,
+        "model_version": version,
+        "onnx_sha256": onnx_sha256,
+        "base_value": explained["base_value"],
+        "tolerance": SHAP_TOLERANCE,
+        "output": "raw score: log-odds of churn; P(churn) = 1 / (1 + exp(-raw))",
+        "method": SHAP_METHOD,
+        "description": "The parity rows (test/fixtures/parity.json), in the same order. shap[i] is "
+                       "feature i's SHAP value in log-odds; raw = base_value + sum(shap), the "
+                       "model's raw score for the row. kind as in parity.json.",
+    }
+    rows = [
+        json.dumps({
+            "features": [json_number(v) for v in row],
+            "shap": [float(v) for v in phi],
+            "raw": float(raw),
+            "kind": kind,
+        })
+        for row, phi, raw, kind in zip(features, explained["shap"], explained["raw"], kinds)
+    ]
+    head = json.dumps(header, indent=2)[:-2]
+    return head + ',\n  "rows": [\n    ' + ",\n    ".join(rows) + "\n  ]\n}\n"
+
+
 def write_atomically(path, data):
     """Write via a temporary file in the same directory and rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,12 +351,36 @@ def main():
         candidate_path = Path(workdir) / ONNX_PATH.name
         candidate_path.write_bytes(onnx_bytes)
         onnx_output = run_onnx(candidate_path, parity_features)
+        train_onnx_output = run_onnx(candidate_path, train_x)
     try:
         max_error = check_parity(onnx_output, sklearn_probability)
     except AssertionError as failure:
         sys.exit("%s\nNo artifacts written." % failure)
     print("parity: %d rows (%d hold-out, %d edge), max |p_onnx - p_sklearn| = %.3g (tolerance %g)"
           % (len(kinds), len(holdout_x), len(edges), max_error, TOLERANCE))
+    onnx_probability = np.array(onnx_output["probabilities"], dtype=np.float64)[:, 1]
+    train_onnx_probability = np.array(train_onnx_output["probabilities"], dtype=np.float64)[:, 1]
+
+    # Exact SHAP values from the ONNX file's own trees and covers, checked
+    # against onnxruntime, sklearn and the polynomial algorithm.
+    try:
+        explained = explain_and_verify(onnx_bytes, chosen, parity_features, train_x, onnx_probability)
+    except AssertionError as failure:
+        sys.exit("%s\nNo artifacts written." % failure)
+    checks = explained["checks"]
+    print("shap: base_value %.12f (mean train raw score, off by %.2g); local accuracy: %.2g vs the "
+          "ONNX trees, %.2g vs logit(onnxruntime p), %.2g vs sklearn decision_function on its "
+          "float64 trees; float32 ONNX weights move SHAP by %.2g; polynomial TreeSHAP agrees "
+          "within %.2g on %d rows"
+          % (explained["base_value"], checks["base_value_vs_mean_train_raw"],
+             checks["local_accuracy_vs_onnx_trees"], checks["local_accuracy_vs_onnxruntime_logit"],
+             checks["sklearn_trees_local_accuracy_vs_decision_function"],
+             checks["onnx_vs_sklearn_trees_shap"], checks["polynomial_treeshap_vs_brute_force"],
+             checks["polynomial_treeshap_rows_checked"]))
+    importance = [{"feature": name, "mean_abs_shap": round(float(v), 6)}
+                  for name, v in zip(FEATURE_NAMES, explained["mean_abs_shap_train"])]
+    print("global importance (mean |SHAP| over %d training rows): %s"
+          % (len(train_x), ", ".join("%s %.4f" % (e["feature"], e["mean_abs_shap"]) for e in importance)))
 
     card = {
         "model_name": "churn_model",
@@ -387,6 +456,31 @@ def main():
             "hyperparameters": hyperparameters(chosen),
         },
         "holdout_metrics": metrics,
+        "explainability": {
+            "method": "exact path-dependent TreeSHAP (shap TreeExplainer 'tree_path_dependent', "
+                      "Lundberg et al. 2018) on the trees in models/churn_model.onnx, computed "
+                      "by brute force over all 2^5 feature coalitions (training/shap_reference.py)",
+            "output": "log-odds of churn",
+            "covers": "ONNX TreeEnsembleClassifier attribute nodes_hitrates = sklearn "
+                      "weighted_n_node_samples on the training split",
+            "base_value": explained["base_value"],
+            "base_value_meaning": "v(empty set) = mean raw score (log-odds) over the %d training "
+                                  "rows; a row's raw score = base_value + sum of its SHAP values"
+                                  % len(train_x),
+            "global_importance": importance,
+            "global_importance_rows": "mean |SHAP| over the %d training rows" % len(train_x),
+            "reference_fixture": "test/fixtures/" + SHAP_PATH.name,
+            "verification": checks,
+            "caveats": [
+                "SHAP values explain the model, not causation: they say how much each input "
+                "moved this model's score, not what would change the customer's behaviour.",
+                "has_support_calls is a proxy (the tech-support add-on flag, not observed "
+                "support calls); its SHAP value is the effect of that flag in the model.",
+                "Path-dependent SHAP assumes the tree-path conditional distribution of the "
+                "training data: an absent feature is averaged over the training rows that "
+                "reached each split (the covers), not over today's customers.",
+            ],
+        },
         "software": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
@@ -402,7 +496,8 @@ def main():
     write_atomically(VERSION_PATH, (version + "\n").encode())
     write_atomically(CARD_PATH, (json.dumps(card, indent=2) + "\n").encode())
     write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes, version).encode())
-    for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH):
+    write_atomically(SHAP_PATH, shap_document(parity_features, explained, kinds, version, onnx_sha256).encode())
+    for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH, SHAP_PATH):
         print("wrote %s (%d bytes)" % (path.relative_to(REPO_ROOT), path.stat().st_size))
 
 
