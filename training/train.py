@@ -35,6 +35,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from drift import drift_reference
+from evaluation import calibration_table, operating_points
 from features import FEATURE_NAMES, FEATURES, load_dataset
 from onnx_export import (
     INPUT_NAME, IR_VERSION, LABEL_OUTPUT, OPSET_IMPORTS, PROBABILITY_OUTPUT,
@@ -377,6 +379,20 @@ def main():
              checks["sklearn_trees_local_accuracy_vs_decision_function"],
              checks["onnx_vs_sklearn_trees_shap"], checks["polynomial_treeshap_vs_brute_force"],
              checks["polynomial_treeshap_rows_checked"]))
+    # Hold-out calibration and operating points, on the probabilities the
+    # service will return (onnxruntime's); the hold-out rows come first in the
+    # parity rows. Then the training profile for drift monitoring.
+    holdout_onnx_probability = onnx_probability[:len(holdout_x)]
+    calibration = calibration_table(holdout_y, holdout_onnx_probability)
+    points = operating_points(holdout_y, holdout_onnx_probability)
+    if [p["flagged"] for p in points] != [p["flagged"] for p in operating_points(holdout_y, holdout_probability)]:
+        print("note: sklearn's float64 probabilities flag different counts at some threshold")
+    for point in points:
+        print("operating point >= %.1f: flagged %4d (%.1f %%), precision %s, recall %.3f"
+              % (point["threshold"], point["flagged"], 100 * point["flagged_share"],
+                 "n/a" if point["precision"] is None else "%.3f" % point["precision"], point["recall"]))
+    drift = drift_reference(train_x, FEATURES, train_onnx_probability)
+
     importance = [{"feature": name, "mean_abs_shap": round(float(v), 6)}
                   for name, v in zip(FEATURE_NAMES, explained["mean_abs_shap_train"])]
     print("global importance (mean |SHAP| over %d training rows): %s"
@@ -456,6 +472,11 @@ def main():
             "hyperparameters": hyperparameters(chosen),
         },
         "holdout_metrics": metrics,
+        "holdout_probability_source": "calibration and operating_points use the onnxruntime-node "
+                                      "float32 P(churn) of models/churn_model.onnx on the %d "
+                                      "hold-out rows (what the service returns)" % len(holdout_x),
+        "calibration": calibration,
+        "operating_points": points,
         "explainability": {
             "method": "exact path-dependent TreeSHAP (shap TreeExplainer 'tree_path_dependent', "
                       "Lundberg et al. 2018) on the trees in models/churn_model.onnx, computed "
@@ -481,6 +502,7 @@ def main():
                 "reached each split (the covers), not over today's customers.",
             ],
         },
+        "drift_reference": drift,
         "software": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
