@@ -47,6 +47,12 @@ def gradient_boosting_to_onnx(model, doc_string, metadata):
     the model's initial prediction, leaf weight = learning_rate * leaf value,
     all under a single class id), and post_transform LOGISTIC turns it into
     probabilities [1 - p, p], like skl2onnx does for binary boosting.
+
+    nodes_hitrates carries each node's training cover (sklearn
+    weighted_n_node_samples: the training rows that reach the node), in
+    nodes_nodeids order. onnxruntime ignores it for inference; the service's
+    TreeSHAP explainer reads it, with the trees, base_values and
+    class_weights, from this same file (see training/README.md).
     """
     # The default init (a prior DummyClassifier) starts every row at the
     # training log-odds; other inits would need a different base value.
@@ -56,7 +62,8 @@ def gradient_boosting_to_onnx(model, doc_string, metadata):
     base_score = float(np.log(prior / (1.0 - prior)))
 
     nodes = {key: [] for key in (
-        "treeids", "nodeids", "featureids", "modes", "values", "truenodeids", "falsenodeids")}
+        "treeids", "nodeids", "featureids", "modes", "values", "truenodeids", "falsenodeids",
+        "hitrates")}
     leaves = {key: [] for key in ("treeids", "nodeids", "ids", "weights")}
 
     for tree_id, estimator in enumerate(model.estimators_[:, 0]):
@@ -65,6 +72,7 @@ def gradient_boosting_to_onnx(model, doc_string, metadata):
             is_leaf = tree.children_left[node_id] == -1
             nodes["treeids"].append(tree_id)
             nodes["nodeids"].append(node_id)
+            nodes["hitrates"].append(_exact_float32_cover(tree.weighted_n_node_samples[node_id]))
             if is_leaf:
                 nodes["featureids"].append(0)
                 nodes["modes"].append("LEAF")
@@ -99,12 +107,25 @@ def gradient_boosting_to_onnx(model, doc_string, metadata):
         nodes_values=nodes["values"],
         nodes_truenodeids=nodes["truenodeids"],
         nodes_falsenodeids=nodes["falsenodeids"],
+        nodes_hitrates=nodes["hitrates"],
         class_treeids=leaves["treeids"],
         class_nodeids=leaves["nodeids"],
         class_ids=leaves["ids"],
         class_weights=leaves["weights"],
     )
     return _build_model([ensemble], doc_string, metadata)
+
+
+def _exact_float32_cover(cover):
+    """A node cover as a float that float32 (the attribute's type) holds exactly.
+
+    Without sample weights covers are row counts, exact in float32 up to 2**24;
+    anything else would silently perturb the SHAP values, so refuse it.
+    """
+    cover = float(cover)
+    if float(np.float32(cover)) != cover:
+        raise ValueError("node cover %r is not exactly representable in float32" % cover)
+    return cover
 
 
 def logistic_regression_to_onnx(pipeline, doc_string, metadata):

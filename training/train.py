@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Train the churn model and regenerate every model artifact.
 
-    /usr/bin/python3 training/train.py [--data PATH]
+    /usr/bin/python3 training/train.py --version X.Y.Z [--data PATH]
 
 Writes models/churn_model.onnx, models/model_version.txt,
-models/model_card.json and test/fixtures/parity.json, but only after the
-exported ONNX model has been shown (via onnxruntime-node) to reproduce the
-sklearn probabilities on every parity row. See training/README.md.
+models/model_card.json, test/fixtures/parity.json and test/fixtures/shap.json,
+but only after the exported ONNX model has been shown (via onnxruntime-node)
+to reproduce the sklearn probabilities on every parity row, the exact SHAP
+values computed from the ONNX file have passed their checks, and only when
+--version does not already name a different committed model. See
+training/README.md.
 """
 
 import argparse
@@ -15,6 +18,8 @@ import hashlib
 import json
 import os
 import platform
+import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,18 +35,21 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from drift import drift_reference
+from evaluation import calibration_table, operating_points
 from features import FEATURE_NAMES, FEATURES, load_dataset
 from onnx_export import (
     INPUT_NAME, IR_VERSION, LABEL_OUTPUT, OPSET_IMPORTS, PROBABILITY_OUTPUT,
     gradient_boosting_to_onnx, logistic_regression_to_onnx,
 )
 from parity import TOLERANCE, check_parity, edge_rows, run_onnx
+from shap_reference import FIXTURE_TOLERANCE as SHAP_TOLERANCE
+from shap_reference import explain_and_verify
 
-MODEL_VERSION = "1.0.0"
 SEED = 42
 HOLDOUT_FRACTION = 0.2
 CV_FOLDS = 5
-MIN_HOLDOUT_AUC = 0.82
+MIN_CV_AUC = 0.82  # release gate on the chosen model's mean train CV ROC AUC
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "../shared/data/telco-customer-churn.csv"  # relative to REPO_ROOT
@@ -50,6 +58,20 @@ ONNX_PATH = MODELS_DIR / "churn_model.onnx"
 VERSION_PATH = MODELS_DIR / "model_version.txt"
 CARD_PATH = MODELS_DIR / "model_card.json"
 PARITY_PATH = REPO_ROOT / "test" / "fixtures" / "parity.json"
+SHAP_PATH = REPO_ROOT / "test" / "fixtures" / "shap.json"
+
+SHAP_METHOD = (
+    "Exact path-dependent TreeSHAP (the shap library's TreeExplainer with "
+    "feature_perturbation='tree_path_dependent', Lundberg et al. 2018), computed by brute force "
+    "over all 2^5 feature coalitions from the trees, float32 thresholds (x <= threshold -> true "
+    "node, BRANCH_LEQ), leaf weights (class_weights), base_values and covers (nodes_hitrates) "
+    "stored in models/churn_model.onnx: v(S) = base score + sum over trees of the tree's "
+    "expected value when it follows x on splits of features in S and takes the cover-weighted "
+    "average of both children otherwise; phi_i = sum over S not containing i of "
+    "|S|!(M-|S|-1)!/M! (v(S+i) - v(S)); base_value = v(empty set) = mean raw score of the "
+    "training rows. Output explained: the raw score, log-odds of churn (probability = "
+    "sigmoid(raw))."
+)
 
 HAS_SUPPORT_CALLS_CAVEAT = (
     "The training data has no support-call log. has_support_calls is derived from the "
@@ -69,7 +91,7 @@ EXTRAPOLATION = {
 
 
 def candidate_models():
-    """The model families compared on the hold-out split, by name."""
+    """The model families compared by cross-validation on the training split, by name."""
     return {
         "logistic_regression": make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=1000)),
@@ -131,11 +153,11 @@ def json_number(value):
     return int(value) if value.is_integer() else value
 
 
-def parity_document(features, probability, kinds, notes):
+def parity_document(features, probability, kinds, notes, version):
     """parity.json text: header fields indented, one row per line for readable diffs."""
     header = {
         "feature_names": FEATURE_NAMES,
-        "model_version": MODEL_VERSION,
+        "model_version": version,
         "tolerance": TOLERANCE,
         "description": "Inputs are float32-representable; probability is sklearn predict_proba[:, 1] "
                        "on exactly these float32 inputs. label = probability >= 0.5. "
@@ -155,6 +177,95 @@ def parity_document(features, probability, kinds, notes):
     return head + ',\n  "rows": [\n    ' + ",\n    ".join(rows) + "\n  ]\n}\n"
 
 
+def semantic_version(text):
+    if not re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", text):
+        raise argparse.ArgumentTypeError("%r is not a version of the form X.Y.Z" % text)
+    return text
+
+
+def committed_model():
+    """(version, card onnx.sha256, where) of the committed model, or None if there is none.
+
+    "Committed" is git HEAD of this repository, so a model written by an
+    earlier run but not committed yet does not count as released. Outside a
+    git checkout (a source archive, say) the files in models/ stand in for it.
+    """
+    def head_file(relative):
+        return subprocess.run(["git", "show", "HEAD:" + relative], cwd=REPO_ROOT, check=True,
+                              capture_output=True, text=True).stdout
+
+    version_file = VERSION_PATH.relative_to(REPO_ROOT).as_posix()
+    card_file = CARD_PATH.relative_to(REPO_ROOT).as_posix()
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=REPO_ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        in_git = Path(top).resolve() == REPO_ROOT
+    except (OSError, subprocess.CalledProcessError):
+        in_git = False
+    if in_git:
+        try:
+            version, card_text = head_file(version_file), head_file(card_file)
+        except subprocess.CalledProcessError:
+            return None  # no model committed yet
+        where = "git HEAD"
+    else:
+        if not (VERSION_PATH.exists() and CARD_PATH.exists()):
+            return None
+        version, card_text = VERSION_PATH.read_text(), CARD_PATH.read_text()
+        where = "models/ (not a git checkout)"
+    return version.strip(), json.loads(card_text)["onnx"]["sha256"], where
+
+
+def check_version_binding(version, onnx_sha256):
+    """Exit, writing nothing, when the version already names a different committed model.
+
+    Reusing the committed version is only allowed for a rerun that
+    reproduces the committed ONNX bytes exactly.
+    """
+    committed = committed_model()
+    if committed is None:
+        print("version %s: no committed model to compare with" % version)
+        return
+    committed_version, committed_sha256, where = committed
+    if version != committed_version:
+        print("version %s: new (committed model in %s is %s)" % (version, where, committed_version))
+    elif onnx_sha256 == committed_sha256:
+        print("version %s: reproduces the committed model byte for byte (sha256 %s)"
+              % (version, onnx_sha256))
+    else:
+        sys.exit("FAILED: version %s already names the committed model in %s (onnx sha256 %s), "
+                 "but this run built different ONNX bytes (sha256 %s). Give the new model a new "
+                 "version with --version; no artifacts written."
+                 % (version, where, committed_sha256, onnx_sha256))
+
+
+def shap_document(features, explained, kinds, version, onnx_sha256):
+    """shap.json text: header fields indented, one row per line like parity.json."""
+    header = {
+        "feature_names": FEATURE_NAMES,
+        "model_version": version,
+        "onnx_sha256": onnx_sha256,
+        "base_value": explained["base_value"],
+        "tolerance": SHAP_TOLERANCE,
+        "output": "raw score: log-odds of churn; P(churn) = 1 / (1 + exp(-raw))",
+        "method": SHAP_METHOD,
+        "description": "The parity rows (test/fixtures/parity.json), in the same order. shap[i] is "
+                       "feature i's SHAP value in log-odds; raw = base_value + sum(shap), the "
+                       "model's raw score for the row. kind as in parity.json.",
+    }
+    rows = [
+        json.dumps({
+            "features": [json_number(v) for v in row],
+            "shap": [float(v) for v in phi],
+            "raw": float(raw),
+            "kind": kind,
+        })
+        for row, phi, raw, kind in zip(features, explained["shap"], explained["raw"], kinds)
+    ]
+    head = json.dumps(header, indent=2)[:-2]
+    return head + ',\n  "rows": [\n    ' + ",\n    ".join(rows) + "\n  ]\n}\n"
+
+
 def write_atomically(path, data):
     """Write via a temporary file in the same directory and rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,7 +280,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO_ROOT / DEFAULT_DATA,
                         help="Telco churn CSV (default: %s relative to the repo root)" % DEFAULT_DATA)
+    parser.add_argument("--version", type=semantic_version, required=True,
+                        help="semantic version X.Y.Z of the model this run builds; refused if it "
+                             "equals the committed models/model_version.txt while the ONNX bytes differ")
     args = parser.parse_args()
+    version = args.version
 
     data_bytes = args.data.read_bytes()
     features, labels, blank_total_charges = load_dataset(args.data)
@@ -178,33 +293,35 @@ def main():
     print("data: %d rows (train %d, hold-out %d), churn rate %.4f"
           % (len(labels), len(train_y), len(holdout_y), labels.mean()))
 
-    # Fit every candidate on the training part; choose by hold-out ROC AUC.
-    # CV AUC on the training part is reported as a stability check.
+    # Choose by mean 5-fold CV ROC AUC on the training part only. The hold-out
+    # part is scored once, for the chosen model, and only reported.
     cv = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
     candidates = []
-    fitted = {}
-    for name, model in candidate_models().items():
+    models = candidate_models()
+    for name, model in models.items():
         cv_auc = cross_val_score(model, train_x, train_y, cv=cv, scoring="roc_auc")
-        model.fit(train_x, train_y)
-        holdout_auc = roc_auc_score(holdout_y, model.predict_proba(holdout_x)[:, 1])
-        fitted[name] = model
         candidates.append({
             "name": name,
-            "holdout_roc_auc": round(float(holdout_auc), 6),
             "train_cv_roc_auc_mean": round(float(cv_auc.mean()), 6),
             "train_cv_roc_auc_std": round(float(cv_auc.std()), 6),
+            "train_cv_roc_auc_folds": [round(float(v), 6) for v in cv_auc],
         })
-        print("candidate %-20s hold-out ROC AUC %.4f   (train %d-fold CV %.4f +/- %.4f)"
-              % (name, holdout_auc, CV_FOLDS, cv_auc.mean(), cv_auc.std()))
+        print("candidate %-20s train %d-fold CV ROC AUC %.4f +/- %.4f"
+              % (name, CV_FOLDS, cv_auc.mean(), cv_auc.std()))
 
-    chosen_name = max(candidates, key=lambda c: c["holdout_roc_auc"])["name"]
-    chosen = fitted[chosen_name]
+    best = max(candidates, key=lambda c: c["train_cv_roc_auc_mean"])  # first wins a tie
+    chosen_name = best["name"]
+    print("chosen: %s (train CV ROC AUC %.4f)" % (chosen_name, best["train_cv_roc_auc_mean"]))
+    if best["train_cv_roc_auc_mean"] < MIN_CV_AUC:
+        sys.exit("FAILED: chosen model train CV ROC AUC %.4f is below the required %.2f; "
+                 "no artifacts written." % (best["train_cv_roc_auc_mean"], MIN_CV_AUC))
+
+    chosen = models[chosen_name].fit(train_x, train_y)
     holdout_probability = chosen.predict_proba(holdout_x)[:, 1]
     metrics = holdout_metrics(holdout_y, holdout_probability)
-    print("chosen: %s (hold-out ROC AUC %.4f)" % (chosen_name, metrics["roc_auc"]))
-    if metrics["roc_auc"] < MIN_HOLDOUT_AUC:
-        sys.exit("FAILED: chosen model hold-out ROC AUC %.4f is below the required %.2f; "
-                 "no artifacts written." % (metrics["roc_auc"], MIN_HOLDOUT_AUC))
+    print("hold-out (chosen model only, reported, not used for the choice): ROC AUC %.4f, "
+          "log loss %.4f, Brier %.4f, accuracy at 0.5 %.4f"
+          % (metrics["roc_auc"], metrics["log_loss"], metrics["brier_score"], metrics["accuracy_at_0_5"]))
 
     data_sha256 = hashlib.sha256(data_bytes).hexdigest()
     onnx_model = exporter_for(chosen_name)(
@@ -214,13 +331,15 @@ def main():
                    "IBM Telco Customer Churn sample; see models/model_card.json."
                    % (len(FEATURE_NAMES), ", ".join(FEATURE_NAMES)),
         metadata={
-            "model_version": MODEL_VERSION,
+            "model_version": version,
             "model_type": chosen_name,
             "positive_class": "churn (probabilities column 1, label 1)",
             "training_data_sha256": data_sha256,
         },
     )
     onnx_bytes = onnx_model.SerializeToString()
+    onnx_sha256 = hashlib.sha256(onnx_bytes).hexdigest()
+    check_version_binding(version, onnx_sha256)
 
     # Parity rows: all hold-out rows plus edge rows, scored by sklearn on the
     # same float32 values the ONNX model receives.
@@ -234,16 +353,54 @@ def main():
         candidate_path = Path(workdir) / ONNX_PATH.name
         candidate_path.write_bytes(onnx_bytes)
         onnx_output = run_onnx(candidate_path, parity_features)
+        train_onnx_output = run_onnx(candidate_path, train_x)
     try:
         max_error = check_parity(onnx_output, sklearn_probability)
     except AssertionError as failure:
         sys.exit("%s\nNo artifacts written." % failure)
     print("parity: %d rows (%d hold-out, %d edge), max |p_onnx - p_sklearn| = %.3g (tolerance %g)"
           % (len(kinds), len(holdout_x), len(edges), max_error, TOLERANCE))
+    onnx_probability = np.array(onnx_output["probabilities"], dtype=np.float64)[:, 1]
+    train_onnx_probability = np.array(train_onnx_output["probabilities"], dtype=np.float64)[:, 1]
+
+    # Exact SHAP values from the ONNX file's own trees and covers, checked
+    # against onnxruntime, sklearn and the polynomial algorithm.
+    try:
+        explained = explain_and_verify(onnx_bytes, chosen, parity_features, train_x, onnx_probability)
+    except AssertionError as failure:
+        sys.exit("%s\nNo artifacts written." % failure)
+    checks = explained["checks"]
+    print("shap: base_value %.12f (mean train raw score, off by %.2g); local accuracy: %.2g vs the "
+          "ONNX trees, %.2g vs logit(onnxruntime p), %.2g vs sklearn decision_function on its "
+          "float64 trees; float32 ONNX weights move SHAP by %.2g; polynomial TreeSHAP agrees "
+          "within %.2g on %d rows"
+          % (explained["base_value"], checks["base_value_vs_mean_train_raw"],
+             checks["local_accuracy_vs_onnx_trees"], checks["local_accuracy_vs_onnxruntime_logit"],
+             checks["sklearn_trees_local_accuracy_vs_decision_function"],
+             checks["onnx_vs_sklearn_trees_shap"], checks["polynomial_treeshap_vs_brute_force"],
+             checks["polynomial_treeshap_rows_checked"]))
+    # Hold-out calibration and operating points, on the probabilities the
+    # service will return (onnxruntime's); the hold-out rows come first in the
+    # parity rows. Then the training profile for drift monitoring.
+    holdout_onnx_probability = onnx_probability[:len(holdout_x)]
+    calibration = calibration_table(holdout_y, holdout_onnx_probability)
+    points = operating_points(holdout_y, holdout_onnx_probability)
+    if [p["flagged"] for p in points] != [p["flagged"] for p in operating_points(holdout_y, holdout_probability)]:
+        print("note: sklearn's float64 probabilities flag different counts at some threshold")
+    for point in points:
+        print("operating point >= %.1f: flagged %4d (%.1f %%), precision %s, recall %.3f"
+              % (point["threshold"], point["flagged"], 100 * point["flagged_share"],
+                 "n/a" if point["precision"] is None else "%.3f" % point["precision"], point["recall"]))
+    drift = drift_reference(train_x, FEATURES, train_onnx_probability)
+
+    importance = [{"feature": name, "mean_abs_shap": round(float(v), 6)}
+                  for name, v in zip(FEATURE_NAMES, explained["mean_abs_shap_train"])]
+    print("global importance (mean |SHAP| over %d training rows): %s"
+          % (len(train_x), ", ".join("%s %.4f" % (e["feature"], e["mean_abs_shap"]) for e in importance)))
 
     card = {
         "model_name": "churn_model",
-        "model_version": MODEL_VERSION,
+        "model_version": version,
         "created": creation_date(),
         "description": "Predicts the probability that a telecom customer churns, from five "
                        "account features.",
@@ -269,7 +426,7 @@ def main():
                      for i, feature in enumerate(FEATURES)],
         "onnx": {
             "file": "models/" + ONNX_PATH.name,
-            "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+            "sha256": onnx_sha256,
             "size_bytes": len(onnx_bytes),
             "ir_version": IR_VERSION,
             "opsets": {op.domain or "ai.onnx": op.version for op in OPSET_IMPORTS},
@@ -303,14 +460,49 @@ def main():
         "split": {"method": "stratified hold-out (sklearn train_test_split)",
                   "holdout_fraction": HOLDOUT_FRACTION, "seed": SEED,
                   "train_cv": "%d-fold stratified, shuffled, seed %d" % (CV_FOLDS, SEED)},
-        "selection": "highest hold-out ROC AUC among the candidates; must be >= %.2f" % MIN_HOLDOUT_AUC,
+        "selection": "highest mean %d-fold stratified CV ROC AUC on the training split among the "
+                     "candidates (train_cv_roc_auc_mean); the chosen model must reach >= %.2f. The "
+                     "hold-out split plays no part in the choice: it is scored once, for the chosen "
+                     "model only (holdout_metrics)." % (CV_FOLDS, MIN_CV_AUC),
         "candidates": candidates,
         "chosen_model": {
             "name": chosen_name,
             "class": type(chosen).__name__,
+            "train_cv_roc_auc_mean": best["train_cv_roc_auc_mean"],
             "hyperparameters": hyperparameters(chosen),
         },
         "holdout_metrics": metrics,
+        "holdout_probability_source": "calibration and operating_points use the onnxruntime-node "
+                                      "float32 P(churn) of models/churn_model.onnx on the %d "
+                                      "hold-out rows (what the service returns)" % len(holdout_x),
+        "calibration": calibration,
+        "operating_points": points,
+        "explainability": {
+            "method": "exact path-dependent TreeSHAP (shap TreeExplainer 'tree_path_dependent', "
+                      "Lundberg et al. 2018) on the trees in models/churn_model.onnx, computed "
+                      "by brute force over all 2^5 feature coalitions (training/shap_reference.py)",
+            "output": "log-odds of churn",
+            "covers": "ONNX TreeEnsembleClassifier attribute nodes_hitrates = sklearn "
+                      "weighted_n_node_samples on the training split",
+            "base_value": explained["base_value"],
+            "base_value_meaning": "v(empty set) = mean raw score (log-odds) over the %d training "
+                                  "rows; a row's raw score = base_value + sum of its SHAP values"
+                                  % len(train_x),
+            "global_importance": importance,
+            "global_importance_rows": "mean |SHAP| over the %d training rows" % len(train_x),
+            "reference_fixture": "test/fixtures/" + SHAP_PATH.name,
+            "verification": checks,
+            "caveats": [
+                "SHAP values explain the model, not causation: they say how much each input "
+                "moved this model's score, not what would change the customer's behaviour.",
+                "has_support_calls is a proxy (the tech-support add-on flag, not observed "
+                "support calls); its SHAP value is the effect of that flag in the model.",
+                "Path-dependent SHAP assumes the tree-path conditional distribution of the "
+                "training data: an absent feature is averaged over the training rows that "
+                "reached each split (the covers), not over today's customers.",
+            ],
+        },
+        "drift_reference": drift,
         "software": {
             "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
@@ -323,10 +515,11 @@ def main():
 
     # Checks passed: now write every artifact.
     write_atomically(ONNX_PATH, onnx_bytes)
-    write_atomically(VERSION_PATH, (MODEL_VERSION + "\n").encode())
+    write_atomically(VERSION_PATH, (version + "\n").encode())
     write_atomically(CARD_PATH, (json.dumps(card, indent=2) + "\n").encode())
-    write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes).encode())
-    for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH):
+    write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes, version).encode())
+    write_atomically(SHAP_PATH, shap_document(parity_features, explained, kinds, version, onnx_sha256).encode())
+    for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH, SHAP_PATH):
         print("wrote %s (%d bytes)" % (path.relative_to(REPO_ROOT), path.stat().st_size))
 
 
