@@ -3,9 +3,10 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { DestinationStream } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
 import { corsOrigins, type Config } from './config.js';
+import { createLogger } from './logger.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
@@ -30,14 +31,17 @@ function requestId(request: IncomingMessage): string {
 
 export interface AppOptions {
   config: Config;
-  /** Where log lines go; standard output unless a test captures them. */
+  /** The service's logger; one is made from the config when not given. */
+  logger?: Logger;
+  /** Where log lines go when the app makes its own logger; tests capture them here. */
   logStream?: DestinationStream;
 }
 
 /** Fastify's own options; the benchmark's constant-answer floor is built with the same ones. */
-export function serverOptions({ config, logStream }: AppOptions) {
+export function serverOptions({ config, logger, logStream }: AppOptions) {
+  const loggerInstance: FastifyBaseLogger = logger ?? createLogger({ level: config.LOG_LEVEL, ...(logStream ? { destination: logStream } : {}) });
   return {
-    logger: logStream ? { level: config.LOG_LEVEL, stream: logStream } : { level: config.LOG_LEVEL },
+    loggerInstance,
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestId,
     // One line per finished request (the request-logging plugin) instead of Fastify's two.

@@ -19,6 +19,7 @@ export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
   output: () => string;
+  stderr: () => string;
   exited: Promise<number | null>;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
@@ -30,13 +31,19 @@ export function startServer(env: Record<string, string>, port: number): ServerPr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
+  // 'close' waits for the output pipes to end too, so nothing the process wrote is missed.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child,
     baseUrl: `http://127.0.0.1:${port}`,
     output: () => output,
+    stderr: () => stderr,
     exited,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);

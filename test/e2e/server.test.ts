@@ -55,9 +55,17 @@ describe('the real server over HTTP', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ method: 'GET', path: '/health', statusCode: 200, reqId: 'e2e-log-check' });
   });
 
-  it('drains and exits 0 on SIGTERM', async () => {
+  it('drains and exits 0 on SIGTERM, having written a log line for every request', async () => {
+    const ids = Array.from({ length: 300 }, (_, index) => `e2e-drain-${index}`);
+    const responses = await Promise.all(
+      ids.map((id) => fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify(VALID_CUSTOMER) })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(ids.map(() => 200));
     expect(await server.stop('SIGTERM')).toBe(0);
-    expect(server.output()).toContain('shutdown complete');
+    const lines = server.output().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { reqId?: string; msg: string });
+    const logged = new Set(lines.filter((line) => line.msg === 'request completed').map((line) => line.reqId));
+    expect(ids.filter((id) => !logged.has(id))).toEqual([]);
+    expect(lines.at(-1)?.msg).toBe('shutdown complete');
   });
 });
 
@@ -68,6 +76,14 @@ describe('start-up failures of the real process', () => {
     const fatal = server.output().split('\n').filter((line) => line.includes('"level":60'));
     expect(fatal).toHaveLength(1);
     expect(JSON.parse(fatal[0]!).msg).toBe('Model not found at /nonexistent/model.onnx');
+  });
+
+  it('reports a failed start on standard error even with LOG_LEVEL=silent', async () => {
+    const server = startServer({ MODEL_PATH: '/nonexistent/model.onnx', LOG_LEVEL: 'silent' }, await freePort());
+    expect(await server.exited).toBe(1);
+    const lines = server.stderr().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: 'Model not found at /nonexistent/model.onnx' });
   });
 
   it('exits non-zero naming the variable when the config is invalid', async () => {

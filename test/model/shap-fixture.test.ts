@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ChurnModel } from '../../src/model/churn-model.js';
+import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 
 interface ShapRow {
