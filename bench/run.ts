@@ -208,7 +208,7 @@ const median = (values: number[]) => {
 /** The service runs exactly as `npm start` runs it, V8 flags included. */
 function serviceCommand(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [node, ...args] = pkg.scripts.start.split(/\s+/);
+  const [node, ...args] = pkg.scripts.start.replace(/^exec\s+/, '').split(/\s+/);
   if (node !== 'node') throw new Error(`cannot run the start script "${pkg.scripts.start}" directly`);
   return [process.execPath, ...args.map((arg) => (arg.endsWith('.js') ? join(ROOT, arg) : arg))];
 }

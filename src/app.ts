@@ -5,23 +5,31 @@ import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import churnApi from './churn-api/routes.js';
 import { corsOrigins, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import adminRoutes from './ops/admin-routes.js';
+import healthRoutes from './ops/health-routes.js';
+import metricsRoutes from './ops/metrics-routes.js';
+import dataPlane from './plugins/data-plane.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
+import lifecycle from './plugins/lifecycle.js';
+import metrics from './plugins/metrics.js';
 import requestLogging from './plugins/request-logging.js';
-import dataPlane from './plugins/data-plane.js';
-import churnApi from './churn-api/routes.js';
-import healthRoutes from './ops/health-routes.js';
+import workerGroup from './plugins/worker-group.js';
+import { ReloadResponse } from './schemas/admin.js';
+import { BatchPredictionResponse } from './schemas/batch.js';
 import { CustomerFeatures } from './schemas/customer-features.js';
 import { ErrorResponse, ValidationErrorResponse } from './schemas/errors.js';
-import { HealthResponse } from './schemas/health.js';
+import { HealthResponse, LiveResponse, ReadyResponse } from './schemas/health.js';
 import { PredictionResponse } from './schemas/prediction.js';
-import { BatchPredictionResponse } from './schemas/batch.js';
 
 const { version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** How often Node checks the header and request timeouts, so a 408 comes close to its limit. */
+const TIMEOUT_CHECK_INTERVAL_MS = 250;
 
 /** Honour a caller's x-request-id when it is a plausible id; anything else could forge log lines. */
 function requestId(request: IncomingMessage): string {
@@ -37,7 +45,7 @@ export interface AppOptions {
   logStream?: DestinationStream;
 }
 
-/** Fastify's own options; the benchmark's constant-answer floor is built with the same ones. */
+/** Fastify's own options; the benchmark's service floor is built with the same ones. */
 export function serverOptions({ config, logger, logStream }: AppOptions) {
   const loggerInstance: FastifyBaseLogger = logger ?? createLogger({ level: config.LOG_LEVEL, ...(logStream ? { destination: logStream } : {}) });
   return {
@@ -46,6 +54,14 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     genReqId: requestId,
     // One line per finished request (the request-logging plugin) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // Deliberate limits: a client that trickles its headers or body gets 408 and cannot hold a
+    // worker or a shutdown. Node enforces a slow body only if the headers' limit is not longer.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    http: { headersTimeout: config.HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    // The drain answers requests already on open connections normally (with Connection: close);
+    // server.ts stops new connections itself before closing the app.
+    return503OnClosing: false,
     ajv: {
       customOptions: {
         // A drop-in for the FastAPI service: null, booleans and strings are never numbers,
@@ -63,17 +79,32 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>();
 
-  for (const schema of [CustomerFeatures, PredictionResponse, BatchPredictionResponse, HealthResponse, ValidationErrorResponse, ErrorResponse]) {
+  for (const schema of [
+    CustomerFeatures,
+    PredictionResponse,
+    BatchPredictionResponse,
+    HealthResponse,
+    LiveResponse,
+    ReadyResponse,
+    ReloadResponse,
+    ValidationErrorResponse,
+    ErrorResponse,
+  ]) {
     app.addSchema(schema);
   }
 
   await app.register(requestLogging);
   await app.register(errorHandler);
   await app.register(eventLoopMonitor);
+  await app.register(lifecycle);
+  await app.register(workerGroup);
+  await app.register(metrics, { config });
   await app.register(cors, { origin: corsOrigins(config), exposedHeaders: ['x-request-id'] });
   await app.register(dataPlane, { config });
   await app.register(docs, { version: SERVICE_VERSION });
   await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });
 
   return app;

@@ -36,6 +36,13 @@ export const ConfigSchema = Type.Object({
   MICRO_BATCH_MAX_DELAY_MS: Type.Number({ minimum: 0, maximum: 1000, default: 0, description: 'Extra wait for more /predict calls before a run, in ms; 0 runs at the next turn of the event loop.' }),
   MICRO_BATCH_MULTI_ROW: Type.Boolean({ default: false, description: 'Send /predict/batch rows through the shared micro-batch queue too, instead of one model run per request.' }),
   WORKERS: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 1, description: 'Worker processes sharing the port: a number, or "auto" for one per core.' }),
+  MODEL_NAME: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', default: 'churn', expected: 'a name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit', description: 'Name the model is served and reported under (metrics, Open Inference Protocol).' }),
+  DRAIN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 0, description: 'On SIGTERM, keep serving this long (readiness already 503) while load balancers remove the instance.' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000, description: 'Once the listener closes, in-flight requests must finish within this, or the process exits 1.' }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets 408.' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets 408.' }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this.' }),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for /admin routes; they do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
 export type ConfigName = keyof Config;
@@ -81,13 +88,19 @@ function pickDefined(env: NodeJS.ProcessEnv): PickedEnv {
 
 interface RuleSchema {
   type?: string;
+  /** How the rule reads in an error message, where the schema alone would say it badly. */
+  expected?: string;
+  /** Never echo the value: it is a credential. */
+  secret?: boolean;
   const?: unknown;
   minimum?: number;
   maximum?: number;
   anyOf?: RuleSchema[];
 }
 
-const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+/** Plain digits only: `1e3`, `8000.0`, `0x1F` and `+1` are typos more often than intent. */
+const INTEGER = /^-?\d+$/;
+const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 const BOOLEAN: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, on: true, off: false };
 
@@ -100,19 +113,39 @@ function parseValues(raw: Record<string, string>): Record<string, string | numbe
   const parsed: Record<string, string | number | boolean> = { ...raw };
   for (const [name, value] of Object.entries(raw)) {
     const schema = ConfigSchema.properties[name as ConfigName] as RuleSchema;
-    if (accepts(schema, ['number', 'integer']) && NUMERIC.test(value)) parsed[name] = Number(value);
+    const numeric = accepts(schema, ['integer']) ? INTEGER.test(value) : accepts(schema, ['number']) && DECIMAL.test(value);
+    if (numeric) parsed[name] = Number(value);
     else if (accepts(schema, ['boolean']) && value.toLowerCase() in BOOLEAN) parsed[name] = BOOLEAN[value.toLowerCase()]!;
   }
   return parsed;
 }
 
 function describeRule(schema: RuleSchema): string {
+  if (schema.expected) return schema.expected;
   if (schema.anyOf) return schema.anyOf.map(describeRule).join(' or ');
   if (schema.const !== undefined) return JSON.stringify(schema.const);
   const kinds: Record<string, string> = { integer: 'an integer', number: 'a number', boolean: 'true or false', string: 'a non-empty string' };
   const bounds = schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : '';
   return `${kinds[schema.type ?? 'string']}${bounds}`;
 }
+
+/** Rules between variables, each with the message that names both. */
+const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config: Config) => boolean][] = [
+  [
+    (c) => `MEDIUM_RISK_THRESHOLD (${c.MEDIUM_RISK_THRESHOLD}) must not exceed HIGH_RISK_THRESHOLD (${c.HIGH_RISK_THRESHOLD})`,
+    (c) => c.MEDIUM_RISK_THRESHOLD <= c.HIGH_RISK_THRESHOLD,
+  ],
+  // Node times out a slow body only when the headers' limit is no longer than the request's.
+  [
+    (c) => `HEADERS_TIMEOUT_MS (${c.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS})`,
+    (c) => c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS,
+  ],
+  // A slow client is cut off before the drain deadline, so it can never hold a shutdown.
+  [
+    (c) => `REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS}) must be less than SHUTDOWN_TIMEOUT_MS (${c.SHUTDOWN_TIMEOUT_MS})`,
+    (c) => c.REQUEST_TIMEOUT_MS < c.SHUTDOWN_TIMEOUT_MS,
+  ],
+];
 
 export interface LoadedConfig {
   config: Config;
@@ -128,16 +161,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     const name = error.path.replace(/^\//, '').split('/')[0] as ConfigName;
     const rule = describeRule(ConfigSchema.properties[name] as RuleSchema);
     const variable = setAs[name] ? `${setAs[name]} (now ${name})` : name;
-    return `${variable} must be ${rule}, got ${JSON.stringify(raw[name])}`;
+    const value = (ConfigSchema.properties[name] as RuleSchema).secret ? `a value of ${raw[name]?.length} characters` : JSON.stringify(raw[name]);
+    return `${variable} must be ${rule}, got ${value}`;
   });
   const unique = [...new Set(problems)];
   if (unique.length > 0) throw new ConfigError(`Invalid environment: ${unique.join('; ')}.`);
   const config = candidate as Config;
-  if (config.MEDIUM_RISK_THRESHOLD > config.HIGH_RISK_THRESHOLD) {
-    throw new ConfigError(
-      `Invalid environment: MEDIUM_RISK_THRESHOLD (${config.MEDIUM_RISK_THRESHOLD}) must not exceed HIGH_RISK_THRESHOLD (${config.HIGH_RISK_THRESHOLD}).`,
-    );
-  }
+  const broken = CROSS_CHECKS.filter(([, holds]) => !holds(config)).map(([describe]) => describe(config));
+  if (broken.length > 0) throw new ConfigError(`Invalid environment: ${broken.join('; ')}.`);
   return { config, warnings };
 }
 

@@ -6,8 +6,8 @@
  */
 export abstract class ServiceError extends Error {
   abstract readonly statusCode: number;
-  /** Seconds after which a retry may succeed; protocols send it as `retry-after`. */
-  readonly retryAfterSeconds: number | undefined = undefined;
+  /** Response headers the error calls for (`retry-after`, `www-authenticate`), whatever the protocol. */
+  readonly headers: Readonly<Record<string, string>> = {};
 
   /** What a caller may read. Server faults never show their internals. */
   get publicMessage(): string {
@@ -18,7 +18,7 @@ export abstract class ServiceError extends Error {
 export class ModelNotReadyError extends ServiceError {
   override name = 'ModelNotReadyError';
   readonly statusCode = 503;
-  override readonly retryAfterSeconds = 1;
+  override readonly headers = { 'retry-after': '1' };
   constructor() {
     super('Model is not loaded yet; retry shortly.');
   }
@@ -27,7 +27,7 @@ export class ModelNotReadyError extends ServiceError {
 export class ServiceClosingError extends ServiceError {
   override name = 'ServiceClosingError';
   readonly statusCode = 503;
-  override readonly retryAfterSeconds = 1;
+  override readonly headers = { 'retry-after': '1' };
   constructor() {
     super('The service is shutting down and takes no new predictions.');
   }
@@ -70,4 +70,15 @@ export class InferenceFailedError extends ServiceError {
 export class ModelLoadError extends ServiceError {
   override name = 'ModelLoadError';
   readonly statusCode = 422;
+}
+
+/** A caller without valid credentials for the route. */
+export class UnauthorizedError extends ServiceError {
+  override name = 'UnauthorizedError';
+  readonly statusCode = 401;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, realm: string) {
+    super(message);
+    this.headers = { 'www-authenticate': `Bearer realm="${realm}"` };
+  }
 }

@@ -1,18 +1,36 @@
 import cluster from 'node:cluster';
+import { Server as NetServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import { superviseWorkers } from './cluster-supervisor.js';
+import { superviseWorkers } from './cluster/supervisor.js';
 import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
+import { RELOAD_TIMEOUT_MS } from './ops/admin-routes.js';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
+const IDLE_CONNECTION_GRACE_MS = 500;
+const CONNECTION_POLL_MS = 25;
+/** The cluster primary waits this much longer than a worker's own deadline before giving up. */
+const SUPERVISOR_MARGIN_MS = 2_000;
 
-/** Known start-up failures are one readable line; anything else keeps its stack. */
-function startFailure(error: unknown): never {
-  if (error instanceof ConfigError || error instanceof ModelLoadError) reportStartFailure(error.message);
-  else reportStartFailure('service failed to start', { err: error });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One readable line for the failures an operator can fix; anything else keeps its stack. */
+function describeStartFailure(error: unknown, config: Config | undefined): [string, Record<string, unknown>] {
+  if (error instanceof ConfigError || error instanceof ModelLoadError) return [error.message, {}];
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = config ? `${config.HOST}:${config.PORT}` : 'the configured address';
+  if (code === 'EADDRINUSE') return [`Cannot listen on ${where}: the port is already in use.`, {}];
+  if (code === 'EACCES') return [`Cannot listen on ${where}: permission denied (ports below 1024 need privileges).`, {}];
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return [`Cannot listen on ${where}: HOST is not an address of this machine.`, {}];
+  return ['service failed to start', { err: error }];
+}
+
+function failStart(error: unknown, config?: Config): never {
+  reportStartFailure(...describeStartFailure(error, config));
   process.exit(1);
 }
 
@@ -22,27 +40,57 @@ async function exitAfterLogs(logger: Logger, code: number): Promise<never> {
   process.exit(code);
 }
 
-async function start(config: Config, logger: Logger): Promise<void> {
+const openConnections = (app: FastifyInstance) =>
+  new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
+
+/**
+ * The drain that loses nothing, after SIGTERM or SIGINT:
+ * 1. Readiness turns 503 and every response carries Connection: close, while the service keeps
+ *    serving for DRAIN_DELAY_MS so load balancers can take it out of rotation.
+ * 2. The listener closes. Requests on open connections are answered normally (Node's header and
+ *    request timeouts still apply, so a slow client gets 408); connections that stay idle are
+ *    closed after a short grace.
+ * 3. With no connection left, the app closes: queued predictions finish, the model is released.
+ */
+async function drain(app: FastifyInstance, config: Config, logger: Logger): Promise<void> {
+  app.lifecycle.startDraining();
+  if (config.DRAIN_DELAY_MS > 0) {
+    logger.info({ drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: readiness is 503; still serving while load balancers catch up');
+    await sleep(config.DRAIN_DELAY_MS);
+  }
+  // net.Server's close, not http.Server's: it stops accepting without dropping the connections
+  // whose requests may already be on the wire, and leaves Node's timeout checks running.
+  NetServer.prototype.close.call(app.server);
+  logger.info('listener closed; finishing the requests on open connections');
+  const listenerClosedAt = Date.now();
+  while ((await openConnections(app)) > 0) {
+    if (Date.now() - listenerClosedAt >= IDLE_CONNECTION_GRACE_MS) app.server.closeIdleConnections();
+    await sleep(CONNECTION_POLL_MS);
+  }
+  await app.close();
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await buildApp({ config, logger });
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     await app.close().catch(() => undefined);
     await flushLogs(logger);
-    startFailure(error);
+    failStart(error, config);
   }
 
-  let closing = false;
+  let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    // A stuck drain must not keep an orchestrator waiting forever.
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining');
+    // The deadline counts from when the listener closes; a stuck drain must not hold an orchestrator.
     setTimeout(() => {
-      logger.error(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      logger.error(`drain not finished ${config.SHUTDOWN_TIMEOUT_MS} ms after the listener closed; exiting`);
       void exitAfterLogs(logger, 1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
-    app.close().then(
+    }, config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS).unref();
+    drain(app, config, logger).then(
       () => {
         logger.info('shutdown complete');
         return exitAfterLogs(logger, 0);
@@ -55,21 +103,37 @@ async function start(config: Config, logger: Logger): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+
+  if (cluster.isWorker) {
+    // The primary coordinates reloads across workers; a hangup sent to one worker changes nothing.
+    process.on('SIGHUP', () => logger.warn('SIGHUP ignored in a worker; send it to the primary process'));
+  } else {
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading the model');
+      // reloadModel logs the outcome; a failure keeps the current model serving.
+      app.reloadModel('reload').catch(() => undefined);
+    });
+  }
 }
 
 let loaded: ReturnType<typeof readConfig>;
 try {
   loaded = readConfig();
 } catch (error) {
-  startFailure(error);
+  failStart(error);
 }
 const { config, warnings } = loaded;
 const logger = createLogger({ level: config.LOG_LEVEL });
 for (const warning of warnings) logger.warn(warning);
 const workers = workerCount(config, availableParallelism());
 if (workers > 1 && cluster.isPrimary) {
-  // A worker drains within SHUTDOWN_TIMEOUT_MS; the primary allows a little more before giving up.
-  superviseWorkers({ workers, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS + 2_000, logger });
+  superviseWorkers({
+    workers,
+    shutdownTimeoutMs: config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS + SUPERVISOR_MARGIN_MS,
+    reloadTimeoutMs: RELOAD_TIMEOUT_MS,
+    logger,
+    exit: (code) => void exitAfterLogs(logger, code),
+  });
 } else {
-  await start(config, logger);
+  await serve(config, logger);
 }

@@ -5,8 +5,12 @@ import { batchRequestSchema, BatchPredictionResponse } from '../schemas/batch.js
 import { CustomerFeatures } from '../schemas/customer-features.js';
 import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
 import { PredictionResponse } from '../schemas/prediction.js';
+import type { Score } from '../data-plane/data-plane.js';
 import { sharedRef } from '../schemas/shared-ref.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
+
+/** How this API's predictions are labelled in the metrics. */
+const PROTOCOL = 'churn';
 
 const errorResponses = {
   400: sharedRef(ErrorResponse, { description: 'Malformed JSON.' }),
@@ -21,6 +25,14 @@ const errorResponses = {
 const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const thresholds = thresholdsFrom(config);
 
+  /** Maps scores to the API's predictions, and counts what was served. */
+  const predictionsFor = (scores: readonly Score[], customers: readonly CustomerFeatures[]): PredictionResponse[] => {
+    const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
+    app.metrics.predictionsServed(PROTOCOL, scores[0]!.model, scores.map((score) => score.probability));
+    for (const prediction of predictions) app.metrics.riskTierServed(prediction.risk_tier);
+    return predictions;
+  };
+
   app.post(
     '/predict',
     {
@@ -31,7 +43,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
         response: { 200: sharedRef(PredictionResponse), ...errorResponses },
       },
     },
-    async (request) => toPrediction(await app.dataPlane.scoreOne(request.body), request.body, thresholds),
+    async (request) => predictionsFor([await app.dataPlane.scoreOne(request.body)], [request.body])[0]!,
   );
 
   app.post(
@@ -49,7 +61,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       const { customers } = request.body;
       const scores = await app.dataPlane.scoreMany(customers);
       return {
-        predictions: scores.map((score, row) => toPrediction(score, customers[row]!, thresholds)),
+        predictions: predictionsFor(scores, customers),
         batch_size: scores.length,
         latency_ms: roundLatency(scores[0]!.inferenceMs),
       };
@@ -57,4 +69,4 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   );
 };
 
-export default fp(churnApi, { name: 'churn-api', dependencies: ['data-plane', 'error-handler'], encapsulate: true });
+export default fp(churnApi, { name: 'churn-api', dependencies: ['data-plane', 'error-handler', 'metrics'], encapsulate: true });

@@ -14,8 +14,8 @@ export interface Score {
 
 /** What the data plane reports as it works; metrics and monitors listen here. */
 export interface InferenceObserver {
-  runFinished?(rows: number, seconds: number): void;
-  runFailed?(rows: number, error: unknown): void;
+  runFinished?(model: ModelInfo, rows: number, seconds: number): void;
+  runFailed?(model: ModelInfo, rows: number, error: unknown): void;
   queueWaited?(seconds: number): void;
 }
 
@@ -108,11 +108,11 @@ export class DataPlane {
       try {
         probabilities = await model.predictProbabilities(packRows(rows), rows.length);
       } catch (error) {
-        observer?.runFailed?.(rows.length, error);
+        observer?.runFailed?.(model, rows.length, error);
         throw new InferenceFailedError({ cause: error });
       }
       const inferenceMs = performance.now() - started;
-      observer?.runFinished?.(rows.length, inferenceMs / 1000);
+      observer?.runFinished?.(model, rows.length, inferenceMs / 1000);
       const scores = new Array<Score>(rows.length);
       for (let row = 0; row < rows.length; row += 1) scores[row] = { probability: probabilities[row]!, model, inferenceMs };
       return scores;

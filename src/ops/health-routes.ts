@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import { HealthResponse } from '../schemas/health.js';
+import { HealthResponse, LiveResponse, ReadyResponse } from '../schemas/health.js';
 import { sharedRef } from '../schemas/shared-ref.js';
 
+/** Probes for orchestrators and load balancers. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
     {
       schema: {
         tags: ['operations'],
-        summary: 'Service health: 200 when the model is loaded, 503 when not',
+        summary: 'Service health, as the FastAPI service answered it: 200 when the model is loaded, 503 when not',
         response: { 200: sharedRef(HealthResponse), 503: sharedRef(HealthResponse) },
       },
     },
@@ -23,6 +24,40 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
     },
   );
+
+  app.get(
+    '/health/live',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: 200 whenever the process answers (restart it if it does not)',
+        response: { 200: sharedRef(LiveResponse) },
+      },
+    },
+    async () => ({ status: 'alive' as const }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic)',
+        response: { 200: sharedRef(ReadyResponse), 503: sharedRef(ReadyResponse) },
+      },
+    },
+    async (_request, reply) => {
+      const model = app.dataPlane.model;
+      const { draining } = app.lifecycle;
+      const ready = app.dataPlane.ready && !draining;
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not_ready',
+        model_loaded: model !== undefined,
+        draining,
+        model_version: model?.version ?? null,
+      });
+    },
+  );
 };
 
-export default fp(healthRoutes, { name: 'health-routes', dependencies: ['data-plane'], encapsulate: true });
+export default fp(healthRoutes, { name: 'health-routes', dependencies: ['data-plane', 'lifecycle'], encapsulate: true });

@@ -1,10 +1,14 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import type { ModelInfo } from '../data-plane/churn-model.js';
 import { DataPlane } from '../data-plane/data-plane.js';
+import type { ModelLoadTrigger } from '../ops/service-metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     dataPlane: DataPlane;
+    /** Loads MODEL_PATH again, checks it and swaps it in; a failure keeps the current model. */
+    reloadModel(trigger: ModelLoadTrigger): Promise<ModelInfo>;
   }
 }
 
@@ -12,7 +16,10 @@ export interface DataPlanePluginOptions {
   config: Config;
 }
 
-/** Loads the model once the app is ready (a failure aborts the start) and drains and releases it on close. */
+/**
+ * Loads the model once the app is ready (a failure aborts the start), reloads it on request, and
+ * drains and releases it on close.
+ */
 export default fp<DataPlanePluginOptions>(
   async (app, { config }) => {
     const dataPlane = new DataPlane({
@@ -23,15 +30,37 @@ export default fp<DataPlanePluginOptions>(
         maxDelayMs: config.MICRO_BATCH_MAX_DELAY_MS,
         multiRow: config.MICRO_BATCH_MULTI_ROW,
       },
+      observer: app.metrics.inference,
     });
     app.decorate('dataPlane', dataPlane);
 
+    const loadModel = async (trigger: ModelLoadTrigger): Promise<ModelInfo> => {
+      const previous = dataPlane.model;
+      try {
+        const model = await dataPlane.loadModel(config.MODEL_PATH);
+        app.metrics.modelLoaded(trigger, 'success', model);
+        app.log.info({ trigger, modelPath: model.path, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
+        return model;
+      } catch (error) {
+        app.metrics.modelLoaded(trigger, 'failure', undefined);
+        // At start-up the failure ends the process with its own fatal line; on reload it is news.
+        if (trigger === 'reload') {
+          app.log.error({ err: error, modelPath: config.MODEL_PATH, servingVersion: previous?.version }, 'model reload failed; the current model keeps serving');
+        }
+        throw error;
+      }
+    };
+    app.decorate('reloadModel', (trigger: ModelLoadTrigger) => loadModel(trigger));
+    app.workers.onCollect('reload', async () => ({ model_version: (await loadModel('reload')).version }));
+
     app.addHook('onReady', async () => {
-      const model = await dataPlane.loadModel(config.MODEL_PATH);
-      app.log.info({ modelPath: model.path, modelVersion: model.version }, 'model loaded');
+      await loadModel('startup');
     });
     // Queued predictions finish before the model they need is released.
-    app.addHook('onClose', async () => dataPlane.close());
+    app.addHook('onClose', async () => {
+      await dataPlane.close();
+      app.metrics.modelUnloaded();
+    });
   },
-  { name: 'data-plane' },
+  { name: 'data-plane', dependencies: ['metrics', 'worker-group'] },
 );

@@ -44,8 +44,13 @@ export default fp<DocsPluginOptions>(
         },
         tags: [
           { name: 'predictions', description: 'Churn predictions' },
-          { name: 'operations', description: 'Probes for orchestrators and load balancers' },
+          { name: 'operations', description: 'Probes, metrics and model reload, for orchestrators and operators' },
         ],
+        components: {
+          securitySchemes: {
+            adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, for the /admin routes.' },
+          },
+        },
       },
       // Components are named after each schema's $id, so the docs read "CustomerFeatures", not "def-0".
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },

@@ -165,7 +165,7 @@ export default fp(
       }
       if (error instanceof ServiceError) {
         if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+        reply.headers(error.headers);
         return reply.code(error.statusCode).send(errorBody(error.statusCode, error.publicMessage));
       }
       const statusCode = error.statusCode ?? 500;

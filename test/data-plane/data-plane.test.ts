@@ -106,7 +106,7 @@ describe('DataPlane', () => {
     const failed = await plane.scoreMany(rows(3)).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(InferenceFailedError);
     expect(failed).toMatchObject({ statusCode: 500, publicMessage: 'Internal Server Error', cause, message: 'Inference failed: onnxruntime exploded' });
-    expect(observer.runFailed).toHaveBeenCalledWith(3, cause);
+    expect(observer.runFailed).toHaveBeenCalledWith(plane.model, 3, cause);
     expect(observer.runFinished).not.toHaveBeenCalled();
     expect((await plane.scoreOne(VALID_CUSTOMER)).probability).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
     expect(observer.runFinished).toHaveBeenCalledTimes(1);
@@ -120,8 +120,9 @@ describe('DataPlane', () => {
     const started = performance.now();
     await Promise.all([plane.scoreOne(VALID_CUSTOMER), plane.scoreOne(VALID_CUSTOMER), plane.scoreMany(rows(4))]);
     const elapsedSeconds = (performance.now() - started) / 1000;
-    expect(observer.runFinished.mock.calls.map((call) => call[0]).sort()).toEqual([2, 4]);
-    for (const [, seconds] of observer.runFinished.mock.calls) {
+    expect(observer.runFinished.mock.calls.map((call) => call[1]).sort()).toEqual([2, 4]);
+    for (const [model, , seconds] of observer.runFinished.mock.calls) {
+      expect(model).toBe(plane.model);
       expect(seconds).toBeGreaterThan(0);
       expect(seconds).toBeLessThan(elapsedSeconds);
     }

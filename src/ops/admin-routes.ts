@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import fp from 'fastify-plugin';
+import { bearerToken, Credentials } from '../auth/credentials.js';
+import { UnauthorizedError } from '../errors.js';
+import { ReloadResponse, type WorkerReload } from '../schemas/admin.js';
+import { ErrorResponse } from '../schemas/errors.js';
+import { sharedRef } from '../schemas/shared-ref.js';
+
+/** Every worker loads and checks the model within this, or the call reports it as failed. */
+export const RELOAD_TIMEOUT_MS = 60_000;
+
+/**
+ * Operator routes, behind ADMIN_TOKEN as a bearer token. Registered only when the token is set,
+ * so without one they do not exist at all.
+ */
+const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string }> = async (app, { adminToken }) => {
+  const admins = new Credentials([adminToken]);
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(admins.accepts(bearerToken(request.headers.authorization)) ? undefined : new UnauthorizedError('A valid admin bearer token is required.', 'admin'));
+  });
+
+  app.post(
+    '/admin/reload',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Load the model at MODEL_PATH again in every worker and swap it in without dropping a request',
+        description:
+          'Each worker loads the file and its model_version.txt, runs the start-up checks, and swaps only if they pass; ' +
+          'a worker whose load fails keeps serving its current model. Answers once every worker has finished.',
+        security: [{ adminToken: [] }],
+        response: {
+          200: sharedRef(ReloadResponse, { description: 'Every worker serves the new model.' }),
+          401: sharedRef(ErrorResponse, { description: 'No valid admin bearer token.' }),
+          422: sharedRef(ReloadResponse, { description: 'At least one worker could not load the model and kept its current one.' }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const outcomes = await app.workers.gather('reload', undefined, RELOAD_TIMEOUT_MS);
+      const workers = outcomes.map((outcome): WorkerReload =>
+        outcome.error === undefined
+          ? { pid: outcome.pid, status: 'reloaded', model_version: (outcome.result as { model_version: string }).model_version }
+          : { pid: outcome.pid, status: 'failed', error: outcome.error },
+      );
+      const failed = workers.filter((worker) => worker.status === 'failed');
+      const versions = new Set(workers.map((worker) => worker.model_version));
+      const status = failed.length === 0 && workers.length > 0 ? 'reloaded' : 'failed';
+      return reply.code(status === 'reloaded' ? 200 : 422).send({
+        status,
+        model_version: versions.size === 1 && status === 'reloaded' ? [...versions][0]! : null,
+        message:
+          status === 'reloaded'
+            ? `Every worker (${workers.length}) serves the new model.`
+            : `${failed.length} of ${workers.length} workers kept their current model: ${[...new Set(failed.map((worker) => worker.error))].join('; ')}`,
+        workers,
+      });
+    },
+  );
+};
+
+export default fp(adminRoutes, { name: 'admin-routes', dependencies: ['data-plane', 'worker-group', 'error-handler'], encapsulate: true });

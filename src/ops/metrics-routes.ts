@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import fp from 'fastify-plugin';
+import { ServiceMetrics, type MetricsSnapshot } from './service-metrics.js';
+
+/** A scrape waits this long for every worker's numbers. */
+const GATHER_TIMEOUT_MS = 3000;
+
+/** GET /metrics: Prometheus text for the whole server, every worker's numbers added up. */
+const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics of the whole server (all workers)',
+        response: {
+          200: { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: Type.String() } } },
+          503: { description: 'A worker did not answer in time; no partial numbers are served.', content: { 'text/plain': { schema: Type.String() } } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const outcomes = await app.workers.gather('metrics', undefined, GATHER_TIMEOUT_MS);
+      const missing = outcomes.filter((outcome) => outcome.error !== undefined);
+      // A partial sum would make counters fall and rates lie; better one failed scrape.
+      if (missing.length > 0 || outcomes.length === 0) {
+        request.log.error({ missing }, 'metrics scrape incomplete');
+        return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${outcomes.length} workers did not answer\n`);
+      }
+      const text = await ServiceMetrics.render(outcomes.map((outcome) => outcome.result as MetricsSnapshot));
+      return reply.type(app.metrics.contentType).send(text);
+    },
+  );
+};
+
+export default fp(metricsRoutes, { name: 'metrics-routes', dependencies: ['metrics', 'worker-group'], encapsulate: true });

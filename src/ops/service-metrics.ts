@@ -1,0 +1,190 @@
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { ModelInfo } from '../data-plane/churn-model.js';
+import type { InferenceObserver } from '../data-plane/data-plane.js';
+import { FastCounter, FastHistogram } from './fast-metrics.js';
+
+export type ModelLoadTrigger = 'startup' | 'reload';
+export type ModelLoadOutcome = 'success' | 'failure';
+/** What a worker sends for a server-wide scrape. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+/** HTTP latency, in seconds: from well under a millisecond to a stalled request. */
+const HTTP_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** One onnxruntime call or a wait in the micro-batch queue: tens of microseconds to tens of ms. */
+const INFERENCE_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** Rows per onnxruntime call: 1, 2, 4, ... 1024 and more. */
+const ROWS_PER_RUN = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** P(churn) in twentieths, so the CRM's 0.8 and the tiers' 0.4 and 0.7 are bucket edges. */
+const PROBABILITY = Array.from({ length: 20 }, (_, index) => (index + 1) / 20);
+
+/**
+ * Every metric the service exposes, in Prometheus naming: base units (seconds), `_total`
+ * counters, an `_info` gauge. HTTP metrics use the generic `http_` names; the rest share the
+ * `churn_` prefix. Metrics updated per request or per row are fast-metrics; the rest are plain
+ * prom-client. Knows nothing of Fastify: hooks and routes call the recorders.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly #modelName: string;
+  readonly #httpRequests = new FastCounter<'method' | 'route' | 'status_code'>({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status_code'],
+  });
+  readonly #httpDuration = new FastHistogram<'method' | 'route' | 'status_code'>({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to sending its response, in seconds.',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: HTTP_SECONDS,
+  });
+  readonly #runs = new FastCounter<'model_name' | 'model_version'>({
+    name: 'churn_inference_runs_total',
+    help: 'onnxruntime calls made.',
+    labelNames: ['model_name', 'model_version'],
+  });
+  readonly #rows = new FastCounter<'model_name' | 'model_version'>({
+    name: 'churn_inference_rows_total',
+    help: 'Rows scored by onnxruntime calls.',
+    labelNames: ['model_name', 'model_version'],
+  });
+  readonly #rowsPerRun = new FastHistogram<'model_name' | 'model_version'>({
+    name: 'churn_inference_batch_size',
+    help: 'Rows per onnxruntime call (micro-batches and batch requests).',
+    labelNames: ['model_name', 'model_version'],
+    buckets: ROWS_PER_RUN,
+  });
+  readonly #runDuration = new FastHistogram<'model_name' | 'model_version'>({
+    name: 'churn_inference_run_duration_seconds',
+    help: 'Time to pack the input tensor and run onnxruntime once, in seconds. The event loop is blocked for most of it.',
+    labelNames: ['model_name', 'model_version'],
+    buckets: INFERENCE_SECONDS,
+  });
+  readonly #queueWait = new FastHistogram({
+    name: 'churn_inference_queue_wait_seconds',
+    help: 'Time a coalesced prediction waited in the micro-batch queue before its run started, in seconds.',
+    labelNames: [],
+    buckets: INFERENCE_SECONDS,
+  });
+  readonly #runFailures = new FastCounter<'model_name' | 'model_version'>({
+    name: 'churn_inference_failures_total',
+    help: 'onnxruntime calls that failed; every caller in them got a 5xx.',
+    labelNames: ['model_name', 'model_version'],
+  });
+  readonly #predictions = new FastCounter<'protocol' | 'model_name' | 'model_version'>({
+    name: 'churn_predictions_total',
+    help: 'Predictions served to callers, by protocol.',
+    labelNames: ['protocol', 'model_name', 'model_version'],
+  });
+  readonly #probability = new FastHistogram<'protocol' | 'model_name'>({
+    name: 'churn_prediction_probability',
+    help: 'Churn probabilities served to callers.',
+    labelNames: ['protocol', 'model_name'],
+    buckets: PROBABILITY,
+  });
+  readonly #riskTiers = new FastCounter<'model_name' | 'risk_tier'>({
+    name: 'churn_predictions_by_risk_tier_total',
+    help: 'Predictions of the churn API, by the risk tier they were given.',
+    labelNames: ['model_name', 'risk_tier'],
+  });
+  readonly #modelInfo: Gauge<'model_name' | 'model_version'>;
+  readonly #modelLoads: Counter<'model_name' | 'trigger' | 'outcome'>;
+
+  constructor(modelName: string) {
+    this.#modelName = modelName;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    for (const metric of [
+      this.#httpRequests,
+      this.#httpDuration,
+      this.#runs,
+      this.#rows,
+      this.#rowsPerRun,
+      this.#runDuration,
+      this.#queueWait,
+      this.#runFailures,
+      this.#predictions,
+      this.#probability,
+      this.#riskTiers,
+    ]) {
+      this.registry.registerMetric(metric as unknown as Metric);
+    }
+    this.#modelInfo = new Gauge({
+      name: 'churn_model_info',
+      help: 'The model being served: 1 for each model name and version in use.',
+      labelNames: ['model_name', 'model_version'],
+      // Workers serving the same version report one series, not one per worker.
+      aggregator: 'max',
+      registers,
+    });
+    this.#modelLoads = new Counter({
+      name: 'churn_model_loads_total',
+      help: 'Model loads, at start-up and on reload, by outcome.',
+      labelNames: ['model_name', 'trigger', 'outcome'],
+      registers,
+    });
+  }
+
+  /** The data plane reports its runs here. */
+  readonly inference: InferenceObserver = {
+    runFinished: (model, rows, seconds) => {
+      const labels = [this.#modelName, model.version];
+      this.#runs.inc(labels);
+      this.#rows.inc(labels, rows);
+      this.#rowsPerRun.observe(labels, rows);
+      this.#runDuration.observe(labels, seconds);
+    },
+    runFailed: (model) => {
+      this.#runFailures.inc([this.#modelName, model.version]);
+    },
+    queueWaited: (seconds) => {
+      this.#queueWait.observe([], seconds);
+    },
+  };
+
+  httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    const labels = [method, route, statusCode];
+    this.#httpRequests.inc(labels);
+    this.#httpDuration.observe(labels, seconds);
+  }
+
+  /** Probabilities answered to callers of one protocol, all by one model. */
+  predictionsServed(protocol: string, model: ModelInfo, probabilities: Iterable<number>): void {
+    const series = this.#probability.series([protocol, this.#modelName]);
+    let count = 0;
+    for (const probability of probabilities) {
+      series.observe(probability);
+      count += 1;
+    }
+    this.#predictions.inc([protocol, this.#modelName, model.version], count);
+  }
+
+  riskTierServed(tier: string, count = 1): void {
+    this.#riskTiers.inc([this.#modelName, tier], count);
+  }
+
+  modelLoaded(trigger: ModelLoadTrigger, outcome: ModelLoadOutcome, model: ModelInfo | undefined): void {
+    this.#modelLoads.inc({ model_name: this.#modelName, trigger, outcome });
+    if (outcome === 'success' && model) {
+      this.#modelInfo.reset();
+      this.#modelInfo.set({ model_name: this.#modelName, model_version: model.version }, 1);
+    }
+  }
+
+  /** No model is served any more (the process is shutting down). */
+  modelUnloaded(): void {
+    this.#modelInfo.reset();
+  }
+
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text of several workers' snapshots, summed (or as each metric's aggregator says). */
+  static async render(snapshots: MetricsSnapshot[]): Promise<string> {
+    return AggregatorRegistry.aggregate(snapshots).metrics();
+  }
+}
