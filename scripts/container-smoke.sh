@@ -24,7 +24,6 @@
 #   NODE_VERSION, NPM_VERSION exact versions for the base image (default: newest 24.x and 11.x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT="$PWD"
 
 CLEAN_ALL=0
 REMOVE_CACHE_ONLY=0
@@ -63,7 +62,7 @@ fail() {
 # One loud line, for a machine where podman cannot run any container at all.
 podman_unusable() {
   printf '!!!!! CONTAINER SMOKE NOT RUN: podman cannot start containers on this machine: %s !!!!!\n' "$*" >&2
-  if [[ "${CONTAINER_SMOKE:-}" == optional ]]; then exit 0; fi
+  if [[ "${CONTAINER_SMOKE:-}" == optional ]]; then SKIPPED=1; exit 0; fi
   exit 1
 }
 
@@ -98,6 +97,7 @@ print_timings() {
 
 # ---- clean-up of everything this run created ----
 WORK=""
+SKIPPED=0
 HOST_PID=""
 CREATED_CONTAINER=0
 CREATED_PROJECT_IMAGE=0
@@ -119,7 +119,15 @@ cleanup() {
   ((CLEAN_ALL)) && remove_cache
   [[ -n "$WORK" ]] && rm -rf "$WORK"
   print_timings
-  if ((status == 0)); then log "PASSED"; else log "FAILED (exit $status)"; fi
+  if ((REMOVE_CACHE_ONLY)); then
+    :
+  elif ((SKIPPED)); then
+    log "SKIPPED (CONTAINER_SMOKE=optional)"
+  elif ((status == 0)); then
+    log "PASSED"
+  else
+    log "FAILED (exit $status)"
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -179,16 +187,16 @@ fi
 # ==== 1. prerequisites ====
 phase "prerequisites (podman, runc, debootstrap)"
 ((EUID == 0)) || podman_unusable "this script runs rootful podman and needs root (uid is $EUID)"
+WORK="$(mktemp -d /tmp/churn-smoke.XXXXXX)"
 missing=()
 for tool in podman runc debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if ((${#missing[@]} > 0)); then
   log "installing ${missing[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq podman runc debootstrap >/dev/null; } ||
-    podman_unusable "apt-get could not install podman, runc and debootstrap"
+  { apt-get update -qq && apt-get install -y -qq podman runc debootstrap; } >"$WORK/apt.log" 2>&1 ||
+    { tail -n 20 "$WORK/apt.log" >&2; podman_unusable "apt-get could not install podman, runc and debootstrap"; }
 fi
 for tool in node npm tar; do command -v "$tool" >/dev/null || fail "$tool is needed on the host"; done
-WORK="$(mktemp -d /tmp/churn-smoke.XXXXXX)"
 # The machine's own containers.conf is left alone; this one is named by CONTAINERS_CONF for this run.
 export CONTAINERS_CONF="$WORK/containers.conf"
 cat >"$CONTAINERS_CONF" <<'EOF'
@@ -408,4 +416,8 @@ grep -E '"msg":"(shutting down|event loop delay|shutdown complete)' "$WORK/conta
 phase "clean-up"
 podman rm "$CONTAINER" >/dev/null && CREATED_CONTAINER=0
 podman rmi "$PROJECT_IMAGE" >/dev/null && CREATED_PROJECT_IMAGE=0
-log "removed the container and ${PROJECT_IMAGE}; kept ${BASE_IMAGE}, ${DEBIAN_IMAGE} and ${CACHE_DIR} (--clean-all removes them)"
+if ((CLEAN_ALL)); then
+  log "removed the container and ${PROJECT_IMAGE}; --clean-all: removing the cached base images and ${CACHE_DIR}"
+else
+  log "removed the container and ${PROJECT_IMAGE}; kept ${BASE_IMAGE}, ${DEBIAN_IMAGE} and ${CACHE_DIR} (--clean-all removes them)"
+fi
