@@ -1,0 +1,264 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Service } from 'kubernetes-models/v1/Service';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { buildApp } from '../../src/app.js';
+import { ConfigSchema, loadConfig } from '../../src/config.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const K8S_DIR = join(ROOT, 'deploy/k8s');
+
+/** A parsed YAML document; the tests below check its shape. */
+type Doc = Record<string, any>;
+
+/** The kinds kustomization.yaml may list: the model that validates each, and its interface for the field check. */
+const KINDS: Record<string, { model: new (data: never) => { validate(): void }; module: string; type: string }> = {
+  'v1/ConfigMap': { model: ConfigMap, module: 'kubernetes-models/v1/ConfigMap', type: 'IConfigMap' },
+  'apps/v1/Deployment': { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
+  'v1/Service': { model: Service, module: 'kubernetes-models/v1/Service', type: 'IService' },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    model: HorizontalPodAutoscaler,
+    module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    type: 'IHorizontalPodAutoscaler',
+  },
+  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, module: 'kubernetes-models/policy/v1/PodDisruptionBudget', type: 'IPodDisruptionBudget' },
+};
+const kindOf = (doc: Doc) => `${doc.apiVersion}/${doc.kind}`;
+
+interface Manifest {
+  /** file#index, for messages */
+  name: string;
+  doc: Doc;
+}
+
+function parseYamlDocuments(file: string): Doc[] {
+  return parseAllDocuments(readFileSync(join(K8S_DIR, file), 'utf8')).flatMap((document) => {
+    if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map(String).join('; ')}`);
+    const doc = document.toJS() as Doc | null;
+    return doc === null ? [] : [doc];
+  });
+}
+
+/** Every document of every file that kustomization.yaml lists, in order. */
+function loadManifests(): Manifest[] {
+  const kustomization = parse(readFileSync(join(K8S_DIR, 'kustomization.yaml'), 'utf8')) as Doc;
+  return (kustomization.resources as string[]).flatMap((file) => parseYamlDocuments(file).map((doc, index) => ({ name: `${file}#${index}`, doc })));
+}
+
+/**
+ * Fields the Kubernetes API does not have, as the API server's strict field validation would reject
+ * them. kubernetes-models' validate() checks types and required fields but lets unknown fields through
+ * (a misspelled `readinesProbe` would silently never run), so each document is also type-checked as an
+ * object literal of its kubernetes-models interface: TypeScript's excess-property check names every
+ * field that is not in the API, at any depth.
+ */
+function unknownFieldErrors(manifests: Manifest[]): string[] {
+  const files = new Map(
+    manifests.map((manifest, index) => {
+      const kind = KINDS[kindOf(manifest.doc)]!;
+      const source = `import type { ${kind.type} } from '${kind.module}';\nexport const manifest: ${kind.type} = ${JSON.stringify(manifest.doc, null, 2)};\n`;
+      return [join(ROOT, `test/deploy/__manifest_${index}__.ts`), { manifest, source }] as const;
+    }),
+  );
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.getSourceFile = (fileName, language, ...rest) => {
+    const virtual = files.get(fileName);
+    return virtual ? ts.createSourceFile(fileName, virtual.source, language) : getSourceFile.call(host, fileName, language, ...rest);
+  };
+  host.fileExists = (fileName) => files.has(fileName) || fileExists.call(host, fileName);
+  host.readFile = (fileName) => files.get(fileName)?.source ?? readFile.call(host, fileName);
+  const program = ts.createProgram([...files.keys()], options, host);
+  return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+    const where = diagnostic.file ? (files.get(diagnostic.file.fileName)?.manifest.name ?? diagnostic.file.fileName) : '';
+    return `${where}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`;
+  });
+}
+
+/** Instructions of a Dockerfile's last stage, with continuation lines joined and comments dropped. */
+function finalStageInstructions(dockerfile: string): { keyword: string; args: string }[] {
+  const instructions = dockerfile
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [, keyword = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
+      return { keyword: keyword.toUpperCase(), args };
+    });
+  const lastFrom = instructions.map((instruction) => instruction.keyword).lastIndexOf('FROM');
+  return instructions.slice(lastFrom);
+}
+
+/** Kubernetes quantities as numbers: CPU in cores, memory in bytes. */
+function quantity(value: string | number): number {
+  const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(String(value));
+  if (!match) throw new Error(`unsupported quantity ${value}`);
+  const factors: Record<string, number> = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 };
+  return Number(match[1]) * (match[2] ? factors[match[2]]! : 1);
+}
+
+const manifests = loadManifests();
+const byKind = (kind: string): Doc => {
+  const found = manifests.filter((manifest) => manifest.doc.kind === kind);
+  if (found.length !== 1) throw new Error(`expected exactly one ${kind} in kustomization.yaml's resources, found ${found.length}`);
+  return found[0]!.doc;
+};
+const deployment = byKind('Deployment');
+const configMap = byKind('ConfigMap');
+const service = byKind('Service');
+const hpa = byKind('HorizontalPodAutoscaler');
+const pdb = byKind('PodDisruptionBudget');
+const podSpec: Doc = deployment.spec.template.spec;
+const container: Doc = podSpec.containers[0];
+const probes = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
+const finalStage = finalStageInstructions(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+const instruction = (keyword: string) => finalStage.filter((entry) => entry.keyword === keyword).at(-1)?.args;
+const serviceMonitor = parseYamlDocuments('servicemonitor.yaml')[0]!;
+
+describe('deploy/k8s: the manifests are valid Kubernetes objects', () => {
+  it('lists a ConfigMap, Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget, all of known kinds', () => {
+    expect(manifests.map((manifest) => manifest.doc.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+    for (const { name, doc } of manifests) expect(KINDS, name).toHaveProperty([kindOf(doc)]);
+  });
+
+  it.each(manifests.map((manifest) => [manifest.name, manifest] as const))('%s passes its Kubernetes schema', (_name, { doc }) => {
+    const Model = KINDS[kindOf(doc)]!.model;
+    expect(() => new Model(doc as never).validate()).not.toThrow();
+  });
+
+  it('has no field that the Kubernetes API does not know', () => {
+    expect(unknownFieldErrors(manifests)).toEqual([]);
+  });
+
+  it('catches a field of the wrong type (negative case)', () => {
+    const broken = structuredClone(deployment);
+    broken.spec.template.spec.containers[0].ports[0].containerPort = '8000';
+    expect(() => new Deployment(broken as never).validate()).toThrowError(/containerPort must be integer/);
+  });
+
+  it('catches a misspelled field, which schema validation alone lets through (negative case)', () => {
+    const broken = structuredClone(deployment);
+    const brokenContainer = broken.spec.template.spec.containers[0];
+    brokenContainer.readinesProbe = brokenContainer.readinessProbe;
+    delete brokenContainer.readinessProbe;
+    expect(() => new Deployment(broken as never).validate()).not.toThrow();
+    const errors = unknownFieldErrors([{ name: 'misspelled', doc: broken }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^misspelled: .*'"?readinesProbe"?' does not exist in type 'IContainer'/);
+  });
+});
+
+describe('deploy/k8s: the manifests agree with each other, the Dockerfile and the config', () => {
+  it('wires the Service, autoscaler and disruption budget to the Deployment’s pods', () => {
+    const podLabels = deployment.spec.template.metadata.labels;
+    expect(podLabels).toMatchObject(deployment.spec.selector.matchLabels);
+    expect(podLabels).toMatchObject(service.spec.selector);
+    expect(podLabels).toMatchObject(pdb.spec.selector.matchLabels);
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: deployment.apiVersion, kind: 'Deployment', name: deployment.metadata.name });
+    expect(container.envFrom).toContainEqual({ configMapRef: { name: configMap.metadata.name } });
+  });
+
+  it('serves on one port: the ConfigMap’s PORT, the config default, the container port and the Dockerfile’s EXPOSE', () => {
+    const port = container.ports.find((entry: Doc) => entry.name === 'http');
+    expect(port.containerPort).toBe(Number(configMap.data.PORT));
+    expect(port.containerPort).toBe(loadConfig({}).PORT);
+    expect(instruction('EXPOSE')).toBe(String(port.containerPort));
+    expect(service.spec.ports).toEqual([expect.objectContaining({ port: 80, targetPort: 'http' })]);
+    for (const probe of probes) expect(container[probe].httpGet.port, probe).toBe('http');
+  });
+
+  it('probes /health/live and /health/ready, and the image’s HEALTHCHECK asks the readiness route too', () => {
+    expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+    expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
+    expect(container.startupProbe.httpGet.path).toBe('/health/ready');
+    expect(instruction('HEALTHCHECK')).toMatch(new RegExp(`${container.readinessProbe.httpGet.path}(?![\\w/-])`));
+  });
+
+  it('runs as the Dockerfile’s numeric USER, non-root, read-only, without privileges', () => {
+    const [, uid, gid] = /^(\d+):(\d+)$/.exec(instruction('USER') ?? '') ?? [];
+    expect(uid, 'the final stage of the Dockerfile has USER <uid>:<gid>').toBeDefined();
+    const effective = { ...podSpec.securityContext, ...container.securityContext };
+    expect(effective.runAsUser).toBe(Number(uid));
+    expect(effective.runAsGroup).toBe(Number(gid));
+    expect(effective.runAsUser).not.toBe(0);
+    expect(effective).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('gives the drain time to finish: terminationGracePeriodSeconds > DRAIN_DELAY_MS + SHUTDOWN_TIMEOUT_MS', () => {
+    const drainMs = Number(configMap.data.DRAIN_DELAY_MS) + Number(configMap.data.SHUTDOWN_TIMEOUT_MS);
+    expect(drainMs).toBeGreaterThan(0);
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs);
+  });
+
+  it('runs one worker per pod with CPU and memory requests within their limits', () => {
+    expect(configMap.data.WORKERS).toBe('1');
+    for (const resource of ['cpu', 'memory']) {
+      const request = quantity(container.resources.requests[resource]);
+      const limit = quantity(container.resources.limits[resource]);
+      expect(request, resource).toBeGreaterThan(0);
+      expect(request, resource).toBeLessThanOrEqual(limit);
+    }
+    expect(hpa.spec.metrics).toContainEqual({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } } });
+  });
+
+  it('has ConfigMap values that the service’s config accepts', () => {
+    const config = loadConfig(configMap.data);
+    expect(config).toMatchObject({ PORT: 8000, LOG_LEVEL: configMap.data.LOG_LEVEL, WORKERS: 1 });
+  });
+
+  it('points Prometheus at the container port and the metrics path, in the annotations and the optional ServiceMonitor', () => {
+    const annotations = deployment.spec.template.metadata.annotations;
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/metrics' });
+    expect(Number(annotations['prometheus.io/port'])).toBe(container.ports[0].containerPort);
+    expect(serviceMonitor.kind).toBe('ServiceMonitor');
+    expect(service.spec.selector).toMatchObject(serviceMonitor.spec.selector.matchLabels);
+    expect(serviceMonitor.spec.endpoints).toEqual([expect.objectContaining({ port: service.spec.ports[0].name, path: annotations['prometheus.io/path'] })]);
+  });
+});
+
+// These need the routes and config variables that are being added to src/ alongside the manifests:
+// GET /health/live, GET /health/ready and GET /metrics, and DRAIN_DELAY_MS and SHUTDOWN_TIMEOUT_MS
+// in ConfigSchema. They fail until those land.
+describe('deploy/k8s: probe and metrics paths are routes of the app, ConfigMap keys are config variables (needs /health/live, /health/ready, /metrics, DRAIN_DELAY_MS, SHUTDOWN_TIMEOUT_MS in src/)', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }) });
+  });
+  afterAll(async () => app?.close());
+
+  it.each(probes.map((probe) => [probe, String(container[probe]?.httpGet?.path)]))('the %s path %s is a GET route', (_probe, url) => {
+    expect(app.hasRoute({ method: 'GET', url })).toBe(true);
+  });
+
+  it('the prometheus.io/path /metrics is a GET route', () => {
+    expect(app.hasRoute({ method: 'GET', url: deployment.spec.template.metadata.annotations['prometheus.io/path'] })).toBe(true);
+  });
+
+  it('every ConfigMap key is a variable of ConfigSchema', () => {
+    expect(Object.keys(configMap.data).filter((key) => !(key in ConfigSchema.properties))).toEqual([]);
+  });
+});
