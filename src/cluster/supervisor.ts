@@ -139,6 +139,11 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
     });
   });
 
+  // Workers accept from the shared listening socket themselves. Under the default round-robin
+  // policy the primary accepts and hands each connection over; one handed back by a worker that
+  // has just closed its listener is queued in the primary and never closed when no worker is left
+  // (Node's RoundRobinHandle), so a drain would reset requests already written to it.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   logger.info({ workers }, 'starting worker processes');
   for (let index = 0; index < workers; index += 1) fork();
 }

@@ -127,11 +127,11 @@ export class FastHistogram<Label extends string = never> extends FastMetric<Labe
     let cumulative = 0;
     const buckets = this.#upperBounds.map((bound, index) => {
       cumulative += series.counts[index]!;
-      return { labels: { ...labels, le: bound }, value: cumulative, metricName: `${this.name}_bucket` };
+      return { labels: { le: bound, ...labels }, value: cumulative, metricName: `${this.name}_bucket` };
     });
     return [
       ...buckets,
-      { labels: { ...labels, le: '+Inf' }, value: series.count, metricName: `${this.name}_bucket` },
+      { labels: { le: '+Inf', ...labels }, value: series.count, metricName: `${this.name}_bucket` },
       { labels, value: series.sum, metricName: `${this.name}_sum` },
       { labels, value: series.count, metricName: `${this.name}_count` },
     ];

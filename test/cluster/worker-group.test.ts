@@ -1,0 +1,71 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { ClusterMessage } from '../../src/cluster/messages.js';
+import { WorkerGroup } from '../../src/cluster/worker-group.js';
+
+/** A worker's IPC channel, with the primary's side in `sent` and `deliver`. */
+class FakeChannel extends EventEmitter {
+  sent: ClusterMessage[] = [];
+  send(message: ClusterMessage) {
+    this.sent.push(message);
+    return true;
+  }
+  deliver(message: unknown) {
+    this.emit('message', message);
+  }
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('WorkerGroup', () => {
+  it('answers a gather by itself when the process runs alone', async () => {
+    const group = new WorkerGroup(undefined);
+    group.onCollect('double', (payload) => (payload as number) * 2);
+    expect(group.clustered).toBe(false);
+    expect(await group.gather('double', 21, 1000)).toEqual([{ pid: process.pid, result: 42 }]);
+  });
+
+  it('reports a collector that throws, and a topic nobody answers', async () => {
+    const group = new WorkerGroup(undefined);
+    group.onCollect('fail', async () => {
+      throw new Error('model file is broken');
+    });
+    expect(await group.gather('fail', undefined, 1000)).toEqual([{ pid: process.pid, error: 'model file is broken' }]);
+    expect(await group.gather('unknown', undefined, 1000)).toEqual([{ pid: process.pid, error: 'nothing answers "unknown" in this worker' }]);
+  });
+
+  it('asks the primary in a cluster, and resolves with what it relays back', async () => {
+    const channel = new FakeChannel();
+    const group = new WorkerGroup(channel);
+    expect(group.clustered).toBe(true);
+    const gathering = group.gather('metrics', { x: 1 }, 2500);
+    expect(channel.sent).toEqual([{ kind: 'churn:gather', id: 1, topic: 'metrics', payload: { x: 1 }, timeoutMs: 2500 }]);
+    channel.deliver({ kind: 'churn:gathered', id: 99, outcomes: [] });
+    channel.deliver({ kind: 'churn:gathered', id: 1, outcomes: [{ pid: 1, result: 'a' }, { pid: 2, error: 'b' }] });
+    expect(await gathering).toEqual([{ pid: 1, result: 'a' }, { pid: 2, error: 'b' }]);
+    group.close();
+  });
+
+  it('answers the primary\'s collect requests with its own outcome', async () => {
+    const channel = new FakeChannel();
+    const group = new WorkerGroup(channel);
+    group.onCollect('reload', async () => ({ model_version: '2.0.0' }));
+    channel.deliver({ kind: 'churn:collect', id: 7, topic: 'reload', payload: undefined });
+    channel.deliver('an unrelated message');
+    channel.deliver({ kind: 'other', id: 8 });
+    await nextTurn();
+    expect(channel.sent).toEqual([{ kind: 'churn:collected', id: 7, outcome: { pid: process.pid, result: { model_version: '2.0.0' } } }]);
+    group.close();
+    channel.deliver({ kind: 'churn:collect', id: 9, topic: 'reload', payload: undefined });
+    await nextTurn();
+    expect(channel.sent).toHaveLength(1);
+  });
+
+  it('resolves pending gathers with nothing when closed', async () => {
+    const channel = new FakeChannel();
+    const group = new WorkerGroup(channel);
+    const gathering = group.gather('metrics', undefined, 1000);
+    group.close();
+    expect(await gathering).toEqual([]);
+  });
+});

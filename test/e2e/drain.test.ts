@@ -1,0 +1,78 @@
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { runKeepAliveClients } from './keep-alive-clients.js';
+import { freePort, startServer, waitUntilHealthy } from './server-process.js';
+
+interface LogLine {
+  msg: string;
+  time: number;
+  reqId?: string;
+  statusCode?: number;
+}
+
+const logLines = (output: string) =>
+  output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+
+/** A connection the kernel queued but the server never took is reset when the listener closes, within this. */
+const BACKLOG_RESET_WINDOW_MS = 150;
+
+describe.each([1, 2])('drain with WORKERS=%i', (workers) => {
+  it('answers every accepted request and resets no open connection, over 5 SIGTERMs under load', async () => {
+    for (let run = 1; run <= 5; run += 1) {
+      const port = await freePort();
+      const server = startServer({ WORKERS: String(workers), DRAIN_DELAY_MS: '1000', LOG_LEVEL: 'info' }, port);
+      await waitUntilHealthy(server);
+      let signalledAt = 0;
+      const load = runKeepAliveClients(port, 32);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      signalledAt = Date.now();
+      server.child.kill('SIGTERM');
+      const outcomes = await load;
+      expect(await server.exited, server.output()).toBe(0);
+
+      const lines = logLines(server.output());
+      const answeredByServer = new Map(lines.filter((line) => line.msg === 'request completed' && line.reqId?.startsWith('ka-')).map((line) => [line.reqId!, line]));
+      const listenerClosedAt = Math.min(...lines.filter((line) => line.msg.startsWith('listener closed')).map((line) => line.time));
+      const failed = outcomes.filter((outcome) => outcome.error !== undefined && outcome.error !== 'ECONNREFUSED');
+      const context = `run ${run}: ${JSON.stringify(failed.slice(0, 5))}`;
+
+      // Load went on through the drain delay, and the clients were told to leave.
+      expect(outcomes.filter((outcome) => outcome.status === 200 && outcome.at > signalledAt + 500).length, context).toBeGreaterThan(32);
+      // Every request that reached the server got its answer, and every answer was a normal one.
+      for (const outcome of outcomes.filter((candidate) => answeredByServer.has(candidate.id))) {
+        expect(outcome.status, `${context} ${outcome.id}`).toBe(200);
+      }
+      expect(outcomes.filter((outcome) => outcome.status !== undefined && outcome.status !== 200), context).toEqual([]);
+      // No request sent on an open keep-alive connection was reset.
+      expect(failed.filter((outcome) => outcome.reusedSocket), context).toEqual([]);
+      // A new connection may only be reset as the listener closes (the kernel's queue), never later.
+      for (const outcome of failed) {
+        expect(outcome.error, context).toBe('ECONNRESET');
+        expect(Math.abs(outcome.at - listenerClosedAt), context).toBeLessThan(BACKLOG_RESET_WINDOW_MS);
+      }
+    }
+  }, 120_000);
+
+  it('answers a slow body with 408 and still exits 0', async () => {
+    const port = await freePort();
+    const server = startServer({ WORKERS: String(workers), HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '5000' }, port);
+    await waitUntilHealthy(server);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = once(socket, 'close');
+    socket.write('POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(await server.exited, server.output()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+});

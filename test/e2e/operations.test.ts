@@ -1,0 +1,178 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { versionedModels } from '../data-plane/model-fixtures.js';
+import { VALID_CUSTOMER } from '../helpers.js';
+import { sampleValue } from '../prometheus-text.js';
+import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
+import { freePort, startServer, waitUntilHealthy } from './server-process.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TOKEN = 'e2e-admin-token-0123456789';
+const models = versionedModels(['5.0.0', '5.0.0']);
+afterAll(() => models.remove());
+
+const processAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Each client's answers never step back from the new version to the old one. */
+function expectVersionsMoveForward(outcomes: RequestOutcome[], before: string, after: string) {
+  for (let client = 0; client < 32; client += 1) {
+    const versions = outcomes.filter((outcome) => outcome.client === client).map((outcome) => outcome.modelVersion);
+    const firstNew = versions.indexOf(after);
+    expect(versions.slice(firstNew === -1 ? versions.length : firstNew).every((version) => version === after), `client ${client}: ${versions.join(',')}`).toBe(true);
+    expect(new Set(versions)).toEqual(new Set(firstNew > 0 ? [before, after] : [after]));
+  }
+}
+
+describe('npm start', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('stops the server when npm gets %s', async (signal) => {
+    const port = await freePort();
+    // --ignore-scripts skips the prestart build: other tests are running dist/ meanwhile.
+    const npm = spawn('npm', ['start', '--ignore-scripts', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(npm, 'exit');
+    const server = { child: npm, baseUrl: `http://127.0.0.1:${port}`, output: () => output } as Parameters<typeof waitUntilHealthy>[0];
+    await waitUntilHealthy(server);
+    const serverPid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+    expect(serverPid).not.toBe(npm.pid);
+    npm.kill(signal);
+    await exited;
+    for (let waited = 0; processAlive(serverPid) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(processAlive(serverPid), output).toBe(false);
+    expect(output).toContain('"msg":"shutdown complete"');
+    await expect(fetch(`${server.baseUrl}/health/live`)).rejects.toThrow();
+  });
+});
+
+describe('start-up', () => {
+  it('reports a port in use in one readable line', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const { port } = blocker.address() as { port: number };
+    try {
+      const server = startServer({}, port);
+      expect(await server.exited).toBe(1);
+      const lines = server.stderr().split('\n').filter(Boolean);
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: `Cannot listen on 127.0.0.1:${port}: the port is already in use.` });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('warns once about a deprecated variable, in order with the other start-up lines', async () => {
+    const server = startServer({ BATCH_MAX_DELAY_MS: '1' }, await freePort());
+    await waitUntilHealthy(server);
+    expect(await server.stop()).toBe(0);
+    const messages = server.output().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages[0]).toBe('BATCH_MAX_DELAY_MS is deprecated; use MICRO_BATCH_MAX_DELAY_MS.');
+    expect(messages.indexOf('model loaded')).toBeLessThan(messages.indexOf('shutting down: draining'));
+    expect(messages.at(-1)).toBe('shutdown complete');
+  });
+});
+
+describe.each([1, 2])('with WORKERS=%i', (workers) => {
+  it('reloads the model under load with POST /admin/reload: no failed request, versions move forward', async () => {
+    const model = models.paths[workers - 1]!;
+    writeFileSync(join(dirname(model), 'model_version.txt'), '5.0.0\n');
+    const port = await freePort();
+    const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN }, port);
+    try {
+      await waitUntilHealthy(server);
+      let stop = false;
+      const load = runKeepAliveClients(port, 32, () => stop);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writeFileSync(join(dirname(model), 'model_version.txt'), '5.1.0\n');
+      const response = await fetch(`${server.baseUrl}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      const reloadedAt = Date.now();
+      const body = (await response.json()) as { status: string; model_version: string; workers: { pid: number; status: string }[] };
+      expect(response.status, JSON.stringify(body)).toBe(200);
+      expect(body).toMatchObject({ status: 'reloaded', model_version: '5.1.0' });
+      expect(body.workers).toHaveLength(workers);
+      expect(new Set(body.workers.map((worker) => worker.pid)).size).toBe(workers);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stop = true;
+      const outcomes = await load;
+      expect(outcomes.filter((outcome) => outcome.status !== 200)).toEqual([]);
+      expect(outcomes.filter((outcome) => outcome.at > reloadedAt + 50 && outcome.modelVersion !== '5.1.0')).toEqual([]);
+      expectVersionsMoveForward(outcomes, '5.0.0', '5.1.0');
+      // Every worker reports the swap in one server-wide scrape.
+      const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      expect(sampleValue(metrics, 'churn_model_loads_total', { trigger: 'reload', outcome: 'success' })).toBe(workers);
+      expect(sampleValue(metrics, 'churn_model_info', { model_version: '5.1.0' })).toBe(1);
+      expect(sampleValue(metrics, 'churn_model_info', { model_version: '5.0.0' })).toBeUndefined();
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('reloads on SIGHUP, and keeps serving when the new file is bad', async () => {
+    const model = models.paths[workers - 1]!;
+    writeFileSync(join(dirname(model), 'model_version.txt'), '6.0.0\n');
+    const port = await freePort();
+    const server = startServer({ WORKERS: String(workers), MODEL_PATH: model }, port);
+    try {
+      await waitUntilHealthy(server);
+      const version = async () => ((await (await fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(VALID_CUSTOMER) })).json()) as { model_version: string }).model_version;
+      writeFileSync(join(dirname(model), 'model_version.txt'), '6.1.0\n');
+      server.child.kill('SIGHUP');
+      const loads = () => (server.output().match(/"trigger":"reload"[^\n]*"msg":"model loaded"/g) ?? []).length;
+      for (let waited = 0; loads() < workers && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(loads()).toBe(workers);
+      for (let call = 0; call < 10; call += 1) expect(await version()).toBe('6.1.0');
+
+      writeFileSync(join(dirname(model), 'model_version.txt'), '7.0.0\n');
+      const original = join(dirname(model), 'churn_model.onnx');
+      writeFileSync(original, 'not a model');
+      server.child.kill('SIGHUP');
+      const failures = () => (server.output().match(/model reload failed; the current model keeps serving/g) ?? []).length;
+      for (let waited = 0; failures() < workers && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(failures()).toBe(workers);
+      for (let call = 0; call < 10; call += 1) expect(await version()).toBe('6.1.0');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
+
+describe('metrics with WORKERS=2', () => {
+  it('one scrape counts the requests of both workers', async () => {
+    const port = await freePort();
+    const server = startServer({ WORKERS: '2' }, port);
+    try {
+      await waitUntilHealthy(server);
+      let served = 0;
+      const pids = new Set<string>();
+      for (let attempt = 0; pids.size < 2 && attempt < 20; attempt += 1) {
+        const outcomes = await runKeepAliveClients(port, 8, (() => { let calls = 0; return () => calls++ >= 8 * 5; })());
+        expect(outcomes.every((outcome) => outcome.status === 200)).toBe(true);
+        served += outcomes.length;
+        // Log lines reach the output within a second (buffered writes).
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        for (const match of server.output().matchAll(/"pid":(\d+),[^\n]*"msg":"request completed"/g)) pids.add(match[1]!);
+      }
+      expect(pids.size).toBe(2);
+      for (let scrape = 0; scrape < 3; scrape += 1) {
+        const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+        const counted = (sampleValue(metrics, 'http_requests_total', { route: '/predict', status_code: '200' }) ?? 0) + (sampleValue(metrics, 'http_requests_total', { route: '/predict/batch', status_code: '200' }) ?? 0);
+        expect(counted).toBe(served);
+        expect(sampleValue(metrics, 'churn_model_loads_total', { trigger: 'startup', outcome: 'success' })).toBe(2);
+      }
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});

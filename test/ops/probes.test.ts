@@ -1,0 +1,64 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DataPlane } from '../../src/data-plane/data-plane.js';
+import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
+
+let testApp: TestApp;
+beforeAll(async () => {
+  testApp = await buildTestApp();
+});
+afterAll(async () => testApp.app.close());
+afterEach(() => vi.restoreAllMocks());
+
+const get = (url: string) => testApp.app.inject({ method: 'GET', url });
+
+describe('probes', () => {
+  it('/health/live answers 200 while the process runs', async () => {
+    const response = await get('/health/live');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'alive' });
+  });
+
+  it('/health/ready answers 200 with the model loaded', async () => {
+    const response = await get('/health/ready');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.1.0' });
+  });
+
+  it('/health/ready answers 503 without a model, /health/live still 200', async () => {
+    vi.spyOn(DataPlane.prototype, 'model', 'get').mockReturnValue(undefined);
+    vi.spyOn(DataPlane.prototype, 'ready', 'get').mockReturnValue(false);
+    const ready = await get('/health/ready');
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'not_ready', model_loaded: false, draining: false, model_version: null });
+    expect((await get('/health/live')).statusCode).toBe(200);
+  });
+
+  it('are all in the OpenAPI document', async () => {
+    const spec = (await get('/openapi.json')).json();
+    for (const path of ['/health', '/health/live', '/health/ready']) expect(spec.paths[path]?.get, path).toBeDefined();
+    expect(Object.keys(spec.paths['/health/ready'].get.responses)).toEqual(['200', '503']);
+  });
+});
+
+describe('draining', () => {
+  it('turns readiness 503 at once, keeps serving, and closes every connection after its answer', async () => {
+    const { app } = await buildTestApp();
+    try {
+      const before = await postJson(app, '/predict', VALID_CUSTOMER);
+      expect(before.headers.connection).not.toBe('close');
+      app.lifecycle.startDraining();
+      const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'not_ready', model_loaded: true, draining: true });
+      expect(ready.headers.connection).toBe('close');
+      const predict = await postJson(app, '/predict', VALID_CUSTOMER);
+      expect(predict.statusCode).toBe(200);
+      expect(predict.headers.connection).toBe('close');
+      const notFound = await app.inject({ method: 'GET', url: '/nope' });
+      expect(notFound.headers.connection).toBe('close');
+      expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
