@@ -29,7 +29,9 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   const predictionsFor = (scores: readonly Score[], customers: readonly CustomerFeatures[]): PredictionResponse[] => {
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
     app.metrics.predictionsServed(PROTOCOL, scores[0]!.model, scores.map((score) => score.probability));
-    for (const prediction of predictions) app.metrics.riskTierServed(prediction.risk_tier);
+    const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };
+    for (const prediction of predictions) tiers[prediction.risk_tier] += 1;
+    for (const [tier, count] of Object.entries(tiers)) if (count > 0) app.metrics.riskTierServed(tier, count);
     return predictions;
   };
 

@@ -17,13 +17,13 @@ export const FEATURE_RULES: readonly FeatureRule[] = FEATURE_NAMES.map((name) =>
   return { name, minimum: schema.minimum!, maximum: schema.maximum!, integer: schema.type === 'integer' };
 });
 
+/** The one problem with `value`, if any. Runs for every value of every row, so it builds nothing for a valid one. */
 function issueFor(rule: FeatureRule, value: unknown, row: number): RowIssue | undefined {
-  const at = `row ${row}: ${rule.name}`;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    return { row, feature: rule.name, problem: 'not_a_number', value, message: `${at} must be a finite number, got ${String(value)}.` };
+    return { row, feature: rule.name, problem: 'not_a_number', value, message: `row ${row}: ${rule.name} must be a finite number, got ${String(value)}.` };
   }
   if (rule.integer && !Number.isInteger(value)) {
-    return { row, feature: rule.name, problem: 'not_an_integer', value, message: `${at} must be an integer, got ${value}.` };
+    return { row, feature: rule.name, problem: 'not_an_integer', value, message: `row ${row}: ${rule.name} must be an integer, got ${value}.` };
   }
   if (value < rule.minimum) {
     return {
@@ -32,7 +32,7 @@ function issueFor(rule: FeatureRule, value: unknown, row: number): RowIssue | un
       problem: 'below_minimum',
       value,
       limit: rule.minimum,
-      message: `${at} must be greater than or equal to ${rule.minimum}, got ${value}.`,
+      message: `row ${row}: ${rule.name} must be greater than or equal to ${rule.minimum}, got ${value}.`,
     };
   }
   if (value > rule.maximum) {
@@ -42,7 +42,7 @@ function issueFor(rule: FeatureRule, value: unknown, row: number): RowIssue | un
       problem: 'above_maximum',
       value,
       limit: rule.maximum,
-      message: `${at} must be less than or equal to ${rule.maximum}, got ${value}.`,
+      message: `row ${row}: ${rule.name} must be less than or equal to ${rule.maximum}, got ${value}.`,
     };
   }
   return undefined;
