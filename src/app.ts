@@ -13,7 +13,7 @@ import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
 import dataPlane from './plugins/data-plane.js';
 import docs from './plugins/docs.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { answerClientError } from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
@@ -62,6 +62,7 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     // The drain answers requests already on open connections normally (with Connection: close);
     // server.ts stops new connections itself before closing the app.
     return503OnClosing: false,
+    clientErrorHandler: answerClientError,
     ajv: {
       customOptions: {
         // A drop-in for the FastAPI service: null, booleans and strings are never numbers,

@@ -71,7 +71,14 @@ describe.each([1, 2])('drain with WORKERS=%i', (workers) => {
     const started = Date.now();
     server.child.kill('SIGTERM');
     await closed;
-    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toEqual({
+      statusCode: 408,
+      error: 'Request Timeout',
+      message: 'The request headers or body did not arrive in time.',
+      detail: 'The request headers or body did not arrive in time.',
+    });
     expect(await server.exited, server.output()).toBe(0);
     expect(Date.now() - started).toBeLessThan(4000);
   });
