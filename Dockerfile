@@ -22,7 +22,10 @@ RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/vendor-assets.mjs ./scripts/
 COPY src ./src
+# Compiles to dist/ and copies ReDoc's browser bundle to dist/assets, so the runtime stage needs no
+# redoc package.
 RUN npm run build
 
 # ---- prod-deps: production dependencies only ----

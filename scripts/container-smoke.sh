@@ -45,9 +45,8 @@ NPM_MAJOR=11
 RUN_ID="$$-$(date +%s)"
 PROJECT_IMAGE="localhost/churn-service:smoke-${RUN_ID}"
 CONTAINER="churn-smoke-${RUN_ID}"
-# The server's drain budget. DRAIN_DELAY_MS (time for endpoints to be removed before the listener
-# closes) and SHUTDOWN_TIMEOUT_MS (the drain itself) are passed to the container; a server that does
-# not read them yet ignores them (its built-in drain timeout is 10 s).
+# The server's drain budget: DRAIN_DELAY_MS (time for endpoints to be removed before the listener
+# closes) and SHUTDOWN_TIMEOUT_MS (the drain itself), passed to the container.
 DRAIN_DELAY_MS=1000
 SHUTDOWN_TIMEOUT_MS=10000
 DRAIN_BUDGET_S=$(((DRAIN_DELAY_MS + SHUTDOWN_TIMEOUT_MS + 999) / 1000))

@@ -6,18 +6,22 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import churnApi from './churn-api/routes.js';
-import { corsOrigins, type Config } from './config.js';
+import { corsOrigins, trustProxy, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
+import access from './plugins/access.js';
 import dataPlane from './plugins/data-plane.js';
 import docs from './plugins/docs.js';
 import errorHandler, { answerClientError } from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
+import jsonBody from './plugins/json-body.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
+import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
+import securityHeaders from './plugins/security-headers.js';
 import workerGroup from './plugins/worker-group.js';
 import { ReloadResponse } from './schemas/admin.js';
 import { BatchPredictionResponse } from './schemas/batch.js';
@@ -58,6 +62,8 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     // worker or a shutdown. Node enforces a slow body only if the headers' limit is not longer.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.IDLE_TIMEOUT_MS,
+    trustProxy: trustProxy(config),
     http: { headersTimeout: config.HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     // The drain answers requests already on open connections normally (with Connection: close);
     // server.ts stops new connections itself before closing the app.
@@ -100,9 +106,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(lifecycle);
   await app.register(workerGroup);
   await app.register(metrics, { config });
+  await app.register(securityHeaders);
   await app.register(cors, { origin: corsOrigins(config), exposedHeaders: ['x-request-id'] });
+  await app.register(jsonBody);
+  await app.register(rateLimit, { config });
+  await app.register(access, { config });
   await app.register(dataPlane, { config });
-  await app.register(docs, { version: SERVICE_VERSION });
+  await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS });
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });

@@ -42,6 +42,16 @@ export const ConfigSchema = Type.Object({
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets 408.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets 408.' }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this.' }),
+  IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading, say) is closed.' }),
+  API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to the prediction routes; unset leaves them open.' })),
+  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /health*, /metrics and the docs too.' }),
+  RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key (or per client address when open); unset turns rate limiting off.' })),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Which proxies may set X-Forwarded-For (the client address for rate limits and logs): "true" for any, a hop count, or comma-separated addresses and CIDR ranges.',
+    }),
+  ),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for /admin routes; they do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -140,6 +150,11 @@ const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config: Confi
     (c) => `HEADERS_TIMEOUT_MS (${c.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS})`,
     (c) => c.HEADERS_TIMEOUT_MS <= c.REQUEST_TIMEOUT_MS,
   ],
+  [
+    (c) => `KEEP_ALIVE_TIMEOUT_MS (${c.KEEP_ALIVE_TIMEOUT_MS}) must be less than IDLE_TIMEOUT_MS (${c.IDLE_TIMEOUT_MS})`,
+    (c) => c.KEEP_ALIVE_TIMEOUT_MS < c.IDLE_TIMEOUT_MS,
+  ],
+  [() => 'every key in API_KEYS must be at least 16 characters', (c) => apiKeys(c).every((key) => key.length >= 16)],
   // A slow client is cut off before the drain deadline, so it can never hold a shutdown.
   [
     (c) => `REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS}) must be less than SHUTDOWN_TIMEOUT_MS (${c.SHUTDOWN_TIMEOUT_MS})`,
@@ -180,6 +195,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Worker processes to run: "auto" means one per core. */
 export function workerCount(config: Config, cores: number): number {
   return config.WORKERS === 'auto' ? cores : config.WORKERS;
+}
+
+/** Fastify's trustProxy from TRUST_PROXY: unset trusts no proxy; a number trusts that many hops. */
+export function trustProxy(config: Config): boolean | string | ((address: string, hop: number) => boolean) {
+  const value = config.TRUST_PROXY;
+  if (value === undefined) return false;
+  if (value.toLowerCase() === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value;
+}
+
+/** The keys in API_KEYS; none when it is unset. Listing old and new keys together rotates them. */
+export function apiKeys(config: Config): string[] {
+  return (config.API_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
 }
 
 export function corsOrigins(config: Config): string | string[] {

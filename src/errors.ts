@@ -82,3 +82,25 @@ export class UnauthorizedError extends ServiceError {
     this.headers = { 'www-authenticate': `Bearer realm="${realm}"` };
   }
 }
+
+/** A body the service cannot read: not JSON, nested too deep, or in a form it does not accept. */
+export class BadRequestError extends ServiceError {
+  override name = 'BadRequestError';
+  readonly statusCode = 400;
+}
+
+/** A content type, charset or content encoding the service does not take. */
+export class UnsupportedMediaTypeError extends ServiceError {
+  override name = 'UnsupportedMediaTypeError';
+  readonly statusCode = 415;
+}
+
+export class RateLimitedError extends ServiceError {
+  override name = 'RateLimitedError';
+  readonly statusCode = 429;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(`Rate limit of ${limit} requests per minute reached; retry in ${retryAfterSeconds} s.`);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}

@@ -22,9 +22,21 @@ function bufferedStdout(): DestinationStream {
   return stream;
 }
 
+/** Credentials never reach a log line, whichever object carries them. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers.cookie',
+  'config.API_KEYS',
+  'config.ADMIN_TOKEN',
+];
+
 /** The service's one logger: the server, the app and the cluster primary all write through it. */
 export function createLogger({ level, destination }: LoggerSettings): Logger {
-  return pino({ level }, destination ?? bufferedStdout());
+  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination ?? bufferedStdout());
 }
 
 /** Resolves once every line logged so far has been written. */

@@ -17,13 +17,19 @@ export class Credentials {
     return this.#digests.length;
   }
 
-  /** True when `presented` is one of the secrets. Every secret is compared, match or not. */
-  accepts(presented: string | undefined): boolean {
-    if (presented === undefined) return false;
+  /** Which secret `presented` is (its index), or -1. Every secret is compared, match or not. */
+  match(presented: string | undefined): number {
+    if (presented === undefined) return -1;
     const candidate = digest(presented);
-    let matched = false;
-    for (const secret of this.#digests) matched = timingSafeEqual(candidate, secret) || matched;
+    let matched = -1;
+    this.#digests.forEach((secret, index) => {
+      if (timingSafeEqual(candidate, secret)) matched = index;
+    });
     return matched;
+  }
+
+  accepts(presented: string | undefined): boolean {
+    return this.match(presented) >= 0;
   }
 }
 
@@ -31,4 +37,10 @@ export class Credentials {
 export function bearerToken(authorization: string | undefined): string | undefined {
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
   return match?.[1];
+}
+
+/** The credential a request carries: `Authorization: Bearer <key>`, or else `X-API-Key: <key>`. */
+export function presentedKey(headers: { authorization?: string | undefined; 'x-api-key'?: string | string[] | undefined }): string | undefined {
+  const apiKeyHeader = headers['x-api-key'];
+  return bearerToken(headers.authorization) ?? (typeof apiKeyHeader === 'string' ? apiKeyHeader.trim() || undefined : undefined);
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { batchRequestSchema, BatchPredictionResponse } from '../schemas/batch.js';
@@ -21,6 +22,22 @@ const errorResponses = {
   503: sharedRef(ErrorResponse, { description: 'Model not loaded yet, or the service is shutting down.' }),
 };
 
+/**
+ * A list over the limit is refused before validation: validating every item of a long list of
+ * bad rows (all problems at once) would cost far more than the request is worth. It is the
+ * same 422 `too_long` that validation gives.
+ */
+function tooManyCustomers(maxItems: number) {
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    const customers = (request.body as { customers?: unknown } | null | undefined)?.customers;
+    if (!Array.isArray(customers) || customers.length <= maxItems) return done();
+    const validation: FastifySchemaValidationError[] = [
+      { keyword: 'maxItems', instancePath: '/customers', schemaPath: '#/properties/customers/maxItems', params: { limit: maxItems }, message: `must NOT have more than ${maxItems} items` },
+    ];
+    done(Object.assign(new Error(`body/customers must NOT have more than ${maxItems} items`), { validation, validationContext: 'body' }));
+  };
+}
+
 /** The churn REST API, FastAPI-compatible: a thin adapter from its JSON bodies to the data plane and back. */
 const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const thresholds = thresholdsFrom(config);
@@ -38,6 +55,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   app.post(
     '/predict',
     {
+      config: { access: 'inference' },
       schema: {
         tags: ['predictions'],
         summary: 'Predict churn for one customer',
@@ -51,7 +69,8 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   app.post(
     '/predict/batch',
     {
-      config: { rowsAt: 'customers' },
+      config: { access: 'inference', rowsAt: 'customers' },
+      preValidation: tooManyCustomers(config.BATCH_MAX_SIZE),
       schema: {
         tags: ['predictions'],
         summary: `Predict churn for 1 to ${config.BATCH_MAX_SIZE} customers in one model run`,

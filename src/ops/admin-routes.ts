@@ -22,13 +22,13 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string }> = async (ap
   app.post(
     '/admin/reload',
     {
+      config: { access: 'admin' },
       schema: {
         tags: ['operations'],
         summary: 'Load the model at MODEL_PATH again in every worker and swap it in without dropping a request',
         description:
           'Each worker loads the file and its model_version.txt, runs the start-up checks, and swaps only if they pass; ' +
           'a worker whose load fails keeps serving its current model. Answers once every worker has finished.',
-        security: [{ adminToken: [] }],
         response: {
           200: sharedRef(ReloadResponse, { description: 'Every worker serves the new model.' }),
           401: sharedRef(ErrorResponse, { description: 'No valid admin bearer token.' }),

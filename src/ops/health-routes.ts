@@ -8,6 +8,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
     {
+      config: { rateLimited: false },
       schema: {
         tags: ['operations'],
         summary: 'Service health, as the FastAPI service answered it: 200 when the model is loaded, 503 when not',
@@ -28,6 +29,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/live',
     {
+      config: { rateLimited: false },
       schema: {
         tags: ['operations'],
         summary: 'Liveness: 200 whenever the process answers (restart it if it does not)',
@@ -40,6 +42,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/ready',
     {
+      config: { rateLimited: false },
       schema: {
         tags: ['operations'],
         summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic)',

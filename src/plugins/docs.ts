@@ -3,9 +3,22 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
+import type { Access } from './access.js';
 
 const require = createRequire(import.meta.url);
-const REDOC_BUNDLE = require.resolve('redoc/bundles/redoc.standalone.js');
+
+/**
+ * ReDoc's browser bundle: the copy `npm run build` puts in dist/assets (inline footer logo, no
+ * redoc package needed at run time), or, running from the TypeScript sources in development and
+ * tests, the package's own bundle.
+ */
+async function redocBundle(): Promise<Buffer> {
+  try {
+    return await readFile(new URL('../assets/redoc.standalone.js', import.meta.url));
+  } catch {
+    return readFile(require.resolve('redoc/bundles/redoc.standalone.js'));
+  }
+}
 
 const REDOC_PAGE = `<!DOCTYPE html>
 <html lang="en">
@@ -24,14 +37,29 @@ const REDOC_PAGE = `<!DOCTYPE html>
 
 export interface DocsPluginOptions {
   version: string;
+  /** The inference routes need an API key (API_KEYS is set). */
+  apiKeys: boolean;
+  /** The operations routes need one too (PROTECT_OPS). */
+  protectOps: boolean;
 }
+
+/** An API key in either form, as OpenAPI `security`. */
+const API_KEY_SECURITY: Record<string, string[]>[] = [{ apiKeyHeader: [] }, { apiKeyBearer: [] }];
+const ADMIN_SECURITY: Record<string, string[]>[] = [{ adminToken: [] }];
 
 /**
  * OpenAPI 3 generated from the routes' TypeBox schemas, Swagger UI at /docs and ReDoc at /redoc.
  * Every asset comes from npm packages, so the docs work on air-gapped deployments.
  */
 export default fp<DocsPluginOptions>(
-  async (app, { version }) => {
+  async (app, { version, apiKeys, protectOps }) => {
+    // Each route's security follows the same `access` the access plugin enforces, so the docs
+    // (and Swagger UI's Authorize) can never disagree with what the service checks.
+    const securityFor = (access: Access | undefined) => {
+      if (access === 'admin') return ADMIN_SECURITY;
+      if (access === 'inference' ? apiKeys : apiKeys && protectOps) return API_KEY_SECURITY;
+      return undefined;
+    };
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',
@@ -48,16 +76,23 @@ export default fp<DocsPluginOptions>(
         ],
         components: {
           securitySchemes: {
+            apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'One of API_KEYS, for the prediction routes.' },
+            apiKeyBearer: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS, as a bearer token (the same keys as X-API-Key).' },
             adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, for the /admin routes.' },
           },
         },
       },
+      transform: ({ schema, url, route }) => {
+        const security = securityFor(route.config?.access);
+        return { schema: security && schema ? ({ ...schema, security } as typeof schema) : schema, url };
+      },
       // Components are named after each schema's $id, so the docs read "CustomerFeatures", not "def-0".
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    // No validator badge: it would send the document to validator.swagger.io.
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
 
-    const redocScript = await readFile(REDOC_BUNDLE);
+    const redocScript = await redocBundle();
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     app.get('/redoc', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
     app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>

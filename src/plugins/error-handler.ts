@@ -23,6 +23,21 @@ function valueAt(root: unknown, location: Location): unknown {
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
+/** At most this many problems are listed in a 422; `more_problems` counts the rest. */
+export const MAX_DETAIL_ENTRIES = 20;
+/** An echoed string input is cut to this many characters (then "…"). */
+export const MAX_INPUT_CHARS = 64;
+
+/**
+ * What a 422 may echo of an offending value: scalars only, strings cut short. Objects and arrays
+ * are never echoed, so an error body stays small (and serialisable) whatever was sent.
+ */
+function echoed(value: unknown): Pick<ValidationIssue, 'input'> {
+  if (typeof value === 'string') return { input: value.length > MAX_INPUT_CHARS ? `${value.slice(0, MAX_INPUT_CHARS)}…` : value };
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return { input: value };
+  return {};
+}
+
 /**
  * Ajv's keywords in the words, type names, `input` and `ctx` of FastAPI (pydantic v2), which
  * clients already parse.
@@ -32,9 +47,9 @@ function toIssue(error: FastifySchemaValidationError, context: string, root: unk
   const limit = error.params.limit as number;
   const input = valueAt(root, loc);
   const issue = (type: string, msg: string, ctx?: ValidationIssue['ctx']): ValidationIssue =>
-    ctx ? { type, loc, msg, input, ctx } : { type, loc, msg, input };
-  // pydantic reports a missing field with the object it is missing from as the input.
-  const missing = (): ValidationIssue => ({ type: 'missing', loc, msg: 'Field required', input: valueAt(root, loc.slice(0, -1)) ?? null });
+    ctx ? { type, loc, msg, ...echoed(input), ctx } : { type, loc, msg, ...echoed(input) };
+  // pydantic echoes the object a missing field is missing from; objects are never echoed here.
+  const missing = (): ValidationIssue => ({ type: 'missing', loc, msg: 'Field required' });
   const listLength = Array.isArray(input) ? input.length : 0;
   switch (error.keyword) {
     case 'required':
@@ -103,18 +118,24 @@ function sentence(issue: ValidationIssue): string {
   return `${field} must ${rule}.`;
 }
 
-function validationResponse(
-  errors: FastifySchemaValidationError[],
-  context: string,
-  root: unknown,
-): ValidationErrorResponse {
-  const detail = errors.map((error) => toIssue(error, context, root));
+/** A 422 listing at most MAX_DETAIL_ENTRIES problems, with the count of the rest. */
+function unprocessable(detail: ValidationIssue[], total: number): ValidationErrorResponse {
+  const more = total - detail.length;
+  const sentences = detail.map(sentence).join(' ');
   return {
     statusCode: 422,
     error: 'Unprocessable Entity',
-    message: detail.map(sentence).join(' '),
+    message: more > 0 ? `${sentences} …and ${plural(more, 'more problem')}.` : sentences,
     detail,
+    ...(more > 0 ? { more_problems: more } : {}),
   };
+}
+
+function validationResponse(errors: FastifySchemaValidationError[], context: string, root: unknown): ValidationErrorResponse {
+  return unprocessable(
+    errors.slice(0, MAX_DETAIL_ENTRIES).map((error) => toIssue(error, context, root)),
+    errors.length,
+  );
 }
 
 const ROW_ISSUE_TYPES: Record<RowIssue['problem'], (issue: RowIssue) => Pick<ValidationIssue, 'type' | 'msg' | 'ctx'>> = {
@@ -129,12 +150,12 @@ const ROW_ISSUE_TYPES: Record<RowIssue['problem'], (issue: RowIssue) => Pick<Val
  * property that holds the rows (`customers`), or nothing when the body is the one row.
  */
 function rowsResponse(error: InvalidRowsError, rowsAt: string | undefined): ValidationErrorResponse {
-  const detail = error.issues.map((rowIssue): ValidationIssue => {
+  const detail = error.issues.slice(0, MAX_DETAIL_ENTRIES).map((rowIssue): ValidationIssue => {
     const loc: Location = rowsAt ? ['body', rowsAt, rowIssue.row, rowIssue.feature] : ['body', rowIssue.feature];
     const { type, msg, ctx } = ROW_ISSUE_TYPES[rowIssue.problem](rowIssue);
-    return ctx ? { type, loc, msg, input: rowIssue.value, ctx } : { type, loc, msg, input: rowIssue.value };
+    return ctx ? { type, loc, msg, ...echoed(rowIssue.value), ctx } : { type, loc, msg, ...echoed(rowIssue.value) };
   });
-  return { statusCode: 422, error: 'Unprocessable Entity', message: detail.map(sentence).join(' '), detail };
+  return unprocessable(detail, error.issues.length);
 }
 
 /** `detail` repeats the message because FastAPI's HTTPException bodies carry only `detail`. */

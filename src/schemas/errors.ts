@@ -5,7 +5,12 @@ export const ValidationIssue = Type.Object({
   type: Type.String({ examples: ['less_than_equal'] }),
   loc: Type.Array(Type.Union([Type.String(), Type.Integer()]), { examples: [['body', 'tenure_months']] }),
   msg: Type.String({ examples: ['Input should be less than or equal to 120'] }),
-  input: Type.Unknown({ description: 'The offending value; for a missing field, the object it is missing from.', examples: [999] }),
+  input: Type.Optional(
+    Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()], {
+      description: 'The offending value when it is a scalar; strings longer than 64 characters are cut to 64 and end in "…". Objects and arrays are not echoed.',
+      examples: [999],
+    }),
+  ),
   ctx: Type.Optional(
     Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), {
       description: 'The limit that was broken, as pydantic names it.',
@@ -20,7 +25,8 @@ export const ValidationErrorResponse = Type.Object(
     statusCode: Type.Literal(422),
     error: Type.Literal('Unprocessable Entity'),
     message: Type.String({ examples: ['tenure_months must be less than or equal to 120.'] }),
-    detail: Type.Array(ValidationIssue),
+    detail: Type.Array(ValidationIssue, { maxItems: 20, description: 'One entry per problem, at most 20.' }),
+    more_problems: Type.Optional(Type.Integer({ minimum: 1, description: 'Problems found beyond the 20 listed.' })),
   },
   { $id: 'ValidationErrorResponse', title: 'ValidationErrorResponse' },
 );

@@ -42,6 +42,15 @@ describe('the real server over HTTP', () => {
     expect(((await response.json()) as { batch_size: number }).batch_size).toBe(2);
   });
 
+  it('serves the ReDoc bundle copied at build time, which loads nothing from another host', async () => {
+    const response = await fetch(`${server.baseUrl}/redoc/redoc.standalone.js`);
+    expect(response.status).toBe(200);
+    const bundle = await response.text();
+    expect(bundle.length).toBeGreaterThan(500_000);
+    expect(bundle).not.toContain('cdn.redoc.ly');
+    expect(bundle).toContain('data:image/svg+xml;base64,');
+  });
+
   it('logs one JSON line per request with the request id', async () => {
     await fetch(`${server.baseUrl}/health`, { headers: { 'x-request-id': 'e2e-log-check' } });
     // The line is written after the response is sent, so it may trail the answer a little.

@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin';
+import { apiKeys, type Config } from '../config.js';
+import { Credentials, presentedKey } from '../auth/credentials.js';
+import { UnauthorizedError } from '../errors.js';
+
+export type Access = 'inference' | 'ops' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Who may call the route: `inference` needs an API key when API_KEYS is set, `ops` (the
+     * default) only with PROTECT_OPS, and `admin` checks its own token (ADMIN_TOKEN).
+     */
+    access?: Access;
+  }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+const REALM = 'churn-service';
+
+/**
+ * The API-key check for every route, in one place. Inference routes (predictions, and every
+ * protocol's infer routes) need one of API_KEYS, as `Authorization: Bearer <key>` or
+ * `X-API-Key: <key>`; probes, metrics and docs need one only with PROTECT_OPS=true. Keys are
+ * compared in constant time; listing an old and a new key together rotates them. /admin routes
+ * have their own token (ADMIN_TOKEN). Without API_KEYS no hook is installed at all.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const keys = new Credentials(apiKeys(config));
+    if (keys.size === 0) {
+      if (!LOOPBACK.test(config.HOST)) {
+        app.log.warn(`API_KEYS is not set: anyone who can reach ${config.HOST}:${config.PORT} gets predictions.`);
+      }
+      return;
+    }
+    const protectOps = config.PROTECT_OPS;
+    app.addHook('onRequest', (request, _reply, done) => {
+      // Unknown routes answer 404 whoever asks; every known route says what it needs.
+      if (request.is404) return done();
+      const access = request.routeOptions.config.access ?? 'ops';
+      if (access === 'admin' || (access === 'ops' && !protectOps)) return done();
+      if (keys.accepts(presentedKey(request.headers))) return done();
+      done(new UnauthorizedError('A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".', REALM));
+    });
+  },
+  { name: 'access' },
+);

@@ -1,0 +1,95 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, VALID_CUSTOMER, type TestApp } from '../helpers.js';
+
+/** No error body may be larger than this, whatever the request. */
+const ERROR_BODY_LIMIT = 16 * 1024;
+const RUNS_PER_ROUTE = 5_000;
+
+let testApp: TestApp;
+beforeAll(async () => {
+  testApp = await buildTestApp({ LOG_LEVEL: 'silent' });
+});
+afterAll(async () => testApp.app.close());
+
+const extremeNumber = fc.constantFrom(-0, 0, 1, -1, 0.5, 1e308, -1e308, 5e-324, 2 ** 53 + 1, -(2 ** 53 + 1), 120, 121, 500.0001, 1_000_000, 1e6 + 1e-9);
+const anyString = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 50 }), fc.string({ unit: 'binary', maxLength: 50 }), fc.constant('\ud800 lone surrogate'));
+const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), extremeNumber, anyString, fc.constant(null), fc.boolean());
+const validField = {
+  tenure_months: fc.integer({ min: 0, max: 120 }),
+  monthly_charges: fc.double({ min: 0, max: 500, noNaN: true }),
+  total_charges: fc.double({ min: 0, max: 1_000_000, noNaN: true }),
+  num_products: fc.integer({ min: 1, max: 10 }),
+  has_support_calls: fc.integer({ min: 0, max: 1 }),
+  customer_id: fc.string({ minLength: 1, maxLength: 128 }),
+};
+/** A customer whose every field is valid, wrong, extreme or missing, with extra fields now and then. */
+const customer = fc
+  .record(
+    Object.fromEntries(Object.entries(validField).map(([name, valid]) => [name, fc.option(fc.oneof({ weight: 3, arbitrary: valid as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: anyValue }), { nil: undefined })])),
+  )
+  .chain((fields) => fc.dictionary(fc.string({ maxLength: 12 }), anyValue, { maxKeys: 3 }).map((extra) => ({ ...extra, ...fields })))
+  .map((fields) => Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)));
+const nested = fc.integer({ min: 1, max: 5_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth));
+
+/** A raw body: JSON of many shapes, or text that is not quite JSON. */
+function bodies(single: boolean): fc.Arbitrary<string> {
+  const shaped = single ? customer : fc.record({ customers: fc.oneof(fc.array(customer, { maxLength: 150 }), anyValue) });
+  return fc.oneof(
+    { weight: 6, arbitrary: shaped.map((value) => JSON.stringify(value)) },
+    { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 5 }).map((value) => JSON.stringify(value)) },
+    { weight: 1, arbitrary: nested },
+    { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+    { weight: 1, arbitrary: shaped.map((value) => JSON.stringify(value).slice(0, -1)) },
+  );
+}
+
+const TIERS = { HIGH: [0.7, 1], MEDIUM: [0.4, 0.7], LOW: [0, 0.4] } as const;
+/** A reported (rounded) probability agrees with its tier and yes/no, within the rounding. */
+function checkPrediction(prediction: { churn_probability: number; churn_prediction: boolean; risk_tier: keyof typeof TIERS }) {
+  const p = prediction.churn_probability;
+  expect(p).toBeGreaterThanOrEqual(0);
+  expect(p).toBeLessThanOrEqual(1);
+  const [low, high] = TIERS[prediction.risk_tier];
+  expect(p).toBeGreaterThanOrEqual(low - 0.00005);
+  expect(p).toBeLessThanOrEqual(high + 0.00005);
+  expect(prediction.churn_prediction ? p >= 0.49995 : p <= 0.50005).toBe(true);
+}
+
+async function checkAnswer(url: string, payload: string) {
+  const response = await testApp.app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+  const context = `${url} ${payload.slice(0, 300)} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
+  expect(response.statusCode, context).toBeLessThan(500);
+  expect(response.headers['content-type'], context).toMatch(/^application\/json/);
+  const body = response.json();
+  if (response.statusCode === 200) {
+    if (url === '/predict') checkPrediction(body);
+    else {
+      expect(body.batch_size).toBe(body.predictions.length);
+      body.predictions.forEach(checkPrediction);
+    }
+    return;
+  }
+  expect(Buffer.byteLength(response.body), context).toBeLessThanOrEqual(ERROR_BODY_LIMIT);
+  expect(body.statusCode, context).toBe(response.statusCode);
+  expect(typeof body.message === 'string' && body.message.length > 0, context).toBe(true);
+  if (response.statusCode === 422) {
+    expect(body.detail.length, context).toBeGreaterThan(0);
+    for (const issue of body.detail) expect(issue.loc[0], context).toBe('body');
+  }
+}
+
+describe('fuzzing the prediction routes', () => {
+  it.each(['/predict', '/predict/batch'])(`never answers ${RUNS_PER_ROUTE} generated bodies on %s with a 5xx, a non-JSON or an oversized error`, async (url) => {
+    await fc.assert(
+      fc.asyncProperty(bodies(url === '/predict'), (payload) => checkAnswer(url, payload)),
+      { numRuns: RUNS_PER_ROUTE },
+    );
+  }, 60_000);
+
+  it('still answers /health and valid predictions afterwards', async () => {
+    expect((await testApp.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    const response = await testApp.app.inject({ method: 'POST', url: '/predict', payload: VALID_CUSTOMER });
+    expect(response.statusCode).toBe(200);
+  });
+});

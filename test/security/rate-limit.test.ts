@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
+
+const KEY_A = 'key-a-0123456789abcdef';
+const KEY_B = 'key-b-0123456789abcdef';
+let testApp: TestApp | undefined;
+afterEach(async () => testApp?.app.close());
+
+describe('RATE_LIMIT_PER_MINUTE', () => {
+  it('answers 429 with retry-after once a key has made its requests, and counts each key apart', async () => {
+    testApp = await buildTestApp({ RATE_LIMIT_PER_MINUTE: '3', API_KEYS: `${KEY_A},${KEY_B}` });
+    const asA = () => postJson(testApp!.app, '/predict', VALID_CUSTOMER, { authorization: `Bearer ${KEY_A}` });
+    for (let call = 0; call < 3; call += 1) expect((await asA()).statusCode).toBe(200);
+    const limited = await asA();
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/^Rate limit of 3 requests per minute reached; retry in \d+ s\.$/) });
+    // The same key as X-API-Key shares the bucket; another key has its own.
+    expect((await postJson(testApp.app, '/predict', VALID_CUSTOMER, { 'x-api-key': KEY_A })).statusCode).toBe(429);
+    expect((await postJson(testApp.app, '/predict', VALID_CUSTOMER, { 'x-api-key': KEY_B })).statusCode).toBe(200);
+  });
+
+  it('limits callers without a valid key by address, and never the health probes', async () => {
+    testApp = await buildTestApp({ RATE_LIMIT_PER_MINUTE: '2' });
+    const from = (remoteAddress: string) => testApp!.app.inject({ method: 'POST', url: '/predict', payload: VALID_CUSTOMER, remoteAddress });
+    expect((await from('10.0.0.1')).statusCode).toBe(200);
+    expect((await from('10.0.0.1')).statusCode).toBe(200);
+    expect((await from('10.0.0.1')).statusCode).toBe(429);
+    expect((await from('10.0.0.2')).statusCode).toBe(200);
+    for (let call = 0; call < 5; call += 1) {
+      for (const url of ['/health', '/health/live', '/health/ready']) {
+        expect((await testApp.app.inject({ method: 'GET', url, remoteAddress: '10.0.0.1' })).statusCode, url).toBe(200);
+      }
+    }
+  });
+
+  it('is off when unset', async () => {
+    testApp = await buildTestApp();
+    for (let call = 0; call < 20; call += 1) expect((await postJson(testApp.app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
+    expect((await postJson(testApp.app, '/predict', VALID_CUSTOMER)).headers).not.toHaveProperty('x-ratelimit-limit');
+  });
+});
