@@ -5,21 +5,28 @@ import type { Config } from '../config.js';
 import { batchRequestSchema, BatchPredictionResponse } from '../schemas/batch.js';
 import { CustomerFeatures } from '../schemas/customer-features.js';
 import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
+import { EXAMPLE_BATCH_RESPONSE, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VALIDATION_ERROR } from '../schemas/examples.js';
 import { PredictionResponse } from '../schemas/prediction.js';
 import type { Score } from '../data-plane/data-plane.js';
-import { sharedRef } from '../schemas/shared-ref.js';
+import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
 
 /** How this API's predictions are labelled in the metrics. */
 const PROTOCOL = 'churn';
 
 const errorResponses = {
-  400: sharedRef(ErrorResponse, { description: 'Malformed JSON.' }),
-  413: sharedRef(ErrorResponse, { description: 'Body larger than BODY_LIMIT_BYTES.' }),
-  415: sharedRef(ErrorResponse, { description: 'Content type other than JSON.' }),
-  422: sharedRef(ValidationErrorResponse, { description: 'The body breaks the schema; one detail entry per problem.' }),
-  500: sharedRef(ErrorResponse, { description: 'Server fault; never carries internals.' }),
-  503: sharedRef(ErrorResponse, { description: 'Model not loaded yet, or the service is shutting down.' }),
+  400: jsonResponse(
+    ErrorResponse,
+    'The body is not valid JSON, is empty, is nested deeper than 32 levels, or contains __proto__ or constructor.prototype.',
+    EXAMPLE_ERRORS[400],
+  ),
+  401: jsonResponse(ErrorResponse, 'No valid API key (only when API_KEYS is set).', EXAMPLE_ERRORS[401]),
+  413: jsonResponse(ErrorResponse, 'Body larger than BODY_LIMIT_BYTES.', EXAMPLE_ERRORS[413]),
+  415: jsonResponse(ErrorResponse, 'Not UTF-8 JSON: another content type or charset, or a Content-Encoding.', EXAMPLE_ERRORS[415]),
+  422: jsonResponse(ValidationErrorResponse, 'The body breaks the schema: one detail entry per problem, at most 20.', EXAMPLE_VALIDATION_ERROR),
+  429: jsonResponse(ErrorResponse, 'Over RATE_LIMIT_PER_MINUTE (only when it is set); retry after retry-after seconds.', EXAMPLE_ERRORS[429]),
+  500: jsonResponse(ErrorResponse, 'Server fault; never carries internals.', EXAMPLE_ERRORS[500]),
+  503: jsonResponse(ErrorResponse, 'Model not loaded yet, or the service is shutting down; retry after retry-after seconds.', EXAMPLE_ERRORS[503]),
 };
 
 /**
@@ -60,7 +67,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
         tags: ['predictions'],
         summary: 'Predict churn for one customer',
         body: sharedRef(CustomerFeatures),
-        response: { 200: sharedRef(PredictionResponse), ...errorResponses },
+        response: { 200: jsonResponse(PredictionResponse, 'The prediction for the customer.', EXAMPLE_PREDICTION), ...errorResponses },
       },
     },
     async (request) => predictionsFor([await app.dataPlane.scoreOne(request.body)], [request.body])[0]!,
@@ -75,7 +82,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
         tags: ['predictions'],
         summary: `Predict churn for 1 to ${config.BATCH_MAX_SIZE} customers in one model run`,
         body: batchRequestSchema(config.BATCH_MAX_SIZE),
-        response: { 200: sharedRef(BatchPredictionResponse), ...errorResponses },
+        response: { 200: jsonResponse(BatchPredictionResponse, 'One prediction per customer, in the order sent.', EXAMPLE_BATCH_RESPONSE), ...errorResponses },
       },
     },
     async (request) => {

@@ -4,7 +4,7 @@ import { bearerToken, Credentials } from '../auth/credentials.js';
 import { UnauthorizedError } from '../errors.js';
 import { ReloadResponse, type WorkerReload } from '../schemas/admin.js';
 import { ErrorResponse } from '../schemas/errors.js';
-import { sharedRef } from '../schemas/shared-ref.js';
+import { jsonResponse } from '../schemas/shared-ref.js';
 
 /** Every worker loads and checks the model within this, or the call reports it as failed. */
 export const RELOAD_TIMEOUT_MS = 60_000;
@@ -30,9 +30,27 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string }> = async (ap
           'Each worker loads the file and its model_version.txt, runs the start-up checks, and swaps only if they pass; ' +
           'a worker whose load fails keeps serving its current model. Answers once every worker has finished.',
         response: {
-          200: sharedRef(ReloadResponse, { description: 'Every worker serves the new model.' }),
-          401: sharedRef(ErrorResponse, { description: 'No valid admin bearer token.' }),
-          422: sharedRef(ReloadResponse, { description: 'At least one worker could not load the model and kept its current one.' }),
+          200: jsonResponse(ReloadResponse, 'Every worker serves the new model.', {
+            status: 'reloaded',
+            model_version: '1.2.0',
+            message: 'Every worker (2) serves the new model.',
+            workers: [
+              { pid: 4242, status: 'reloaded', model_version: '1.2.0' },
+              { pid: 4243, status: 'reloaded', model_version: '1.2.0' },
+            ],
+          }),
+          401: jsonResponse(ErrorResponse, 'No valid admin bearer token.', {
+            statusCode: 401,
+            error: 'Unauthorized',
+            message: 'A valid admin bearer token is required.',
+            detail: 'A valid admin bearer token is required.',
+          }),
+          422: jsonResponse(ReloadResponse, 'At least one worker could not load the model and kept its current one.', {
+            status: 'failed',
+            model_version: null,
+            message: '1 of 1 workers kept their current model: Model not found at /models/churn_model.onnx',
+            workers: [{ pid: 4242, status: 'failed', error: 'Model not found at /models/churn_model.onnx' }],
+          }),
         },
       },
     },

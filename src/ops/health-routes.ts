@@ -12,7 +12,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['operations'],
         summary: 'Service health, as the FastAPI service answered it: 200 when the model is loaded, 503 when not',
-        response: { 200: sharedRef(HealthResponse), 503: sharedRef(HealthResponse) },
+        response: {
+          200: sharedRef(HealthResponse, { description: 'A model is loaded.' }),
+          503: sharedRef(HealthResponse, { description: 'No model is loaded.' }),
+        },
       },
     },
     async (_request, reply) => {
@@ -33,7 +36,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['operations'],
         summary: 'Liveness: 200 whenever the process answers (restart it if it does not)',
-        response: { 200: sharedRef(LiveResponse) },
+        response: { 200: sharedRef(LiveResponse, { description: 'The process answers.' }) },
       },
     },
     async () => ({ status: 'alive' as const }),
@@ -46,7 +49,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['operations'],
         summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic)',
-        response: { 200: sharedRef(ReadyResponse), 503: sharedRef(ReadyResponse) },
+        response: {
+          200: sharedRef(ReadyResponse, { description: 'Ready for traffic.' }),
+          503: sharedRef(ReadyResponse, { description: 'Not ready: no model yet, or draining.' }),
+        },
       },
     },
     async (_request, reply) => {

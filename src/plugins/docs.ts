@@ -93,6 +93,11 @@ export default fp<DocsPluginOptions>(
     await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
 
     const redocScript = await redocBundle();
+    // Browsers ask for /favicon.ico on every docs page; Swagger UI's icon answers it.
+    const favicon = await readFile(require.resolve('@fastify/swagger-ui/static/favicon-32x32.png'));
+    app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('image/png').header('cache-control', 'public, max-age=86400').send(favicon),
+    );
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     app.get('/redoc', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
     app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>

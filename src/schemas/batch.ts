@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CustomerFeatures, EXAMPLE_CUSTOMER } from './customer-features.js';
+import { CustomerFeatures } from './customer-features.js';
+import { EXAMPLE_BATCH_REQUEST } from './examples.js';
 import { PredictionResponse } from './prediction.js';
 import { sharedRef } from './shared-ref.js';
 
@@ -16,7 +17,7 @@ export function batchRequestSchema(maxItems: number) {
     {
       $id: 'BatchPredictionRequest',
       title: 'BatchPredictionRequest',
-      examples: [{ customers: [EXAMPLE_CUSTOMER, { ...EXAMPLE_CUSTOMER, customer_id: '7795-CFOCW', tenure_months: 45, monthly_charges: 42.3, total_charges: 1840.75, num_products: 4, has_support_calls: 1 }] }],
+      examples: [EXAMPLE_BATCH_REQUEST],
     },
   );
 }
@@ -25,7 +26,7 @@ export const BatchPredictionResponse = Type.Object(
   {
     predictions: Type.Array(sharedRef(PredictionResponse), { description: 'One prediction per customer, in the order sent.' }),
     batch_size: Type.Integer({ minimum: 1, description: 'Number of customers scored.' }),
-    latency_ms: Type.Number({ description: 'Time to build the input tensor and run the model, in ms, 2 decimals.' }),
+    latency_ms: Type.Number({ description: 'Time to build the input tensor and run the model once. Unit: milliseconds, 2 decimals; HTTP and JSON are not included.' }),
   },
   { $id: 'BatchPredictionResponse', title: 'BatchPredictionResponse' },
 );

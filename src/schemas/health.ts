@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from './string-enum.js';
 
 export const HealthResponse = Type.Object(
   {
-    status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
+    status: StringEnum(['healthy', 'unhealthy'], { description: 'healthy: a model is loaded.' }),
     model_loaded: Type.Boolean(),
     model_version: Type.Union([Type.String(), Type.Null()], { description: 'Null until a model is loaded.' }),
-    uptime_seconds: Type.Number({ description: 'Seconds since the service started, 1 decimal.' }),
+    uptime_seconds: Type.Number({ description: 'Time since the process started. Unit: seconds, 1 decimal.' }),
   },
   { $id: 'HealthResponse', title: 'HealthResponse' },
 );
@@ -19,7 +20,7 @@ export type LiveResponse = Static<typeof LiveResponse>;
 
 export const ReadyResponse = Type.Object(
   {
-    status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')], { description: 'ready: a model is loaded and the service is not draining.' }),
+    status: StringEnum(['ready', 'not_ready'], { description: 'ready: a model is loaded and the service is not draining.' }),
     model_loaded: Type.Boolean(),
     draining: Type.Boolean({ description: 'True from SIGTERM on: the instance is leaving and should get no new traffic.' }),
     model_version: Type.Union([Type.String(), Type.Null()], { description: 'Null until a model is loaded.' }),

@@ -1,8 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CustomerId } from './customer-features.js';
+import { EXAMPLE_MODEL_VERSION, EXAMPLE_PREDICTION } from './examples.js';
+import { StringEnum } from './string-enum.js';
 
-export const RiskTier = Type.Union([Type.Literal('HIGH'), Type.Literal('MEDIUM'), Type.Literal('LOW')], {
-  description: 'HIGH when the probability reaches the high-risk threshold, MEDIUM when it reaches the medium one, else LOW.',
+export const RiskTier = StringEnum(['HIGH', 'MEDIUM', 'LOW'], {
+  description: 'HIGH when the unrounded probability reaches HIGH_RISK_THRESHOLD (default 0.7), MEDIUM when it reaches MEDIUM_RISK_THRESHOLD (default 0.4), else LOW.',
 });
 export type RiskTier = Static<typeof RiskTier>;
 
@@ -11,14 +13,14 @@ export const PredictionResponse = Type.Object(
     churn_probability: Type.Number({
       minimum: 0,
       maximum: 1,
-      description: 'Probability that the customer churns, rounded to 4 decimals.',
-      examples: [0.6321],
+      description: 'Probability that the customer churns, from 0 to 1, rounded to 4 decimals. Calibrated on the training population only (see GET /model).',
+      examples: [EXAMPLE_PREDICTION.churn_probability],
     }),
     churn_prediction: Type.Boolean({
-      description: 'True when the unrounded probability reaches the prediction threshold (default 0.5).',
+      description: 'True when the unrounded probability reaches PREDICTION_THRESHOLD (default 0.5).',
     }),
     risk_tier: RiskTier,
-    model_version: Type.String({ description: 'Version of the model that answered.', examples: ['1.0.0'] }),
+    model_version: Type.String({ description: 'Version of the model that answered.', examples: [EXAMPLE_MODEL_VERSION] }),
     customer_id: Type.Optional(CustomerId),
   },
   { $id: 'PredictionResponse', title: 'PredictionResponse' },

@@ -31,7 +31,7 @@ describe('API docs', () => {
 
     const predict = spec.paths['/predict'].post;
     expect(predict.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CustomerFeatures');
-    expect(Object.keys(predict.responses).sort()).toEqual(['200', '400', '413', '415', '422', '500', '503']);
+    expect(Object.keys(predict.responses).sort()).toEqual(['200', '400', '401', '413', '415', '422', '429', '500', '503']);
     expect(predict.responses['422'].description).toMatch(/one detail entry per problem/);
     const batchSchema = spec.paths['/predict/batch'].post.requestBody.content['application/json'].schema;
     expect(batchSchema.properties.customers).toMatchObject({ minItems: 1, maxItems: 100 });
@@ -53,5 +53,14 @@ describe('API docs', () => {
     expect(script.statusCode).toBe(200);
     expect(script.headers['content-type']).toMatch(/javascript/);
     expect(script.body.length).toBeGreaterThan(100_000);
+  });
+});
+
+describe('favicon', () => {
+  it('answers /favicon.ico so docs pages load without a 404', async () => {
+    const response = await get('/favicon.ico');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('image/png');
+    expect(response.rawPayload.subarray(1, 4).toString()).toBe('PNG');
   });
 });

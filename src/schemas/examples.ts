@@ -1,0 +1,66 @@
+import type { ErrorResponse, ValidationErrorResponse } from './errors.js';
+
+/**
+ * The examples the OpenAPI document shows. They are the bundled model's real answers, and
+ * test/app/openapi-examples.test.ts sends each example request and compares, so a retrained
+ * model cannot leave a stale one behind.
+ */
+export const EXAMPLE_CUSTOMER = {
+  customer_id: '9237-HQITU',
+  tenure_months: 2,
+  monthly_charges: 70.7,
+  total_charges: 151.65,
+  num_products: 2,
+  has_support_calls: 0,
+} as const;
+
+export const EXAMPLE_LOYAL_CUSTOMER = {
+  customer_id: '7795-CFOCW',
+  tenure_months: 45,
+  monthly_charges: 42.3,
+  total_charges: 1840.75,
+  num_products: 4,
+  has_support_calls: 1,
+} as const;
+
+export const EXAMPLE_MODEL_VERSION = '1.1.0';
+
+export const EXAMPLE_PREDICTION = {
+  churn_probability: 0.5991,
+  churn_prediction: true,
+  risk_tier: 'MEDIUM',
+  model_version: EXAMPLE_MODEL_VERSION,
+  customer_id: '9237-HQITU',
+} as const;
+
+export const EXAMPLE_LOYAL_PREDICTION = {
+  churn_probability: 0.0792,
+  churn_prediction: false,
+  risk_tier: 'LOW',
+  model_version: EXAMPLE_MODEL_VERSION,
+  customer_id: '7795-CFOCW',
+} as const;
+
+export const EXAMPLE_BATCH_REQUEST = { customers: [EXAMPLE_CUSTOMER, EXAMPLE_LOYAL_CUSTOMER] };
+
+export const EXAMPLE_BATCH_RESPONSE = { predictions: [EXAMPLE_PREDICTION, EXAMPLE_LOYAL_PREDICTION], batch_size: 2, latency_ms: 0.27 };
+
+const errorBody = (statusCode: number, error: string, message: string): ErrorResponse => ({ statusCode, error, message, detail: message });
+
+/** The error bodies, each what the service answers to the request named beside it in the test. */
+export const EXAMPLE_VALIDATION_ERROR: ValidationErrorResponse = {
+  statusCode: 422,
+  error: 'Unprocessable Entity',
+  message: 'tenure_months must be less than or equal to 120.',
+  detail: [{ type: 'less_than_equal', loc: ['body', 'tenure_months'], msg: 'Input should be less than or equal to 120', input: 999, ctx: { le: 120 } }],
+};
+
+export const EXAMPLE_ERRORS = {
+  400: errorBody(400, 'Bad Request', 'Body is nested deeper than 32 levels.'),
+  401: errorBody(401, 'Unauthorized', 'A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".'),
+  413: errorBody(413, 'Payload Too Large', 'Request body is too large'),
+  415: errorBody(415, 'Unsupported Media Type', 'Only UTF-8 JSON is accepted; the content type says charset=latin1.'),
+  429: errorBody(429, 'Too Many Requests', 'Rate limit of 600 requests per minute reached; retry in 42 s.'),
+  500: errorBody(500, 'Internal Server Error', 'Internal Server Error'),
+  503: errorBody(503, 'Service Unavailable', 'The service is shutting down and takes no new predictions.'),
+};
