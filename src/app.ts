@@ -51,7 +51,7 @@ export interface AppOptions {
 
 /** Fastify's own options; the benchmark's service floor is built with the same ones. */
 export function serverOptions({ config, logger, logStream }: AppOptions) {
-  const loggerInstance: FastifyBaseLogger = logger ?? createLogger({ level: config.LOG_LEVEL, ...(logStream ? { destination: logStream } : {}) });
+  const loggerInstance: FastifyBaseLogger = logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, ...(logStream ? { destination: logStream } : {}) });
   return {
     loggerInstance,
     bodyLimit: config.BODY_LIMIT_BYTES,

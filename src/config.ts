@@ -24,6 +24,10 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'pino log level.' },
   ),
+  LOG_FORMAT: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
+    default: 'auto',
+    description: 'json: one JSON object per line; pretty: readable, coloured lines; auto: pretty when standard output is a terminal, else json.',
+  }),
   PREDICTION_THRESHOLD: Probability('churn_prediction is true when the probability is at least this.', 0.5),
   HIGH_RISK_THRESHOLD: Probability('risk_tier is HIGH when the probability is at least this.', 0.7),
   MEDIUM_RISK_THRESHOLD: Probability('risk_tier is MEDIUM when the probability is at least this (and below HIGH).', 0.4),
@@ -56,6 +60,15 @@ export const ConfigSchema = Type.Object({
 });
 export type Config = Static<typeof ConfigSchema>;
 export type ConfigName = keyof Config;
+
+/** Every variable with its default (or "unset") and description, for --help and the docs. */
+export function describeVariables(): { name: ConfigName; default: string; description: string }[] {
+  return (Object.entries(ConfigSchema.properties) as [ConfigName, { default?: unknown; description?: string }][]).map(([name, schema]) => ({
+    name,
+    default: schema.default === undefined ? 'unset' : name === 'MODEL_PATH' ? 'models/churn_model.onnx (bundled)' : String(schema.default),
+    description: schema.description ?? '',
+  }));
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -168,9 +181,12 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-/** Reads, converts and validates the environment once; throws a ConfigError naming the variable. */
-export function readConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { values: raw, setAs, warnings } = pickDefined(env);
+/**
+ * Reads, converts and validates the environment once; throws a ConfigError naming the variable.
+ * `overrides` (the command line's flags, by variable name) win over the environment.
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, string> = {}): LoadedConfig {
+  const { values: raw, setAs, warnings } = pickDefined({ ...env, ...overrides });
   const candidate = Value.Default(ConfigSchema, parseValues(raw));
   const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
     const name = error.path.replace(/^\//, '').split('/')[0] as ConfigName;

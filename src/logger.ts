@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Lines wait at most this long in the buffer when traffic is too light to fill it. */
 const FLUSH_INTERVAL_MS = 1000;
@@ -7,8 +8,15 @@ const WRITE_CHUNK_BYTES = 4096;
 
 export interface LoggerSettings {
   level: string;
+  /** json, pretty, or auto: pretty when standard output is a terminal. */
+  format?: 'auto' | 'json' | 'pretty';
   /** Where lines go; buffered standard output unless a test captures them. */
   destination?: DestinationStream;
+}
+
+/** Readable lines for a person at a terminal; written at once, since nobody benchmarks a terminal. */
+function prettyStdout(): DestinationStream {
+  return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
 }
 
 /**
@@ -35,8 +43,9 @@ export const REDACTED_PATHS = [
 ];
 
 /** The service's one logger: the server, the app and the cluster primary all write through it. */
-export function createLogger({ level, destination }: LoggerSettings): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination ?? bufferedStdout());
+export function createLogger({ level, format = 'json', destination }: LoggerSettings): Logger {
+  const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination ?? (readable ? prettyStdout() : bufferedStdout()));
 }
 
 /** Resolves once every line logged so far has been written. */

@@ -1,6 +1,8 @@
 import cluster from 'node:cluster';
 import { Server as NetServer } from 'node:net';
+import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
@@ -116,24 +118,34 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-let loaded: ReturnType<typeof readConfig>;
-try {
-  loaded = readConfig();
-} catch (error) {
-  failStart(error);
+/**
+ * Starts the service: one process, or the cluster primary and its workers. `overrides` are the
+ * command line's settings (src/cli.ts), which win over the environment.
+ */
+export async function runServer(overrides: Record<string, string> = {}): Promise<void> {
+  let loaded: ReturnType<typeof readConfig>;
+  try {
+    loaded = readConfig(undefined, overrides);
+  } catch (error) {
+    failStart(error);
+  }
+  const { config, warnings } = loaded;
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  for (const warning of warnings) logger.warn(warning);
+  if (cluster.isPrimary) logger.debug({ config }, 'configuration');
+  const workers = workerCount(config, availableParallelism());
+  if (workers > 1 && cluster.isPrimary) {
+    superviseWorkers({
+      workers,
+      shutdownTimeoutMs: config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS + SUPERVISOR_MARGIN_MS,
+      reloadTimeoutMs: RELOAD_TIMEOUT_MS,
+      logger,
+      exit: (code) => void exitAfterLogs(logger, code),
+    });
+  } else {
+    await serve(config, logger);
+  }
 }
-const { config, warnings } = loaded;
-const logger = createLogger({ level: config.LOG_LEVEL });
-for (const warning of warnings) logger.warn(warning);
-const workers = workerCount(config, availableParallelism());
-if (workers > 1 && cluster.isPrimary) {
-  superviseWorkers({
-    workers,
-    shutdownTimeoutMs: config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS + SUPERVISOR_MARGIN_MS,
-    reloadTimeoutMs: RELOAD_TIMEOUT_MS,
-    logger,
-    exit: (code) => void exitAfterLogs(logger, code),
-  });
-} else {
-  await serve(config, logger);
-}
+
+// `node dist/server.js` starts the server; src/cli.ts imports runServer instead.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await runServer();

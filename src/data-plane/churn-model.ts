@@ -28,7 +28,8 @@ function probeRow(): Float32Array {
   return Float32Array.from(FEATURE_RULES, (rule) => rule.minimum);
 }
 
-async function readVersion(modelPath: string): Promise<string> {
+/** The first line of model_version.txt beside the model, or 1.0.0. */
+export async function readVersion(modelPath: string): Promise<string> {
   try {
     const text = (await readFile(join(dirname(modelPath), 'model_version.txt'), 'utf8')).trim();
     return text.split(/\r?\n/)[0]?.trim() || DEFAULT_MODEL_VERSION;
@@ -43,20 +44,35 @@ export interface ModelInfo {
   readonly version: string;
 }
 
+/** What a load found, for the debug log. */
+export interface LoadDetails {
+  fileBytes: number;
+  loadMs: number;
+  inputs: string[];
+  outputs: string[];
+}
+
+/** A model just loaded: what any protocol may know, and what the load found. */
+export interface LoadedModel extends ModelInfo {
+  readonly loadDetails: LoadDetails;
+}
+
 /**
  * A loaded churn classifier: one onnxruntime session whose input is float32 [N, 5] and whose
  * float32 [N, 2] probabilities output gives P(churn) in column 1. Knows nothing about HTTP.
  */
-export class ChurnModel implements ModelInfo {
+export class ChurnModel implements LoadedModel {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly inputName: string,
     private readonly outputName: string,
     readonly path: string,
     readonly version: string,
+    readonly loadDetails: LoadDetails,
   ) {}
 
   static async load(path: string, options: ModelOptions): Promise<ChurnModel> {
+    const started = performance.now();
     const file = await stat(path).catch(() => undefined);
     if (!file?.isFile()) throw new ModelLoadError(`Model not found at ${path}`);
 
@@ -74,8 +90,15 @@ export class ChurnModel implements ModelInfo {
 
     try {
       const { inputName, outputName } = ChurnModel.checkSignature(session, path);
-      const model = new ChurnModel(session, inputName, outputName, path, await readVersion(path));
+      const details: LoadDetails = {
+        fileBytes: file.size,
+        loadMs: 0,
+        inputs: session.inputMetadata.map(describe),
+        outputs: session.outputMetadata.map(describe),
+      };
+      const model = new ChurnModel(session, inputName, outputName, path, await readVersion(path), details);
       await model.checkProbe();
+      details.loadMs = Math.round((performance.now() - started) * 10) / 10;
       return model;
     } catch (error) {
       await session.release().catch(() => undefined);

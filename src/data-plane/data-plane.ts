@@ -1,5 +1,5 @@
 import { InferenceFailedError, ServiceClosingError } from '../errors.js';
-import type { ModelInfo, ModelOptions } from './churn-model.js';
+import type { LoadedModel, ModelInfo, ModelOptions } from './churn-model.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelHandle } from './model-handle.js';
@@ -17,6 +17,22 @@ export interface InferenceObserver {
   runFinished?(model: ModelInfo, rows: number, seconds: number): void;
   runFailed?(model: ModelInfo, rows: number, error: unknown): void;
   queueWaited?(seconds: number): void;
+}
+
+/** One observer that tells every one of `observers`. */
+export function combineObservers(observers: readonly InferenceObserver[]): InferenceObserver {
+  if (observers.length === 1) return observers[0]!;
+  return {
+    runFinished: (model, rows, seconds) => {
+      for (const observer of observers) observer.runFinished?.(model, rows, seconds);
+    },
+    runFailed: (model, rows, error) => {
+      for (const observer of observers) observer.runFailed?.(model, rows, error);
+    },
+    queueWaited: (seconds) => {
+      for (const observer of observers) observer.queueWaited?.(seconds);
+    },
+  };
 }
 
 export interface DataPlaneOptions {
@@ -66,7 +82,7 @@ export class DataPlane {
   }
 
   /** Loads, checks and swaps in the model at `path`; a failure leaves the current one serving. */
-  loadModel(path: string): Promise<ModelInfo> {
+  loadModel(path: string): Promise<LoadedModel> {
     return this.#models.load(path, this.#options.model);
   }
 

@@ -1,7 +1,8 @@
+import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import type { ModelInfo } from '../data-plane/churn-model.js';
-import { DataPlane } from '../data-plane/data-plane.js';
+import { combineObservers, DataPlane, type InferenceObserver } from '../data-plane/data-plane.js';
 import type { ModelLoadTrigger } from '../ops/service-metrics.js';
 
 declare module 'fastify' {
@@ -10,6 +11,14 @@ declare module 'fastify' {
     /** Loads MODEL_PATH again, checks it and swaps it in; a failure keeps the current model. */
     reloadModel(trigger: ModelLoadTrigger): Promise<ModelInfo>;
   }
+}
+
+/** At debug level, one line per model run: how many rows, how long. */
+function runLog(log: FastifyBaseLogger): InferenceObserver {
+  return {
+    runFinished: (model, rows, seconds) => log.debug({ rows, ms: Math.round(seconds * 1e5) / 100, modelVersion: model.version }, 'model run'),
+    runFailed: (model, rows, error) => log.debug({ rows, modelVersion: model.version, err: error }, 'model run failed'),
+  };
 }
 
 export interface DataPlanePluginOptions {
@@ -30,7 +39,7 @@ export default fp<DataPlanePluginOptions>(
         maxDelayMs: config.MICRO_BATCH_MAX_DELAY_MS,
         multiRow: config.MICRO_BATCH_MULTI_ROW,
       },
-      observer: app.metrics.inference,
+      observer: combineObservers([app.metrics.inference, ...(['debug', 'trace'].includes(app.log.level) ? [runLog(app.log)] : [])]),
     });
     app.decorate('dataPlane', dataPlane);
 
@@ -40,6 +49,7 @@ export default fp<DataPlanePluginOptions>(
         const model = await dataPlane.loadModel(config.MODEL_PATH);
         app.metrics.modelLoaded(trigger, 'success', model);
         app.log.info({ trigger, modelPath: model.path, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
+        app.log.debug({ modelVersion: model.version, ...model.loadDetails }, 'model details');
         return model;
       } catch (error) {
         app.metrics.modelLoaded(trigger, 'failure', undefined);

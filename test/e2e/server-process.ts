@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/server.js', import.meta.url));
+export const CLI_ENTRY = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,8 +26,8 @@ export interface ServerProcess {
 }
 
 /** Starts the compiled server as its own process, as production does. */
-export function startServer(env: Record<string, string>, port: number): ServerProcess {
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+export function startServer(env: Record<string, string>, port: number, command: string[] = [SERVER_ENTRY]): ServerProcess {
+  const child = spawn(process.execPath, command, {
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
