@@ -11,6 +11,7 @@ import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
+import modelRoutes from './ops/model-routes.js';
 import access from './plugins/access.js';
 import dataPlane from './plugins/data-plane.js';
 import docs from './plugins/docs.js';
@@ -27,6 +28,9 @@ import { ReloadResponse } from './schemas/admin.js';
 import { BatchPredictionResponse } from './schemas/batch.js';
 import { CustomerFeatures } from './schemas/customer-features.js';
 import { ErrorResponse, ValidationErrorResponse } from './schemas/errors.js';
+import { Explanation } from './schemas/explanation.js';
+import { ModelCard } from './schemas/model-card.js';
+import { ModelResponse } from './schemas/model-info.js';
 import { HealthResponse, LiveResponse, ReadyResponse } from './schemas/health.js';
 import { PredictionResponse } from './schemas/prediction.js';
 
@@ -88,12 +92,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   for (const schema of [
     CustomerFeatures,
+    Explanation,
     PredictionResponse,
     BatchPredictionResponse,
     HealthResponse,
     LiveResponse,
     ReadyResponse,
     ReloadResponse,
+    ModelCard,
+    ModelResponse,
     ValidationErrorResponse,
     ErrorResponse,
   ]) {
@@ -115,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS });
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
+  await app.register(modelRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Score } from '../data-plane/data-plane.js';
+import type { ModelInfo } from '../data-plane/churn-model.js';
 import type { CustomerFeatures } from '../schemas/customer-features.js';
 import type { PredictionResponse, RiskTier } from '../schemas/prediction.js';
 
@@ -26,7 +26,7 @@ export function riskTier(probability: number, thresholds: Thresholds): RiskTier 
 
 /** Thresholds compare the unrounded probability; only the reported number is rounded. */
 export function toPrediction(
-  { probability, model }: Pick<Score, 'probability' | 'model'>,
+  { probability, model }: { probability: number; model: ModelInfo },
   customer: Pick<CustomerFeatures, 'customer_id'>,
   thresholds: Thresholds,
 ): PredictionResponse {

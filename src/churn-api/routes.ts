@@ -9,6 +9,8 @@ import { EXAMPLE_BATCH_RESPONSE, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VAL
 import { PredictionResponse } from '../schemas/prediction.js';
 import type { Score } from '../data-plane/data-plane.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
+import { ExplainQuery } from '../schemas/explanation.js';
+import { explain } from './explanations.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
 
 /** How this API's predictions are labelled in the metrics. */
@@ -17,7 +19,7 @@ const PROTOCOL = 'churn';
 const errorResponses = {
   400: jsonResponse(
     ErrorResponse,
-    'The body is not valid JSON, is empty, is nested deeper than 32 levels, or contains __proto__ or constructor.prototype.',
+    'The body is not valid JSON, is empty, is nested deeper than 32 levels, or contains __proto__ or constructor.prototype; or explain=true for a model that cannot be explained.',
     EXAMPLE_ERRORS[400],
   ),
   401: jsonResponse(ErrorResponse, 'No valid API key (only when API_KEYS is set).', EXAMPLE_ERRORS[401]),
@@ -49,9 +51,10 @@ function tooManyCustomers(maxItems: number) {
 const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const thresholds = thresholdsFrom(config);
 
-  /** Maps scores to the API's predictions, and counts what was served. */
-  const predictionsFor = (scores: readonly Score[], customers: readonly CustomerFeatures[]): PredictionResponse[] => {
+  /** Maps scores to the API's predictions (explained when asked), and counts what was served. */
+  const predictionsFor = (scores: readonly Score[], customers: readonly CustomerFeatures[], explained: boolean): PredictionResponse[] => {
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
+    if (explained) predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!)));
     app.metrics.predictionsServed(PROTOCOL, scores[0]!.model, scores.map((score) => score.probability));
     const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };
     for (const prediction of predictions) tiers[prediction.risk_tier] += 1;
@@ -66,11 +69,13 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       schema: {
         tags: ['predictions'],
         summary: 'Predict churn for one customer',
+        description: 'With ?explain=true, the prediction also carries why: exact SHAP values per feature and the top reasons.',
+        querystring: ExplainQuery,
         body: sharedRef(CustomerFeatures),
         response: { 200: jsonResponse(PredictionResponse, 'The prediction for the customer.', EXAMPLE_PREDICTION), ...errorResponses },
       },
     },
-    async (request) => predictionsFor([await app.dataPlane.scoreOne(request.body)], [request.body])[0]!,
+    async (request) => predictionsFor([await app.dataPlane.scoreOne(request.body)], [request.body], request.query.explain === 'true')[0]!,
   );
 
   app.post(
@@ -81,6 +86,8 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       schema: {
         tags: ['predictions'],
         summary: `Predict churn for 1 to ${config.BATCH_MAX_SIZE} customers in one model run`,
+        description: 'With ?explain=true, each prediction also carries why: exact SHAP values per feature and the top reasons.',
+        querystring: ExplainQuery,
         body: batchRequestSchema(config.BATCH_MAX_SIZE),
         response: { 200: jsonResponse(BatchPredictionResponse, 'One prediction per customer, in the order sent.', EXAMPLE_BATCH_RESPONSE), ...errorResponses },
       },
@@ -89,7 +96,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       const { customers } = request.body;
       const scores = await app.dataPlane.scoreMany(customers);
       return {
-        predictions: predictionsFor(scores, customers),
+        predictions: predictionsFor(scores, customers, request.query.explain === 'true'),
         batch_size: scores.length,
         latency_ms: roundLatency(scores[0]!.inferenceMs),
       };

@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
 import ort from 'onnxruntime-node';
 import { ModelLoadError } from '../errors.js';
-import { FEATURE_COUNT } from '../schemas/customer-features.js';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../schemas/customer-features.js';
+import { ModelCard } from '../schemas/model-card.js';
 import { FEATURE_RULES } from './feature-rows.js';
+import { readTreeEnsemble } from './onnx-trees.js';
+import { TreeExplainer } from './tree-explainer.js';
 
 const DEFAULT_MODEL_VERSION = '1.0.0';
 const PROBABILITIES_OUTPUT = 'probabilities';
@@ -26,6 +31,15 @@ function dimensionFits(dimension: number | string | undefined, wanted: number): 
 /** The features a valid request can carry at their lower bounds: a row every model must accept. */
 function probeRow(): Float32Array {
   return Float32Array.from(FEATURE_RULES, (rule) => rule.minimum);
+}
+
+/** An exact explainer for the model's trees, or why there is none. Models that are not tree ensembles still serve. */
+function explainerFor(bytes: Uint8Array): { explainer: TreeExplainer } | { unavailable: string } {
+  const reading = readTreeEnsemble(bytes);
+  if ('unavailable' in reading) return reading;
+  const usedFeatures = reading.ensemble.trees.flatMap((tree) => tree.flatMap((node) => (node.split ? [node.split.feature] : [])));
+  if (usedFeatures.some((feature) => feature >= FEATURE_COUNT)) return { unavailable: 'its trees split on features the service does not have' };
+  return { explainer: new TreeExplainer(reading.ensemble, FEATURE_COUNT) };
 }
 
 /** The first line of model_version.txt beside the model, or 1.0.0. */
@@ -52,33 +66,98 @@ export interface LoadDetails {
   outputs: string[];
 }
 
-/** A model just loaded: what any protocol may know, and what the load found. */
-export interface LoadedModel extends ModelInfo {
+/**
+ * The model being served, as every protocol may see it: its identity, its card (bound to the
+ * file by its sha256) and its explainer (built from the very trees onnxruntime runs).
+ */
+export interface ServedModel extends ModelInfo {
+  /** sha256 of the ONNX file. */
+  readonly sha256: string;
+  readonly card: ModelCard | undefined;
+  /** Exact TreeSHAP over the model's trees, or undefined with the reason in explanationsUnavailable. */
+  readonly explainer: TreeExplainer | undefined;
+  readonly explanationsUnavailable: string | undefined;
   readonly loadDetails: LoadDetails;
+}
+
+/**
+ * The model_card.json beside the model, if there is one. A card must describe this very file
+ * (its sha256) and version, or the load fails: a card, reference profile or version from
+ * another training run must never be served with this model.
+ */
+async function readCard(modelPath: string, sha256: string, version: string): Promise<ModelCard | undefined> {
+  const cardPath = join(dirname(modelPath), 'model_card.json');
+  let text: string;
+  try {
+    text = await readFile(cardPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let card: unknown;
+  try {
+    card = JSON.parse(text);
+  } catch (error) {
+    throw new ModelLoadError(`${cardPath} is not valid JSON: ${(error as Error).message}`);
+  }
+  const problem = Value.Errors(ModelCard, card).First();
+  if (problem) throw new ModelLoadError(`${cardPath} is not a model card: ${problem.path || '/'} ${problem.message}`);
+  const valid = card as ModelCard;
+  if (valid.onnx.sha256 !== sha256) {
+    throw new ModelLoadError(
+      `${cardPath} describes another model file (sha256 ${valid.onnx.sha256.slice(0, 12)}…), not ${modelPath} (sha256 ${sha256.slice(0, 12)}…): ` +
+        'put the card that came with this model beside it, or remove the card.',
+    );
+  }
+  if (valid.model_version !== version) {
+    throw new ModelLoadError(`model_version.txt beside ${modelPath} says ${version}, but its model card says ${valid.model_version}.`);
+  }
+  const names = valid.features.map((feature) => feature.name);
+  if (names.join() !== FEATURE_NAMES.join()) {
+    throw new ModelLoadError(`${cardPath} lists the features ${names.join(', ')}, not this service's ${FEATURE_NAMES.join(', ')}.`);
+  }
+  return valid;
 }
 
 /**
  * A loaded churn classifier: one onnxruntime session whose input is float32 [N, 5] and whose
  * float32 [N, 2] probabilities output gives P(churn) in column 1. Knows nothing about HTTP.
  */
-export class ChurnModel implements LoadedModel {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly inputName: string,
-    private readonly outputName: string,
-    readonly path: string,
-    readonly version: string,
-    readonly loadDetails: LoadDetails,
-  ) {}
+export class ChurnModel implements ServedModel {
+  readonly path: string;
+  readonly version: string;
+  readonly sha256: string;
+  readonly card: ModelCard | undefined;
+  readonly explainer: TreeExplainer | undefined;
+  readonly explanationsUnavailable: string | undefined;
+  readonly loadDetails: LoadDetails;
+  private readonly session: ort.InferenceSession;
+  private readonly inputName: string;
+  private readonly outputName: string;
+
+  private constructor(parts: Omit<ServedModel, 'explainer' | 'explanationsUnavailable'> & { session: ort.InferenceSession; inputName: string; outputName: string; explanations: ReturnType<typeof explainerFor> }) {
+    this.path = parts.path;
+    this.version = parts.version;
+    this.sha256 = parts.sha256;
+    this.card = parts.card;
+    this.loadDetails = parts.loadDetails;
+    this.session = parts.session;
+    this.inputName = parts.inputName;
+    this.outputName = parts.outputName;
+    this.explainer = 'explainer' in parts.explanations ? parts.explanations.explainer : undefined;
+    this.explanationsUnavailable = 'unavailable' in parts.explanations ? parts.explanations.unavailable : undefined;
+  }
 
   static async load(path: string, options: ModelOptions): Promise<ChurnModel> {
     const started = performance.now();
     const file = await stat(path).catch(() => undefined);
     if (!file?.isFile()) throw new ModelLoadError(`Model not found at ${path}`);
+    // One read: the same bytes are hashed, run and explained.
+    const bytes = await readFile(path);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
 
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(path, {
+      session = await ort.InferenceSession.create(bytes, {
         intraOpNumThreads: options.intraOpThreads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
@@ -90,15 +169,17 @@ export class ChurnModel implements LoadedModel {
 
     try {
       const { inputName, outputName } = ChurnModel.checkSignature(session, path);
-      const details: LoadDetails = {
+      const loadDetails: LoadDetails = {
         fileBytes: file.size,
         loadMs: 0,
         inputs: session.inputMetadata.map(describe),
         outputs: session.outputMetadata.map(describe),
       };
-      const model = new ChurnModel(session, inputName, outputName, path, await readVersion(path), details);
+      const version = await readVersion(path);
+      const card = await readCard(path, sha256, version);
+      const model = new ChurnModel({ session, inputName, outputName, path, version, sha256, card, loadDetails, explanations: explainerFor(bytes) });
       await model.checkProbe();
-      details.loadMs = Math.round((performance.now() - started) * 10) / 10;
+      loadDetails.loadMs = Math.round((performance.now() - started) * 10) / 10;
       return model;
     } catch (error) {
       await session.release().catch(() => undefined);

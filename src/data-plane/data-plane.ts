@@ -1,5 +1,5 @@
 import { InferenceFailedError, ServiceClosingError } from '../errors.js';
-import type { LoadedModel, ModelInfo, ModelOptions } from './churn-model.js';
+import type { ModelOptions, ServedModel } from './churn-model.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelHandle } from './model-handle.js';
@@ -7,15 +7,15 @@ import { ModelHandle } from './model-handle.js';
 /** One row's answer: P(churn), the model that produced it and how long its model run took. */
 export interface Score {
   probability: number;
-  model: ModelInfo;
+  model: ServedModel;
   /** Packing the tensor plus the onnxruntime call that scored this row, in ms. */
   inferenceMs: number;
 }
 
 /** What the data plane reports as it works; metrics and monitors listen here. */
 export interface InferenceObserver {
-  runFinished?(model: ModelInfo, rows: number, seconds: number): void;
-  runFailed?(model: ModelInfo, rows: number, error: unknown): void;
+  runFinished?(model: ServedModel, rows: number, seconds: number): void;
+  runFailed?(model: ServedModel, rows: number, error: unknown): void;
   queueWaited?(seconds: number): void;
 }
 
@@ -72,7 +72,7 @@ export class DataPlane {
   }
 
   /** The model serving now, if any. */
-  get model(): ModelInfo | undefined {
+  get model(): ServedModel | undefined {
     return this.#models.current;
   }
 
@@ -82,7 +82,7 @@ export class DataPlane {
   }
 
   /** Loads, checks and swaps in the model at `path`; a failure leaves the current one serving. */
-  loadModel(path: string): Promise<LoadedModel> {
+  loadModel(path: string): Promise<ServedModel> {
     return this.#models.load(path, this.#options.model);
   }
 

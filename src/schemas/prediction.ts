@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CustomerId } from './customer-features.js';
 import { EXAMPLE_MODEL_VERSION, EXAMPLE_PREDICTION } from './examples.js';
+import { Explanation } from './explanation.js';
+import { sharedRef } from './shared-ref.js';
 import { StringEnum } from './string-enum.js';
 
 export const RiskTier = StringEnum(['HIGH', 'MEDIUM', 'LOW'], {
@@ -22,6 +24,7 @@ export const PredictionResponse = Type.Object(
     risk_tier: RiskTier,
     model_version: Type.String({ description: 'Version of the model that answered.', examples: [EXAMPLE_MODEL_VERSION] }),
     customer_id: Type.Optional(CustomerId),
+    explanation: Type.Optional(sharedRef(Explanation, { description: 'Only with ?explain=true.' })),
   },
   { $id: 'PredictionResponse', title: 'PredictionResponse' },
 );

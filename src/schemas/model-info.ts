@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ModelCard } from './model-card.js';
+import { REASON_COUNT } from './explanation.js';
+import { sharedRef } from './shared-ref.js';
+
+export const ModelResponse = Type.Object(
+  {
+    model_name: Type.String({ description: 'MODEL_NAME: what the model is served and reported as.' }),
+    model_version: Type.String(),
+    onnx_sha256: Type.String({ description: 'sha256 of the ONNX file being served.' }),
+    explanations: Type.Object({
+      available: Type.Boolean({ description: 'Whether ?explain=true works with this model.' }),
+      method: Type.Optional(Type.String()),
+      base_value: Type.Optional(Type.Number({ description: "The model's expected raw output over its training data, in log-odds." })),
+      reason_count: Type.Integer({ description: 'How many reasons an explanation lists at most.', examples: [REASON_COUNT] }),
+      unavailable_reason: Type.Optional(Type.String()),
+    }),
+    card: Type.Union([sharedRef(ModelCard), Type.Null()], {
+      description: 'The model card written with the model, checked against the ONNX file at load; null when the model came without one.',
+    }),
+  },
+  { $id: 'ModelResponse', title: 'ModelResponse' },
+);
+export type ModelResponse = Static<typeof ModelResponse>;
