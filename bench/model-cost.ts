@@ -1,38 +1,52 @@
 /**
  * Cost of one onnxruntime call by rows, with the bundled model: the numbers behind
- * MICRO_BATCH_MAX_ROWS (a call must not block the event loop for much more than 1 ms).
+ * MICRO_BATCH_MAX_ROWS (a call must not block the event loop for much more than 1 ms); and the
+ * cost per row of an exact TreeSHAP explanation beside it.
  */
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { ChurnModel } from '../src/data-plane/churn-model.js';
 import { packRows } from '../src/data-plane/feature-rows.js';
-import { EXAMPLE_CUSTOMER } from '../src/schemas/customer-features.js';
+import { FEATURE_COUNT } from '../src/schemas/customer-features.js';
+import { EXAMPLE_CUSTOMER } from '../src/schemas/examples.js';
 
 const config = loadConfig();
 const model = await ChurnModel.load(config.MODEL_PATH, { intraOpThreads: 1 });
 const sizes = [1, 16, 64, 100, 256, 512, 1024];
 const timeBudgetMs = 300;
 
-const rows: { rows: number; usPerCall: number; usPerRow: number }[] = [];
-for (const size of sizes) {
-  const features = packRows(Array.from({ length: size }, (_, index) => ({ ...EXAMPLE_CUSTOMER, tenure_months: index % 121 })));
-  for (let warm = 0; warm < 50; warm += 1) await model.predictProbabilities(features, size);
+/** Runs `work` for about the time budget and returns microseconds per run. */
+async function timed(work: () => unknown): Promise<number> {
+  for (let warm = 0; warm < 50; warm += 1) await work();
   let calls = 0;
   const started = performance.now();
   while (performance.now() - started < timeBudgetMs) {
-    await model.predictProbabilities(features, size);
+    await work();
     calls += 1;
   }
-  const usPerCall = ((performance.now() - started) * 1000) / calls;
-  rows.push({ rows: size, usPerCall, usPerRow: usPerCall / size });
+  return ((performance.now() - started) * 1000) / calls;
+}
+
+const rows: { rows: number; usPerCall: number; usPerRow: number; explainUsPerRow: number }[] = [];
+for (const size of sizes) {
+  const customers = Array.from({ length: size }, (_, index) => ({ ...EXAMPLE_CUSTOMER, tenure_months: index % 121, monthly_charges: (index * 7.3) % 500 }));
+  const features = packRows(customers);
+  const usPerCall = await timed(() => model.predictProbabilities(features, size));
+  const explainer = model.explainer!;
+  const explainUs = await timed(() => {
+    for (let row = 0; row < size; row += 1) explainer.explain(features.subarray(row * FEATURE_COUNT, (row + 1) * FEATURE_COUNT));
+  });
+  rows.push({ rows: size, usPerCall, usPerRow: usPerCall / size, explainUsPerRow: explainUs / size });
 }
 await model.close();
 
 const single = rows[0]!.usPerCall;
-console.log('| rows per call | us per call | us per row | call ÷ 1-row call |');
-console.log('|---|---|---|---|');
+console.log('| rows per call | µs per call | µs per row | call ÷ 1-row call | TreeSHAP µs per row | TreeSHAP ÷ model, per row |');
+console.log('|---|---|---|---|---|---|');
 for (const row of rows) {
-  console.log(`| ${row.rows} | ${row.usPerCall.toFixed(0)} | ${row.usPerRow.toFixed(2)} | ${(row.usPerCall / single).toFixed(1)}x |`);
+  console.log(
+    `| ${row.rows} | ${row.usPerCall.toFixed(0)} | ${row.usPerRow.toFixed(2)} | ${(row.usPerCall / single).toFixed(1)}x | ${row.explainUsPerRow.toFixed(2)} | ${(row.explainUsPerRow / row.usPerRow).toFixed(2)}x |`,
+  );
 }
 console.log(`\nMICRO_BATCH_MAX_ROWS is ${config.MICRO_BATCH_MAX_ROWS}: a full coalesced run blocks the event loop about ${(
   (rows.find((row) => row.rows === 256)?.usPerCall ?? Number.NaN) / 1000

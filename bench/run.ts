@@ -38,6 +38,8 @@ interface Endpoint {
   path: string;
   rows: number;
   body: unknown;
+  /** The servers measured on it; every server when unset. */
+  servers?: string[];
 }
 
 interface Result {
@@ -306,13 +308,14 @@ async function main(): Promise<void> {
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
   const single = { ...EXAMPLE_CUSTOMER };
+  const batch = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
+  // Explanations are measured against the same route without them, on the default service.
+  const explained = [BARE_FLOOR, BATCHED];
   const endpoints: Endpoint[] = [
     { path: '/predict', rows: 1, body: single },
-    {
-      path: '/predict/batch',
-      rows: BATCH_ROWS,
-      body: { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) },
-    },
+    { path: '/predict/batch', rows: BATCH_ROWS, body: batch },
+    { path: '/predict?explain=true', rows: 1, body: single, servers: explained },
+    { path: '/predict/batch?explain=true', rows: BATCH_ROWS, body: batch, servers: explained },
   ].filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT);
 
   const scratch = join(tmpdir(), `churn-bench-${process.pid}`);
@@ -329,7 +332,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round += 1) {
     const results: Result[] = [];
     for (const [index, endpoint] of endpoints.entries()) {
-      for (const server of servers.filter((candidate) => !candidate.only || candidate.only.includes(endpoint.path))) {
+      for (const server of servers.filter((candidate) => (!candidate.only || candidate.only.includes(endpoint.path)) && (!endpoint.servers || endpoint.servers.includes(candidate.name)))) {
         let result: Result;
         for (let attempt = 1; ; attempt += 1) {
           process.stdout.write(`round ${round}/${ROUNDS}: ${server.name} on ${endpoint.path}... `);
@@ -380,6 +383,17 @@ async function main(): Promise<void> {
     checks.push([`/predict/batch (100 rows) >= 0.45x the bare floor: ${ratio(batch.vsBare.median)} (rounds ${ratio(batch.vsBare.min)}-${ratio(batch.vsBare.max)})`, batch.vsBare.median >= 0.45]);
     const shared = get(SHARED_QUEUE, '/predict/batch');
     if (shared) checks.push([`/predict/batch on its own model call is at least as fast as through the shared queue: ${ratio(batch.vsBare.median)} vs ${ratio(shared.vsBare.median)}`, batch.vsBare.median >= shared.vsBare.median]);
+  }
+  for (const [plain, withReasons] of [['/predict', '/predict?explain=true'], ['/predict/batch', '/predict/batch?explain=true']] as const) {
+    const without = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === plain));
+    const withExplanations = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === withReasons));
+    if (without.some((r) => !r) || withExplanations.some((r) => !r)) continue;
+    const ratios = spread(withExplanations.map((r, round) => r!.requestsPerSecond / without[round]!.requestsPerSecond));
+    const cpu = median(withExplanations.map((r, round) => r!.cpuUsPerRequest - without[round]!.cpuUsPerRequest));
+    checks.push([
+      `${withReasons} keeps ${ratio(ratios.median)} of ${plain}'s requests/s (rounds ${ratio(ratios.min)}-${ratio(ratios.max)}); explanations add ${fmt(cpu, 1)} CPU µs per request`,
+      true,
+    ]);
   }
   const oneWorker = services.filter((s) => !s.server.includes('WORKERS'));
   checks.push(

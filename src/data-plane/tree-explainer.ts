@@ -178,18 +178,24 @@ function takesTrueBranch(mode: number, value: number, threshold: number): boolea
  *
  * A tree's SHAP values depend on a row only through the side it takes at each split, so with k
  * splits there are 2^k patterns. For every tree of up to MAX_TABLE_SPLITS splits, Algorithm 2 runs
- * once per pattern when the model loads; explaining a row is then k comparisons and one read of
- * a table per tree, in flat typed arrays. Bigger trees run Algorithm 2 for each row.
+ * once per pattern when the model loads, and the table keeps the values of the features the tree
+ * uses (every other feature's value is 0 in that tree). Explaining a row is then k comparisons
+ * and one table read per tree, in flat typed arrays. Bigger trees run Algorithm 2 for each row.
  */
 export class TreeExplainer {
   readonly baseValue: number;
   readonly #featureCount: number;
-  /** Per tabled tree: its splits' count, then each split's feature, mode code and threshold. */
+  /** Per tabled tree: how many splits, how many features it uses, and where its table starts. */
   readonly #splitCounts: Int32Array;
+  readonly #usedCounts: Int32Array;
+  readonly #tableOffsets: Int32Array;
+  /** Per split, in tree order: the feature, the mode code and the threshold. */
   readonly #splitFeatures: Int32Array;
   readonly #splitModes: Uint8Array;
   readonly #splitThresholds: Float64Array;
-  readonly #tableOffsets: Int32Array;
+  /** Per tabled tree, in tree order: the features it uses. */
+  readonly #usedFeatures: Int32Array;
+  /** Per tabled tree, per pattern: the SHAP value of each feature it uses. */
   readonly #tables: Float64Array;
   readonly #directTrees: { tree: Tree; shap: PathDependentShap }[] = [];
   /** Every tabled split is `x <= threshold` (what scikit-learn exports): the loop skips the mode. */
@@ -198,62 +204,66 @@ export class TreeExplainer {
   constructor(ensemble: TreeEnsemble, featureCount: number) {
     this.#featureCount = featureCount;
     this.baseValue = ensemble.trees.reduce((sum, tree) => sum + expectedValue(tree), ensemble.baseScore);
-    const tabled: { tree: Tree; splits: number[] }[] = [];
+    const tabled: { tree: Tree; splits: number[]; used: number[] }[] = [];
     for (const tree of ensemble.trees) {
       const splits = tree.flatMap((node, nodeId) => (node.split ? [nodeId] : []));
-      if (splits.length <= MAX_TABLE_SPLITS) tabled.push({ tree, splits });
+      const used = [...new Set(splits.map((nodeId) => tree[nodeId]!.split!.feature))].sort((a, b) => a - b);
+      if (splits.length <= MAX_TABLE_SPLITS) tabled.push({ tree, splits, used });
       else this.#directTrees.push({ tree, shap: new PathDependentShap(tree) });
     }
-    const splitTotal = tabled.reduce((sum, { splits }) => sum + splits.length, 0);
     this.#splitCounts = Int32Array.from(tabled, ({ splits }) => splits.length);
-    this.#splitFeatures = new Int32Array(splitTotal);
-    this.#splitModes = new Uint8Array(splitTotal);
-    this.#splitThresholds = new Float64Array(splitTotal);
+    this.#usedCounts = Int32Array.from(tabled, ({ used }) => used.length);
+    this.#usedFeatures = Int32Array.from(tabled.flatMap(({ used }) => used));
     this.#tableOffsets = new Int32Array(tabled.length);
-    this.#tables = new Float64Array(tabled.reduce((sum, { splits }) => sum + 2 ** splits.length * featureCount, 0));
-    let splitIndex = 0;
-    let tableOffset = 0;
-    tabled.forEach(({ tree, splits }, treeIndex) => {
-      const bitOf = new Map(splits.map((nodeId, bit) => [nodeId, bit]));
-      for (const nodeId of splits) {
-        const { feature, mode, threshold } = tree[nodeId]!.split!;
-        this.#splitFeatures[splitIndex] = feature;
-        this.#splitModes[splitIndex] = MODE_CODES[mode];
-        this.#splitThresholds[splitIndex] = threshold;
-        splitIndex += 1;
-      }
-      this.#tableOffsets[treeIndex] = tableOffset;
-      const shap = new PathDependentShap(tree);
-      for (let pattern = 0; pattern < 2 ** splits.length; pattern += 1) {
-        const slot = this.#tables.subarray(tableOffset + pattern * featureCount, tableOffset + (pattern + 1) * featureCount);
-        shap.run((nodeId) => (pattern & (1 << bitOf.get(nodeId)!)) !== 0, slot);
-      }
-      tableOffset += 2 ** splits.length * featureCount;
-    });
+    const allSplits = tabled.flatMap(({ tree, splits }) => splits.map((nodeId) => tree[nodeId]!.split!));
+    this.#splitFeatures = Int32Array.from(allSplits, (split) => split.feature);
+    this.#splitModes = Uint8Array.from(allSplits, (split) => MODE_CODES[split.mode]);
+    this.#splitThresholds = Float64Array.from(allSplits, (split) => split.threshold);
     this.#allLessOrEqual = this.#splitModes.every((mode) => mode === MODE_CODES.BRANCH_LEQ);
+    this.#tables = new Float64Array(tabled.reduce((sum, { splits, used }) => sum + 2 ** splits.length * used.length, 0));
+
+    const phi = new Float64Array(featureCount);
+    let tableOffset = 0;
+    tabled.forEach(({ tree, splits, used }, treeIndex) => {
+      const bitOf = new Map(splits.map((nodeId, bit) => [nodeId, bit]));
+      const shap = new PathDependentShap(tree);
+      this.#tableOffsets[treeIndex] = tableOffset;
+      for (let pattern = 0; pattern < 2 ** splits.length; pattern += 1) {
+        phi.fill(0);
+        shap.run((nodeId) => (pattern & (1 << bitOf.get(nodeId)!)) !== 0, phi);
+        used.forEach((feature, slot) => (this.#tables[tableOffset + slot] = phi[feature]!));
+        tableOffset += used.length;
+      }
+    });
   }
 
   /** `row`: the feature values in the model's column order, as the model reads them (float32). */
   explain(row: ArrayLike<number>): RowExplanation {
-    const featureCount = this.#featureCount;
-    const shap = new Float64Array(featureCount);
-    const counts = this.#splitCounts;
+    const shap = new Float64Array(this.#featureCount);
+    const splitCounts = this.#splitCounts;
+    const usedCounts = this.#usedCounts;
+    const offsets = this.#tableOffsets;
     const features = this.#splitFeatures;
     const modes = this.#splitModes;
     const thresholds = this.#splitThresholds;
-    const offsets = this.#tableOffsets;
+    const usedFeatures = this.#usedFeatures;
     const tables = this.#tables;
     const lessOrEqual = this.#allLessOrEqual;
     let split = 0;
-    for (let tree = 0; tree < counts.length; tree += 1) {
-      const count = counts[tree]!;
+    let usedStart = 0;
+    for (let tree = 0; tree < splitCounts.length; tree += 1) {
+      const count = splitCounts[tree]!;
       let pattern = 0;
       for (let bit = 0; bit < count; bit += 1, split += 1) {
         const value = row[features[split]!]!;
-        if (lessOrEqual ? value <= thresholds[split]! : takesTrueBranch(modes[split]!, value, thresholds[split]!)) pattern |= 1 << bit;
+        // Branch-free: the sides are as unpredictable as the rows.
+        const side = lessOrEqual ? +(value <= thresholds[split]!) : +takesTrueBranch(modes[split]!, value, thresholds[split]!);
+        pattern |= side << bit;
       }
-      const offset = offsets[tree]! + pattern * featureCount;
-      for (let feature = 0; feature < featureCount; feature += 1) shap[feature]! += tables[offset + feature]!;
+      const used = usedCounts[tree]!;
+      const offset = offsets[tree]! + pattern * used;
+      for (let slot = 0; slot < used; slot += 1) shap[usedFeatures[usedStart + slot]!]! += tables[offset + slot]!;
+      usedStart += used;
     }
     for (const { tree, shap: algorithm } of this.#directTrees) {
       algorithm.run((nodeId) => {
