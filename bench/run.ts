@@ -308,14 +308,14 @@ async function main(): Promise<void> {
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
   const single = { ...EXAMPLE_CUSTOMER };
-  const batch = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
+  const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
   // Explanations are measured against the same route without them, on the default service.
   const explained = [BARE_FLOOR, BATCHED];
   const endpoints: Endpoint[] = [
     { path: '/predict', rows: 1, body: single },
-    { path: '/predict/batch', rows: BATCH_ROWS, body: batch },
+    { path: '/predict/batch', rows: BATCH_ROWS, body: batchBody },
     { path: '/predict?explain=true', rows: 1, body: single, servers: explained },
-    { path: '/predict/batch?explain=true', rows: BATCH_ROWS, body: batch, servers: explained },
+    { path: '/predict/batch?explain=true', rows: BATCH_ROWS, body: batchBody, servers: explained },
   ].filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT);
 
   const scratch = join(tmpdir(), `churn-bench-${process.pid}`);
