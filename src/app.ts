@@ -12,6 +12,7 @@ import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
 import modelRoutes from './ops/model-routes.js';
+import monitoringRoutes from './ops/monitoring-routes.js';
 import access from './plugins/access.js';
 import dataPlane from './plugins/data-plane.js';
 import docs from './plugins/docs.js';
@@ -31,6 +32,7 @@ import { ErrorResponse, ValidationErrorResponse } from './schemas/errors.js';
 import { Explanation } from './schemas/explanation.js';
 import { ModelCard } from './schemas/model-card.js';
 import { ModelResponse } from './schemas/model-info.js';
+import { DriftReport } from './schemas/drift.js';
 import { HealthResponse, LiveResponse, ReadyResponse } from './schemas/health.js';
 import { PredictionResponse } from './schemas/prediction.js';
 
@@ -101,6 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ReloadResponse,
     ModelCard,
     ModelResponse,
+    DriftReport,
     ValidationErrorResponse,
     ErrorResponse,
   ]) {
@@ -121,8 +124,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(dataPlane, { config });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS });
   await app.register(healthRoutes);
-  await app.register(metricsRoutes);
   await app.register(modelRoutes, { config });
+  await app.register(monitoringRoutes, { config });
+  await app.register(metricsRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });
 

@@ -46,6 +46,12 @@ export const ConfigSchema = Type.Object({
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets 408.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets 408.' }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this.' }),
+  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, for GET /monitoring/drift and the drift metrics.' }),
+  DRIFT_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 10_000, description: 'Drift compares the last this many scored rows with the training data.' }),
+  DRIFT_MIN_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_000, description: 'No drift status until the window holds this many rows.' }),
+  DRIFT_MODERATE_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'A feature whose PSI reaches this has drifted moderately.' }),
+  DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted significantly.' }),
+  DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading, say) is closed.' }),
   API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to the prediction routes; unset leaves them open.' })),
   PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /health*, /metrics and the docs too.' }),
@@ -166,6 +172,14 @@ const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config: Confi
   [
     (c) => `KEEP_ALIVE_TIMEOUT_MS (${c.KEEP_ALIVE_TIMEOUT_MS}) must be less than IDLE_TIMEOUT_MS (${c.IDLE_TIMEOUT_MS})`,
     (c) => c.KEEP_ALIVE_TIMEOUT_MS < c.IDLE_TIMEOUT_MS,
+  ],
+  [
+    (c) => `DRIFT_MIN_ROWS (${c.DRIFT_MIN_ROWS}) must not exceed DRIFT_WINDOW_ROWS (${c.DRIFT_WINDOW_ROWS})`,
+    (c) => c.DRIFT_MIN_ROWS <= c.DRIFT_WINDOW_ROWS,
+  ],
+  [
+    (c) => `DRIFT_MODERATE_PSI (${c.DRIFT_MODERATE_PSI}) must be less than DRIFT_SIGNIFICANT_PSI (${c.DRIFT_SIGNIFICANT_PSI})`,
+    (c) => c.DRIFT_MODERATE_PSI < c.DRIFT_SIGNIFICANT_PSI,
   ],
   [() => 'every key in API_KEYS must be at least 16 characters', (c) => apiKeys(c).every((key) => key.length >= 16)],
   // A slow client is cut off before the drain deadline, so it can never hold a shutdown.

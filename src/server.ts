@@ -10,7 +10,11 @@ import { superviseWorkers } from './cluster/supervisor.js';
 import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
+import type { WorkerOutcome } from './cluster/messages.js';
+import { combineSnapshots, type DriftSnapshot } from './data-plane/drift.js';
 import { RELOAD_TIMEOUT_MS } from './ops/admin-routes.js';
+import { driftReport, driftSettings, DriftStatusLog } from './ops/drift-report.js';
+import { DRIFT_GATHER_TIMEOUT_MS } from './ops/monitoring-routes.js';
 
 /** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
 const IDLE_CONNECTION_GRACE_MS = 500;
@@ -73,8 +77,21 @@ async function drain(app: FastifyInstance, config: Config, logger: Logger): Prom
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
+  // One handler for the process's life: swapping handlers could drop a signal that arrives in
+  // between. A stop asked for while the model loads ends the start: nothing is served, nothing lost.
+  let stopBeforeListening: NodeJS.Signals | undefined;
+  let onStop: (signal: NodeJS.Signals) => void = (signal) => void (stopBeforeListening ??= signal);
+  const stopHandler = (signal: NodeJS.Signals) => onStop(signal);
+  process.on('SIGTERM', stopHandler);
+  process.on('SIGINT', stopHandler);
   const app = await buildApp({ config, logger });
   try {
+    await app.ready();
+    if (stopBeforeListening) {
+      logger.info({ signal: stopBeforeListening }, 'stopped during start-up; nothing was served');
+      await app.close();
+      return void (await exitAfterLogs(logger, 0));
+    }
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     await app.close().catch(() => undefined);
@@ -103,8 +120,9 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  onStop = shutdown;
+  // A signal that came between the app being ready and the listener opening.
+  if (stopBeforeListening) shutdown(stopBeforeListening);
 
   if (cluster.isWorker) {
     // The primary coordinates reloads across workers; a hangup sent to one worker changes nothing.
@@ -116,6 +134,21 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       app.reloadModel('reload').catch(() => undefined);
     });
   }
+}
+
+/** The cluster-wide drift check: the workers' counts added up, a warning when a status changes. */
+function driftCheck(config: Config, logger: Logger) {
+  const settings = driftSettings(config);
+  const statusLog = new DriftStatusLog();
+  return {
+    topic: 'drift',
+    intervalMs: config.DRIFT_CHECK_INTERVAL_MS,
+    timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
+    onOutcomes: (outcomes: WorkerOutcome[]) => {
+      const report = driftReport(combineSnapshots(outcomes.flatMap((outcome) => (outcome.result ? [outcome.result as DriftSnapshot] : []))), settings);
+      for (const change of statusLog.changes(report)) logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
+    },
+  };
 }
 
 /**
@@ -141,6 +174,7 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
       reloadTimeoutMs: RELOAD_TIMEOUT_MS,
       logger,
       exit: (code) => void exitAfterLogs(logger, code),
+      periodicGathers: config.DRIFT_MONITORING ? [driftCheck(config, logger)] : [],
     });
   } else {
     await serve(config, logger);

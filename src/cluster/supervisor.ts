@@ -11,6 +11,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Ends the process; the server flushes its logs first. */
   exit: (code: number) => void;
+  /** Gathers the primary makes on its own, every intervalMs (the drift check). */
+  periodicGathers?: { topic: string; intervalMs: number; timeoutMs: number; onOutcomes: (outcomes: WorkerOutcome[]) => void }[];
 }
 
 interface Relay {
@@ -31,7 +33,7 @@ const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((worker): 
  * - SIGHUP reloads the model in every worker.
  * - Gathers (metrics, drift, reloads) from one worker are relayed to all of them.
  */
-export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, logger, exit }: SupervisorOptions): void {
+export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, logger, exit, periodicGathers = [] }: SupervisorOptions): void {
   const listening = new WeakSet<Worker>();
   const relays = new Map<number, Relay>();
   let nextRelayId = 1;
@@ -93,7 +95,8 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
     }
     const alive = liveWorkers().length;
     if (stopping) {
-      if (code !== 0) {
+      // A worker stopped before it ever listened served nothing, so it lost nothing.
+      if (code !== 0 && listening.has(worker)) {
         failedWorkers += 1;
         logger.error({ pid: worker.process.pid, code, signal }, 'a worker did not drain cleanly');
       }
@@ -144,6 +147,12 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
   // has just closed its listener is queued in the primary and never closed when no worker is left
   // (Node's RoundRobinHandle), so a drain would reset requests already written to it.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  for (const { topic, intervalMs, timeoutMs, onOutcomes } of periodicGathers) {
+    setInterval(() => {
+      if (!stopping) relay({ topic, payload: undefined, timeoutMs }, onOutcomes);
+    }, intervalMs).unref();
+  }
+
   logger.info({ workers }, 'starting worker processes');
   for (let index = 0; index < workers; index += 1) fork();
 }

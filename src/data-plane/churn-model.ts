@@ -115,6 +115,15 @@ async function readCard(modelPath: string, sha256: string, version: string): Pro
   if (names.join() !== FEATURE_NAMES.join()) {
     throw new ModelLoadError(`${cardPath} lists the features ${names.join(', ')}, not this service's ${FEATURE_NAMES.join(', ')}.`);
   }
+  const drift = valid.drift_reference;
+  const profiles = drift.features.map((profile) => profile.name);
+  if (profiles.join() !== FEATURE_NAMES.join()) {
+    throw new ModelLoadError(`${cardPath} has a drift reference for ${profiles.join(', ')}, not for this service's ${FEATURE_NAMES.join(', ')}.`);
+  }
+  for (const profile of [...drift.features, drift.score]) {
+    const expected = profile.kind === 'bins' ? profile.edges.length + 1 : profile.values.length;
+    if (profile.shares.length !== expected) throw new ModelLoadError(`${cardPath}: the drift reference of ${profile.name} has ${profile.shares.length} shares for ${expected} bins.`);
+  }
   return valid;
 }
 

@@ -1,5 +1,6 @@
 import { InferenceFailedError, ServiceClosingError } from '../errors.js';
 import type { ModelOptions, ServedModel } from './churn-model.js';
+import { DriftMonitor, type DriftSnapshot } from './drift.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelHandle } from './model-handle.js';
@@ -45,6 +46,8 @@ export interface DataPlaneOptions {
     multiRow: boolean;
   };
   observer?: InferenceObserver;
+  /** Count every scored row for drift monitoring, over a window of this many rows; unset: off. */
+  drift?: { windowRows: number };
 }
 
 /**
@@ -56,11 +59,13 @@ export class DataPlane {
   readonly #models = new ModelHandle();
   readonly #options: DataPlaneOptions;
   readonly #batcher: MicroBatcher<FeatureRow, Score> | undefined;
+  readonly #drift: DriftMonitor | undefined;
   #closing = false;
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
     const { microBatching, observer } = options;
+    this.#drift = options.drift ? new DriftMonitor(options.drift.windowRows) : undefined;
     this.#batcher = microBatching.enabled
       ? new MicroBatcher({
           run: (rows) => this.#run(rows),
@@ -82,8 +87,16 @@ export class DataPlane {
   }
 
   /** Loads, checks and swaps in the model at `path`; a failure leaves the current one serving. */
-  loadModel(path: string): Promise<ServedModel> {
-    return this.#models.load(path, this.#options.model);
+  async loadModel(path: string): Promise<ServedModel> {
+    const model = await this.#models.load(path, this.#options.model);
+    const reference = model.card?.drift_reference;
+    this.#drift?.switchTo(model, reference && { features: reference.features, score: reference.score });
+    return model;
+  }
+
+  /** This process's drift counts for the model it serves; undefined when monitoring is off or no model is loaded. */
+  driftSnapshot(): DriftSnapshot | undefined {
+    return this.#drift?.snapshot();
   }
 
   /** Scores one row; concurrent calls are coalesced into one model run when batching is on. */
@@ -120,15 +133,17 @@ export class DataPlane {
     const { observer } = this.#options;
     return this.#models.withModel(async (model) => {
       const started = performance.now();
+      const features = packRows(rows);
       let probabilities: Float32Array;
       try {
-        probabilities = await model.predictProbabilities(packRows(rows), rows.length);
+        probabilities = await model.predictProbabilities(features, rows.length);
       } catch (error) {
         observer?.runFailed?.(model, rows.length, error);
         throw new InferenceFailedError({ cause: error });
       }
       const inferenceMs = performance.now() - started;
       observer?.runFinished?.(model, rows.length, inferenceMs / 1000);
+      this.#drift?.observe(model, features, rows.length, probabilities);
       const scores = new Array<Score>(rows.length);
       for (let row = 0; row < rows.length; row += 1) scores[row] = { probability: probabilities[row]!, model, inferenceMs };
       return scores;

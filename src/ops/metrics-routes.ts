@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
 import { ServiceMetrics, type MetricsSnapshot } from './service-metrics.js';
 
 /** A scrape waits this long for every worker's numbers. */
 const GATHER_TIMEOUT_MS = 3000;
 
 /** GET /metrics: Prometheus text for the whole server, every worker's numbers added up. */
-const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   app.get(
     '/metrics',
     {
@@ -28,10 +29,10 @@ const metricsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.log.error({ missing }, 'metrics scrape incomplete');
         return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${outcomes.length} workers did not answer\n`);
       }
-      const text = await ServiceMetrics.render(outcomes.map((outcome) => outcome.result as MetricsSnapshot));
-      return reply.type(app.metrics.contentType).send(text);
+      const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.map((outcome) => outcome.result as MetricsSnapshot)), app.driftReport()]);
+      return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift, config.MODEL_NAME)));
     },
   );
 };
 
-export default fp(metricsRoutes, { name: 'metrics-routes', dependencies: ['metrics', 'worker-group'], encapsulate: true });
+export default fp(metricsRoutes, { name: 'metrics-routes', dependencies: ['metrics', 'worker-group', 'monitoring-routes'], encapsulate: true });

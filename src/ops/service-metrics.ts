@@ -1,6 +1,7 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ModelInfo } from '../data-plane/churn-model.js';
 import type { InferenceObserver } from '../data-plane/data-plane.js';
+import type { DriftReport } from '../schemas/drift.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
 
 export type ModelLoadTrigger = 'startup' | 'reload';
@@ -186,5 +187,28 @@ export class ServiceMetrics {
   /** The Prometheus text of several workers' snapshots, summed (or as each metric's aggregator says). */
   static async render(snapshots: MetricsSnapshot[]): Promise<string> {
     return AggregatorRegistry.aggregate(snapshots).metrics();
+  }
+
+  /**
+   * The drift gauges, from the whole server's report: computed from every worker's bin counts
+   * added up, since PSIs of separate windows cannot be added.
+   */
+  static async renderDrift(report: DriftReport, modelName: string): Promise<string> {
+    const registry = new Registry();
+    const labels = { model_name: modelName, model_version: report.model_version ?? '' };
+    const windowRows = new Gauge({ name: 'churn_drift_window_rows', help: 'Scored rows in the drift window, over every worker.', labelNames: ['model_name', 'model_version'], registers: [registry] });
+    const psi = new Gauge({
+      name: 'churn_drift_psi',
+      help: 'Population stability index of each feature (and of churn_probability) over the drift window against the training data; absent until the window holds DRIFT_MIN_ROWS rows.',
+      labelNames: ['model_name', 'model_version', 'feature'],
+      registers: [registry],
+    });
+    if (report.available) {
+      windowRows.set(labels, report.window.rows);
+      for (const finding of [...report.features, ...(report.score ? [report.score] : [])]) {
+        if (finding.psi !== null) psi.set({ ...labels, feature: finding.feature }, finding.psi);
+      }
+    }
+    return registry.metrics();
   }
 }

@@ -40,6 +40,7 @@ export default fp<DataPlanePluginOptions>(
         multiRow: config.MICRO_BATCH_MULTI_ROW,
       },
       observer: combineObservers([app.metrics.inference, ...(['debug', 'trace'].includes(app.log.level) ? [runLog(app.log)] : [])]),
+      ...(config.DRIFT_MONITORING ? { drift: { windowRows: config.DRIFT_WINDOW_ROWS } } : {}),
     });
     app.decorate('dataPlane', dataPlane);
 
@@ -62,6 +63,7 @@ export default fp<DataPlanePluginOptions>(
     };
     app.decorate('reloadModel', (trigger: ModelLoadTrigger) => loadModel(trigger));
     app.workers.onCollect('reload', async () => ({ model_version: (await loadModel('reload')).version }));
+    app.workers.onCollect('drift', () => dataPlane.driftSnapshot() ?? null);
 
     app.addHook('onReady', async () => {
       await loadModel('startup');

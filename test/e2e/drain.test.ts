@@ -57,6 +57,15 @@ describe.each([1, 2])('drain with WORKERS=%i', (workers) => {
     }
   }, 120_000);
 
+  it('exits 0 when stopped right as it becomes ready, workers still starting or not', async () => {
+    for (let run = 1; run <= 5; run += 1) {
+      const server = startServer({ WORKERS: String(workers) }, await freePort());
+      await waitUntilHealthy(server);
+      server.child.kill('SIGTERM');
+      expect(await server.exited, `run ${run}:\n${server.output()}`).toBe(0);
+    }
+  }, 60_000);
+
   it('answers a slow body with 408 and still exits 0', async () => {
     const port = await freePort();
     const server = startServer({ WORKERS: String(workers), HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '5000' }, port);
