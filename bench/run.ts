@@ -285,6 +285,7 @@ const BARE_FLOOR = 'bare floor (constant answer)';
 const SERVICE_FLOOR = 'service floor (constant answer)';
 const BATCHED = 'service (defaults)';
 const SHARED_QUEUE = 'service, batch rows through the shared queue';
+const NO_DRIFT = 'service, DRIFT_MONITORING=false';
 
 async function main(): Promise<void> {
   ensureWrk();
@@ -305,6 +306,7 @@ async function main(): Promise<void> {
     { name: BATCHED, command: service, env: {} },
     { name: 'service, micro-batching off', command: service, env: { MICRO_BATCHING: 'false' } },
     { name: SHARED_QUEUE, command: service, env: { MICRO_BATCH_MULTI_ROW: 'true' }, only: ['/predict/batch'] },
+    { name: NO_DRIFT, command: service, env: { DRIFT_MONITORING: 'false' }, only: ['/predict', '/predict/batch'] },
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
   const single = { ...EXAMPLE_CUSTOMER };
@@ -394,6 +396,13 @@ async function main(): Promise<void> {
       `${withReasons} keeps ${ratio(ratios.median)} of ${plain}'s requests/s (rounds ${ratio(ratios.min)}-${ratio(ratios.max)}); explanations add ${fmt(cpu, 1)} CPU µs per request`,
       true,
     ]);
+  }
+  for (const path of ['/predict', '/predict/batch']) {
+    const monitored = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === path));
+    const unmonitored = rounds.map((round) => round.find((r) => r.server === NO_DRIFT && r.endpoint === path));
+    if (monitored.some((r) => !r) || unmonitored.some((r) => !r)) continue;
+    const ratios = spread(monitored.map((r, round) => r!.requestsPerSecond / unmonitored[round]!.requestsPerSecond));
+    checks.push([`${path} with drift monitoring keeps ${ratio(ratios.median)} of its requests/s without it (rounds ${ratio(ratios.min)}-${ratio(ratios.max)})`, true]);
   }
   const oneWorker = services.filter((s) => !s.server.includes('WORKERS'));
   checks.push(

@@ -155,11 +155,13 @@ describe('metrics with WORKERS=2', () => {
     try {
       await waitUntilHealthy(server);
       let served = 0;
+      let rows = 0;
       const pids = new Set<string>();
       for (let attempt = 0; pids.size < 2 && attempt < 20; attempt += 1) {
         const outcomes = await runKeepAliveClients(port, 8, (() => { let calls = 0; return () => calls++ >= 8 * 5; })());
         expect(outcomes.every((outcome) => outcome.status === 200)).toBe(true);
         served += outcomes.length;
+        rows += outcomes.length + 2 * outcomes.filter((outcome) => Number(outcome.id.split('-').at(-1)) % 4 === 3).length;
         // Log lines reach the output within a second (buffered writes).
         await new Promise((resolve) => setTimeout(resolve, 1100));
         for (const match of server.output().matchAll(/"pid":(\d+),[^\n]*"msg":"request completed"/g)) pids.add(match[1]!);
@@ -170,9 +172,35 @@ describe('metrics with WORKERS=2', () => {
         const counted = (sampleValue(metrics, 'http_requests_total', { route: '/predict', status_code: '200' }) ?? 0) + (sampleValue(metrics, 'http_requests_total', { route: '/predict/batch', status_code: '200' }) ?? 0);
         expect(counted).toBe(served);
         expect(sampleValue(metrics, 'churn_model_loads_total', { trigger: 'startup', outcome: 'success' })).toBe(2);
+        // Drift counts every worker's rows too: the batches carry 3 customers each.
+        expect(sampleValue(metrics, 'churn_drift_window_rows')).toBe(rows);
       }
+      const drift = (await (await fetch(`${server.baseUrl}/monitoring/drift`)).json()) as { window: { rows: number } };
+      expect(drift.window.rows).toBe(rows);
     } finally {
       expect(await server.stop()).toBe(0);
     }
   });
 });
+
+describe('drift with WORKERS=2', () => {
+  it('the primary warns once when a feature drifts, from both workers\' counts', async () => {
+    const port = await freePort();
+    const server = startServer({ WORKERS: '2', DRIFT_CHECK_INTERVAL_MS: '200', DRIFT_MIN_ROWS: '200' }, port);
+    try {
+      await waitUntilHealthy(server);
+      // Tenures of 0 to 3 months only, spread over both workers by many connections.
+      const shifted = Array.from({ length: 100 }, (_, index) => ({ ...VALID_CUSTOMER, tenure_months: index % 4, monthly_charges: 20 + (index % 90) }));
+      await Promise.all(Array.from({ length: 6 }, () => fetch(`${server.baseUrl}/predict/batch`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ customers: shifted }) })));
+      const warnings = () => server.output().split('\n').filter((line) => line.includes('"msg":"drift: tenure_months is significant"'));
+      for (let waited = 0; warnings().length === 0 && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(warnings()).toHaveLength(1);
+      expect(JSON.parse(warnings()[0]!)).toMatchObject({ pid: server.child.pid, level: 40, feature: 'tenure_months', to: 'significant' });
+      const drift = (await (await fetch(`${server.baseUrl}/monitoring/drift`)).json()) as { window: { rows: number } };
+      expect(drift.window.rows).toBe(600);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
+

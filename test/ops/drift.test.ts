@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
+import { buildTestApp, postJson, type TestApp } from '../helpers.js';
+import { sampleValue } from '../prometheus-text.js';
+
+const TRAINING_DATA = fileURLToPath(new URL('../../../shared/data/telco-customer-churn.csv', import.meta.url));
+/** CI sets this: there the shared training data must be present. */
+const REQUIRE_DATA = process.env.REQUIRE_TEST_TOOLS === '1';
+
+type Customer = Record<(typeof FEATURE_NAMES)[number], number>;
+const parity = JSON.parse(readFileSync(new URL('../fixtures/parity.json', import.meta.url), 'utf8')) as { rows: { features: number[]; kind: string }[] };
+const toCustomer = (features: number[]): Customer => Object.fromEntries(FEATURE_NAMES.map((name, column) => [name, features[column]!])) as Customer;
+/** The 1,409 hold-out customers: drawn from the same data as the training rows, never trained on. */
+const HOLDOUT = parity.rows.filter((row) => row.kind === 'holdout').map((row) => toCustomer(row.features));
+
+/** Every customer of the training data, derived as training/features.py derives them. */
+function trainingCustomers(): Customer[] {
+  const [header, ...lines] = readFileSync(TRAINING_DATA, 'utf8').trim().split(/\r?\n/);
+  const columns = header!.split(',');
+  const services = ['PhoneService', 'MultipleLines', 'OnlineSecurity', 'OnlineBackup', 'DeviceProtection', 'TechSupport', 'StreamingTV', 'StreamingMovies'];
+  return lines.map((line) => {
+    const cells = Object.fromEntries(line.split(',').map((cell, index) => [columns[index]!, cell]));
+    return {
+      tenure_months: Number(cells.tenure),
+      monthly_charges: Number(cells.MonthlyCharges),
+      total_charges: cells.TotalCharges!.trim() === '' ? 0 : Number(cells.TotalCharges),
+      num_products: services.filter((service) => cells[service] === 'Yes').length + (cells.InternetService === 'No' ? 0 : 1),
+      has_support_calls: cells.TechSupport === 'Yes' ? 1 : 0,
+    };
+  });
+}
+
+async function score(app: TestApp['app'], customers: Customer[]) {
+  for (let start = 0; start < customers.length; start += 100) {
+    expect((await postJson(app, '/predict/batch', { customers: customers.slice(start, start + 100) })).statusCode).toBe(200);
+  }
+}
+
+const report = async (app: TestApp['app']) => (await app.inject({ method: 'GET', url: '/monitoring/drift' })).json();
+const statuses = (body: { features: { feature: string; status: string }[] }) => Object.fromEntries(body.features.map((finding) => [finding.feature, finding.status]));
+
+let testApp: TestApp | undefined;
+afterEach(async () => testApp?.app.close());
+
+describe('drift monitoring', () => {
+  it('reports nothing until the window holds DRIFT_MIN_ROWS rows', async () => {
+    testApp = await buildTestApp();
+    await score(testApp.app, HOLDOUT.slice(0, 300));
+    const body = await report(testApp.app);
+    expect(body).toMatchObject({ available: true, model_version: '1.1.0', window: { rows: 300, capacity: 10_000, min_rows: 1_000 }, thresholds: { moderate: 0.1, significant: 0.25 }, smoothing: 0.0001 });
+    expect(body.features.map((finding: { psi: unknown; status: unknown }) => [finding.psi, finding.status])).toEqual(FEATURE_NAMES.map(() => [null, null]));
+  });
+
+  it('keeps every feature and the score stable on the hold-out customers', async () => {
+    testApp = await buildTestApp();
+    await score(testApp.app, HOLDOUT);
+    const body = await report(testApp.app);
+    expect(body.window.rows).toBe(HOLDOUT.length);
+    expect(statuses(body)).toEqual(Object.fromEntries(FEATURE_NAMES.map((name) => [name, 'stable'])));
+    expect(body.score).toMatchObject({ feature: 'churn_probability', status: 'stable' });
+    for (const finding of body.features) expect(finding.psi).toBeLessThan(0.05);
+  });
+
+  it.skipIf(!REQUIRE_DATA && !existsSync(TRAINING_DATA))('keeps every feature and the score stable replaying all the training data', async () => {
+    testApp = await buildTestApp({ DRIFT_WINDOW_ROWS: '20000' });
+    const customers = trainingCustomers();
+    expect(customers).toHaveLength(7043);
+    await score(testApp.app, customers);
+    const body = await report(testApp.app);
+    expect(statuses(body)).toEqual(Object.fromEntries(FEATURE_NAMES.map((name) => [name, 'stable'])));
+    expect(body.score.status).toBe('stable');
+    for (const finding of [...body.features, body.score]) expect(finding.psi).toBeLessThan(0.01);
+  });
+
+  it('marks a shifted feature significant and leaves the others stable, in the report, the metrics and the log', async () => {
+    testApp = await buildTestApp({ DRIFT_CHECK_INTERVAL_MS: '100' });
+    // A promotion brings in new customers: tenures of 0 to 3 months only.
+    const shifted = HOLDOUT.map((customer, index) => ({ ...customer, tenure_months: index % 4 }));
+    await score(testApp.app, shifted);
+    const body = await report(testApp.app);
+    expect(statuses(body)).toEqual({ tenure_months: 'significant', monthly_charges: 'stable', total_charges: 'stable', num_products: 'stable', has_support_calls: 'stable' });
+    const tenure = body.features.find((finding: { feature: string }) => finding.feature === 'tenure_months');
+    expect(tenure.psi).toBeGreaterThan(0.25);
+    expect(tenure.bins[0]).toMatchObject({ bin: '(-inf, 2]', live_share: expect.closeTo(0.75, 3) });
+
+    const metrics = (await testApp.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sampleValue(metrics, 'churn_drift_psi', { feature: 'tenure_months', model_version: '1.1.0' })).toBeCloseTo(tenure.psi, 6);
+    expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.1.0' })).toBe(HOLDOUT.length);
+
+    const warned = () => testApp!.logs.filter((line) => line.level === 40 && String(line.msg).startsWith('drift: '));
+    for (let waited = 0; warned().length < 2 && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(warned().find((line) => line.feature === 'tenure_months')).toMatchObject({ msg: 'drift: tenure_months is significant', from: null, to: 'significant', modelVersion: '1.1.0' });
+    const before = warned().length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One warning per change, not one per check.
+    expect(warned()).toHaveLength(before);
+  });
+
+  it('starts a fresh window on reload', async () => {
+    const token = 'admin-token-0123456789';
+    testApp = await buildTestApp({ ADMIN_TOKEN: token });
+    await score(testApp.app, HOLDOUT.slice(0, 500));
+    expect((await report(testApp.app)).window.rows).toBe(500);
+    expect((await testApp.app.inject({ method: 'POST', url: '/admin/reload', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    expect((await report(testApp.app)).window.rows).toBe(0);
+    await score(testApp.app, HOLDOUT.slice(0, 100));
+    expect((await report(testApp.app)).window.rows).toBe(100);
+  });
+
+  it('can be turned off', async () => {
+    testApp = await buildTestApp({ DRIFT_MONITORING: 'false' });
+    await score(testApp.app, HOLDOUT.slice(0, 100));
+    expect(await report(testApp.app)).toMatchObject({ available: false, reason: 'drift monitoring is off (DRIFT_MONITORING=false)', features: [], score: null });
+    const metrics = (await testApp.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sampleValue(metrics, 'churn_drift_window_rows')).toBeUndefined();
+  });
+
+  it('is in the OpenAPI document', async () => {
+    testApp = await buildTestApp();
+    const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the window, per feature and for the score.');
+  });
+});
