@@ -7,6 +7,10 @@ import { REASON_COUNT } from '../schemas/explanation.js';
 import { ModelResponse } from '../schemas/model-info.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 
+const EXPLAINER_METHOD =
+  'Exact path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2; shap TreeExplainer, feature_perturbation="tree_path_dependent") ' +
+  'on the trees and training covers in the served ONNX file, in log-odds of churn.';
+
 /**
  * GET /model: the served model's card, as written and checked at load (version, features with
  * units and ranges, hold-out metrics, calibration and operating points, global importance), and
@@ -34,7 +38,7 @@ const modelRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         model_version: model.version,
         onnx_sha256: model.sha256,
         explanations: explainer
-          ? { available: true, method: card?.explainability.method ?? 'exact path-dependent TreeSHAP', base_value: explainer.baseValue, reason_count: REASON_COUNT }
+          ? { available: true, method: EXPLAINER_METHOD, base_value: explainer.baseValue, reason_count: REASON_COUNT }
           : { available: false, reason_count: REASON_COUNT, unavailable_reason: model.explanationsUnavailable ?? 'no explainer' },
         card: card ?? null,
       };
