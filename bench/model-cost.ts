@@ -31,7 +31,7 @@ const rows: { rows: number; usPerCall: number; usPerRow: number; explainUsPerRow
 for (const size of sizes) {
   const customers = Array.from({ length: size }, (_, index) => ({ ...EXAMPLE_CUSTOMER, tenure_months: index % 121, monthly_charges: (index * 7.3) % 500 }));
   const features = packRows(customers);
-  const usPerCall = await timed(() => model.predictProbabilities(features, size));
+  const usPerCall = await timed(() => model.predict(features, size));
   const explainer = model.explainer!;
   const explainUs = await timed(() => {
     for (let row = 0; row < size; row += 1) explainer.explain(features.subarray(row * FEATURE_COUNT, (row + 1) * FEATURE_COUNT));

@@ -12,6 +12,7 @@ import { TreeExplainer } from './tree-explainer.js';
 
 const DEFAULT_MODEL_VERSION = '1.0.0';
 const PROBABILITIES_OUTPUT = 'probabilities';
+const LABEL_OUTPUT = 'label';
 
 export interface ModelOptions {
   intraOpThreads: number;
@@ -58,6 +59,40 @@ export interface ModelInfo {
   readonly version: string;
 }
 
+/** One tensor the model takes or gives, as onnxruntime describes it: symbolic dimensions are strings. */
+export interface TensorSpec {
+  readonly name: string;
+  /** onnxruntime's element type: float32, int64, ... */
+  readonly type: string;
+  readonly shape: readonly (number | string)[];
+}
+
+/** An output the service serves, and what it means. */
+export interface OutputSpec extends TensorSpec {
+  /** probabilities: float32 [N, 2], P(stay) and P(churn); label: int64 [N], the model's own class. */
+  readonly role: 'probabilities' | 'label';
+}
+
+/**
+ * The tensors the service exchanges with the model: its one input and the outputs it serves
+ * (the class probabilities and, when the model has one, its own class label), in the model's order.
+ */
+export interface ModelSignature {
+  readonly input: TensorSpec;
+  readonly outputs: readonly OutputSpec[];
+}
+
+/** One model run's outputs for `rows` rows, exactly as onnxruntime returned them. */
+export interface ModelOutputs {
+  readonly rows: number;
+  /** P(churn) per row: column 1 of the probabilities. */
+  readonly churn: Float32Array;
+  /** The probabilities output, row-major [rows, 2]: P(stay), P(churn). */
+  readonly probabilities: Float32Array;
+  /** The model's own class label per row, when it has a label output. */
+  readonly labels: BigInt64Array | undefined;
+}
+
 /** What a load found, for the debug log. */
 export interface LoadDetails {
   fileBytes: number;
@@ -78,6 +113,7 @@ export interface ServedModel extends ModelInfo {
   readonly explainer: TreeExplainer | undefined;
   readonly explanationsUnavailable: string | undefined;
   readonly loadDetails: LoadDetails;
+  readonly signature: ModelSignature;
 }
 
 /**
@@ -139,19 +175,25 @@ export class ChurnModel implements ServedModel {
   readonly explainer: TreeExplainer | undefined;
   readonly explanationsUnavailable: string | undefined;
   readonly loadDetails: LoadDetails;
+  readonly signature: ModelSignature;
   private readonly session: ort.InferenceSession;
   private readonly inputName: string;
-  private readonly outputName: string;
+  private readonly probabilitiesName: string;
+  private readonly labelName: string | undefined;
+  private readonly outputNames: string[];
 
-  private constructor(parts: Omit<ServedModel, 'explainer' | 'explanationsUnavailable'> & { session: ort.InferenceSession; inputName: string; outputName: string; explanations: ReturnType<typeof explainerFor> }) {
+  private constructor(parts: Omit<ServedModel, 'explainer' | 'explanationsUnavailable'> & { session: ort.InferenceSession; explanations: ReturnType<typeof explainerFor> }) {
     this.path = parts.path;
     this.version = parts.version;
     this.sha256 = parts.sha256;
     this.card = parts.card;
     this.loadDetails = parts.loadDetails;
     this.session = parts.session;
-    this.inputName = parts.inputName;
-    this.outputName = parts.outputName;
+    this.signature = parts.signature;
+    this.inputName = parts.signature.input.name;
+    this.outputNames = parts.signature.outputs.map((output) => output.name);
+    this.probabilitiesName = parts.signature.outputs.find((output) => output.role === 'probabilities')!.name;
+    this.labelName = parts.signature.outputs.find((output) => output.role === 'label')?.name;
     this.explainer = 'explainer' in parts.explanations ? parts.explanations.explainer : undefined;
     this.explanationsUnavailable = 'unavailable' in parts.explanations ? parts.explanations.unavailable : undefined;
   }
@@ -177,7 +219,7 @@ export class ChurnModel implements ServedModel {
     }
 
     try {
-      const { inputName, outputName } = ChurnModel.checkSignature(session, path);
+      const signature = ChurnModel.checkSignature(session, path);
       const loadDetails: LoadDetails = {
         fileBytes: file.size,
         loadMs: 0,
@@ -186,7 +228,7 @@ export class ChurnModel implements ServedModel {
       };
       const version = await readVersion(path);
       const card = await readCard(path, sha256, version);
-      const model = new ChurnModel({ session, inputName, outputName, path, version, sha256, card, loadDetails, explanations: explainerFor(bytes) });
+      const model = new ChurnModel({ session, signature, path, version, sha256, card, loadDetails, explanations: explainerFor(bytes) });
       await model.checkProbe();
       loadDetails.loadMs = Math.round((performance.now() - started) * 10) / 10;
       return model;
@@ -216,47 +258,62 @@ export class ChurnModel implements ServedModel {
     const candidates = (session.outputMetadata as TensorMetadata[]).filter(
       (output) => output.type === 'float32' && output.shape.length === 2 && dimensionFits(output.shape[1], 2),
     );
-    const output = candidates.find((candidate) => candidate.name === PROBABILITIES_OUTPUT) ?? candidates[0];
-    if (!output) {
+    const probabilities = candidates.find((candidate) => candidate.name === PROBABILITIES_OUTPUT) ?? candidates[0];
+    if (!probabilities) {
       throw doesNotFit(
         `it needs a float32 [N, 2] probabilities output, but has ${session.outputMetadata.map(describe).join(', ')}`,
       );
     }
-    return { inputName: input.name, outputName: output.name };
+    const labels = (session.outputMetadata as TensorMetadata[]).filter((output) => output.type === 'int64' && output.shape.length === 1);
+    const label = labels.find((candidate) => candidate.name === LABEL_OUTPUT) ?? labels[0];
+    const spec = (meta: TensorMetadata): TensorSpec => ({ name: meta.name, type: meta.type, shape: [...meta.shape] });
+    const roles = new Map<string, OutputSpec['role']>([[probabilities.name, 'probabilities']]);
+    if (label) roles.set(label.name, 'label');
+    return {
+      input: spec(input),
+      outputs: (session.outputMetadata as TensorMetadata[]).flatMap((output) => {
+        const role = roles.get(output.name);
+        return role ? [{ ...spec(output), role }] : [];
+      }),
+    };
   }
 
   /** One real run at load time: catches shape errors that metadata cannot show, and warms the session. */
   private async checkProbe(): Promise<void> {
-    let probabilities: Float32Array;
+    let churn: Float32Array;
     try {
-      probabilities = await this.predictProbabilities(probeRow(), 1);
+      ({ churn } = await this.predict(probeRow(), 1));
     } catch (error) {
       throw new ModelLoadError(`Model at ${this.path} does not fit this service: a test run failed: ${(error as Error).message}`);
     }
-    const [probability] = probabilities;
-    if (probabilities.length !== 1 || probability === undefined || !(probability >= 0 && probability <= 1)) {
+    const [probability] = churn;
+    if (churn.length !== 1 || probability === undefined || !(probability >= 0 && probability <= 1)) {
       throw new ModelLoadError(
-        `Model at ${this.path} does not fit this service: a test run gave ${probabilities.length} probabilities (${[...probabilities].join(', ')}) for one row`,
+        `Model at ${this.path} does not fit this service: a test run gave ${churn.length} probabilities (${[...churn].join(', ')}) for one row`,
       );
     }
   }
 
   /**
-   * Runs exactly one onnxruntime pass over `rows` rows packed row-major in `features` and
-   * returns P(churn) per row. The call is synchronous inside onnxruntime-node: it blocks the
-   * event loop for its whole duration, so callers bound `rows`.
+   * Runs exactly one onnxruntime pass over `rows` rows packed row-major in `features`. The call
+   * is synchronous inside onnxruntime-node: it blocks the event loop for its whole duration, so
+   * callers bound `rows`. The label costs nothing extra: the classifier computes it anyway.
    */
-  async predictProbabilities(features: Float32Array, rows: number): Promise<Float32Array> {
+  async predict(features: Float32Array, rows: number): Promise<ModelOutputs> {
     const input = new ort.Tensor('float32', features, [rows, FEATURE_COUNT]);
-    const results = await this.session.run({ [this.inputName]: input }, [this.outputName]);
-    const output = results[this.outputName];
+    const results = await this.session.run({ [this.inputName]: input }, this.outputNames);
+    const output = results[this.probabilitiesName];
     if (!output || output.dims.length !== 2 || output.dims[0] !== rows || output.dims[1] !== 2) {
       throw new Error(`Model returned probabilities of shape [${output?.dims.join(', ')}] for ${rows} rows`);
     }
-    const pairs = output.data as Float32Array;
+    const label = this.labelName === undefined ? undefined : results[this.labelName];
+    if (label && (label.dims.length !== 1 || label.dims[0] !== rows)) {
+      throw new Error(`Model returned labels of shape [${label.dims.join(', ')}] for ${rows} rows`);
+    }
+    const probabilities = output.data as Float32Array;
     const churn = new Float32Array(rows);
-    for (let row = 0; row < rows; row += 1) churn[row] = pairs[row * 2 + 1]!;
-    return churn;
+    for (let row = 0; row < rows; row += 1) churn[row] = probabilities[row * 2 + 1]!;
+    return { rows, churn, probabilities, labels: label?.data as BigInt64Array | undefined };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
-import { InferenceFailedError, ServiceClosingError } from '../errors.js';
-import type { ModelOptions, ServedModel } from './churn-model.js';
+import { InferenceFailedError, ModelNotReadyError, ServiceClosingError } from '../errors.js';
+import type { ModelOptions, ModelOutputs, ServedModel } from './churn-model.js';
 import { DriftMonitor, type DriftSnapshot } from './drift.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -11,6 +11,9 @@ export interface Score {
   model: ServedModel;
   /** Packing the tensor plus the onnxruntime call that scored this row, in ms. */
   inferenceMs: number;
+  /** Every output of the run that scored this row (shared by the rows of that run), and this row's index in it. */
+  outputs: ModelOutputs;
+  row: number;
 }
 
 /** What the data plane reports as it works; metrics and monitors listen here. */
@@ -81,6 +84,14 @@ export class DataPlane {
     return this.#models.current;
   }
 
+  /** The model that scores new rows now; refuses, as scoring would, while closing or before a model is loaded. */
+  servingModel(): ServedModel {
+    if (this.#closing) throw new ServiceClosingError();
+    const model = this.#models.current;
+    if (!model) throw new ModelNotReadyError();
+    return model;
+  }
+
   /** Ready to score: a model is loaded and the data plane is not closing. */
   get ready(): boolean {
     return !this.#closing && this.#models.current !== undefined;
@@ -134,18 +145,18 @@ export class DataPlane {
     return this.#models.withModel(async (model) => {
       const started = performance.now();
       const features = packRows(rows);
-      let probabilities: Float32Array;
+      let outputs: ModelOutputs;
       try {
-        probabilities = await model.predictProbabilities(features, rows.length);
+        outputs = await model.predict(features, rows.length);
       } catch (error) {
         observer?.runFailed?.(model, rows.length, error);
         throw new InferenceFailedError({ cause: error });
       }
       const inferenceMs = performance.now() - started;
       observer?.runFinished?.(model, rows.length, inferenceMs / 1000);
-      this.#drift?.observe(model, features, rows.length, probabilities);
+      this.#drift?.observe(model, features, rows.length, outputs.churn);
       const scores = new Array<Score>(rows.length);
-      for (let row = 0; row < rows.length; row += 1) scores[row] = { probability: probabilities[row]!, model, inferenceMs };
+      for (let row = 0; row < rows.length; row += 1) scores[row] = { probability: outputs.churn[row]!, model, inferenceMs, outputs, row };
       return scores;
     });
   }

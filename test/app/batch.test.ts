@@ -46,7 +46,7 @@ describe('POST /predict/batch', () => {
   });
 
   it('runs the model exactly once per request', async () => {
-    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    const run = vi.spyOn(ChurnModel.prototype, 'predict');
     const response = await batch(variedCustomers(100));
     expect(response.statusCode).toBe(200);
     expect(run).toHaveBeenCalledTimes(1);

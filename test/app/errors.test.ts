@@ -66,6 +66,7 @@ describe('error responses', () => {
     ['GET', '/predict', 'POST'],
     ['PUT', '/predict/batch', 'POST'],
     ['POST', '/health', 'GET'],
+    ['DELETE', '/openapi.json', 'GET'],
   ])('answers %s on %s with 405 and Allow: %s', async (method, url, allow) => {
     const response = await testApp.app.inject({ method: method as 'GET', url });
     expect(response.statusCode).toBe(405);
@@ -73,8 +74,16 @@ describe('error responses', () => {
     expect(response.json()).toMatchObject({ statusCode: 405, error: 'Method Not Allowed' });
   });
 
+  it('answers 404, not 405, for a path no route matches exactly (a trailing slash, an extra segment)', async () => {
+    for (const url of ['/predict/', '/predict/batch/x', '/healthz']) {
+      const response = await testApp.app.inject({ method: 'POST', url });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers.allow, url).toBeUndefined();
+    }
+  });
+
   it('answers 500 without a stack trace or internals when inference fails', async () => {
-    vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValue(new Error('secret internal detail at /srv/x.ts:1'));
+    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValue(new Error('secret internal detail at /srv/x.ts:1'));
     const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
     expect(response.statusCode).toBe(500);
     expect(response.json()).toEqual({

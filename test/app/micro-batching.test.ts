@@ -23,7 +23,7 @@ describe('micro-batched /predict', () => {
     try {
       const customers = Array.from({ length: 1000 }, (_, index) => randomCustomer(index));
       const alone = await Promise.all(customers.map(async (customer) => (await postJson(app, '/predict/batch', { customers: [customer] })).json().predictions[0]));
-      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+      const run = vi.spyOn(ChurnModel.prototype, 'predict');
       const responses = await Promise.all(customers.map((customer) => postJson(app, '/predict', customer)));
       expect(responses.map((response) => response.json())).toEqual(alone);
       expect(run.mock.calls.length).toBeLessThan(1000);
@@ -36,7 +36,7 @@ describe('micro-batched /predict', () => {
   it('answers every caller of a failed coalesced run with a JSON 500, and recovers', async () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent' });
     try {
-      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(new Error('onnxruntime exploded'));
+      const run = vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('onnxruntime exploded'));
       const responses = await Promise.all(Array.from({ length: 20 }, () => postJson(app, '/predict', VALID_CUSTOMER)));
       expect(run).toHaveBeenCalledTimes(1);
       expect(responses.map((response) => response.statusCode)).toEqual(Array(20).fill(500));
@@ -53,7 +53,7 @@ describe('micro-batched /predict', () => {
     try {
       const customers = Array.from({ length: 5 }, (_, index) => randomCustomer(index));
       const expected = await Promise.all(customers.map(async (customer) => (await postJson(batched.app, '/predict', customer)).json()));
-      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+      const run = vi.spyOn(ChurnModel.prototype, 'predict');
       const responses = await Promise.all(customers.map((customer) => postJson(app, '/predict', customer)));
       expect(run).toHaveBeenCalledTimes(5);
       expect(responses.map((response) => response.statusCode)).toEqual(Array(5).fill(200));

@@ -30,7 +30,7 @@ describe('the OpenAPI examples are the service\'s real answers', () => {
     expect((await send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024) }))).json()).toEqual(EXAMPLE_ERRORS[413]);
     expect((await send(JSON.stringify(VALID_CUSTOMER), { 'content-type': 'application/json; charset=latin1' })).json()).toEqual(EXAMPLE_ERRORS[415]);
     expect((await send(JSON.stringify({ ...VALID_CUSTOMER, tenure_months: 999 }))).json()).toEqual(EXAMPLE_VALIDATION_ERROR);
-    vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(new Error('boom'));
+    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('boom'));
     expect((await send(JSON.stringify(VALID_CUSTOMER))).json()).toEqual(EXAMPLE_ERRORS[500]);
 
     const keyed = await buildTestApp({ API_KEYS: 'key-0123456789abcdef,other-key-0123456789', RATE_LIMIT_PER_MINUTE: '600' });

@@ -51,7 +51,7 @@ describe('DataPlane', () => {
     const plane = dataPlane();
     await plane.loadModel(BUNDLED_MODEL);
     const many = rows(50);
-    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    const run = vi.spyOn(ChurnModel.prototype, 'predict');
     const scores = await plane.scoreMany(many);
     expect(run).toHaveBeenCalledTimes(1);
     expect(run.mock.calls[0]![1]).toBe(50);
@@ -66,7 +66,7 @@ describe('DataPlane', () => {
   it('coalesces concurrent single rows into one run', async () => {
     const plane = dataPlane();
     await plane.loadModel(BUNDLED_MODEL);
-    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    const run = vi.spyOn(ChurnModel.prototype, 'predict');
     const scores = await Promise.all(rows(40).map((row) => plane.scoreOne(row)));
     expect(run).toHaveBeenCalledTimes(1);
     expect(run.mock.calls[0]![1]).toBe(40);
@@ -78,7 +78,7 @@ describe('DataPlane', () => {
     for (const multiRow of [false, true]) {
       const plane = dataPlane({ multiRow });
       await plane.loadModel(BUNDLED_MODEL);
-      const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+      const run = vi.spyOn(ChurnModel.prototype, 'predict');
       await Promise.all([plane.scoreOne(VALID_CUSTOMER), plane.scoreMany(rows(3)), plane.scoreOne(VALID_CUSTOMER)]);
       expect(run.mock.calls.map((call) => call[1]).sort()).toEqual(multiRow ? [5] : [2, 3]);
       run.mockRestore();
@@ -89,7 +89,7 @@ describe('DataPlane', () => {
   it('refuses rows that break the feature contract before they reach the model', async () => {
     const plane = dataPlane();
     await plane.loadModel(BUNDLED_MODEL);
-    const run = vi.spyOn(ChurnModel.prototype, 'predictProbabilities');
+    const run = vi.spyOn(ChurnModel.prototype, 'predict');
     await expect(plane.scoreOne({ ...VALID_CUSTOMER, tenure_months: 121 })).rejects.toBeInstanceOf(InvalidRowsError);
     const many = plane.scoreMany([VALID_CUSTOMER, { ...VALID_CUSTOMER, has_support_calls: Number.NaN }]);
     await expect(many).rejects.toMatchObject({ issues: [{ row: 1, feature: 'has_support_calls', problem: 'not_a_number' }] });
@@ -102,7 +102,7 @@ describe('DataPlane', () => {
     const plane = dataPlane({}, observer);
     await plane.loadModel(BUNDLED_MODEL);
     const cause = new Error('onnxruntime exploded');
-    vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(cause);
+    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(cause);
     const failed = await plane.scoreMany(rows(3)).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(InferenceFailedError);
     expect(failed).toMatchObject({ statusCode: 500, publicMessage: 'Internal Server Error', cause, message: 'Inference failed: onnxruntime exploded' });

@@ -36,13 +36,13 @@ describe('ModelHandle', () => {
     const hold = deferred();
     const running = handle.withModel(async (model) => {
       await hold.promise;
-      return model.predictProbabilities(ROW, 1);
+      return model.predict(ROW, 1);
     });
     const second = await handle.load(B, OPTIONS);
     expect(handle.current).toBe(second);
     expect(close).not.toHaveBeenCalled();
     hold.resolve();
-    expect((await running)[0]).toBeCloseTo(0.5991, 4);
+    expect((await running).churn[0]).toBeCloseTo(0.5991, 4);
     await vi.waitFor(() => expect(close.mock.contexts).toEqual([first]));
     await handle.close();
     expect(close.mock.contexts).toEqual([first, second]);
@@ -81,7 +81,7 @@ describe('ModelHandle', () => {
     const current = await handle.load(A, OPTIONS);
     await expect(handle.load('/nonexistent/model.onnx', OPTIONS)).rejects.toBeInstanceOf(ModelLoadError);
     expect(handle.current).toBe(current);
-    expect((await handle.withModel((model) => model.predictProbabilities(ROW, 1))).length).toBe(1);
+    expect((await handle.withModel((model) => model.predict(ROW, 1))).churn.length).toBe(1);
     expect((await handle.load(B, OPTIONS)).version).toBe('1.0.0-b');
     await handle.close();
   });
@@ -93,7 +93,7 @@ describe('ModelHandle', () => {
     const hold = deferred();
     const running = handle.withModel(async (model) => {
       await hold.promise;
-      return model.predictProbabilities(ROW, 1);
+      return model.predict(ROW, 1);
     });
     let closed = false;
     const closing = handle.close().then(() => (closed = true));

@@ -95,7 +95,7 @@ describe('GET /metrics', () => {
 
   it('counts failed runs', async () => {
     const before = sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.1.0' }) ?? 0;
-    vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(new Error('boom'));
+    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('boom'));
     expect((await postJson(testApp.app, '/predict/batch', { customers: [VALID_CUSTOMER] })).statusCode).toBe(500);
     expect(sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.1.0' })).toBe(before + 1);
   });

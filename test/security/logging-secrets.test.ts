@@ -18,7 +18,7 @@ describe('what is never logged', () => {
       await postJson(app, '/predict', { tenure_months: 'bad' }, { 'x-api-key': KEY });
       await app.inject({ method: 'POST', url: '/admin/reload', headers: { authorization: `Bearer ${TOKEN}` } });
       // A server fault logs the error and its cause.
-      vi.spyOn(ChurnModel.prototype, 'predictProbabilities').mockRejectedValueOnce(new Error('boom'));
+      vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('boom'));
       expect((await postJson(app, '/predict/batch', { customers: [VALID_CUSTOMER] }, { authorization: `Bearer ${KEY}` })).statusCode).toBe(500);
       // Anything that logs a request or headers object has them censored.
       app.log.info({ req: { headers: { authorization: `Bearer ${KEY}`, 'x-api-key': KEY, cookie: COOKIE } } }, 'a request');
