@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger, FastifyError, FastifySchemaValidationError } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 import { InvalidRowsError, ServiceError, type RowIssue } from '../errors.js';
 import type { ErrorResponse, ValidationErrorResponse, ValidationIssue } from '../schemas/errors.js';
@@ -38,6 +38,12 @@ function echoed(value: unknown): Pick<ValidationIssue, 'input'> {
   return {};
 }
 
+/** pydantic's way of listing allowed values: 'a', 'b' or 'c'. */
+function expectedValues(values: readonly unknown[]): string {
+  const quoted = values.map((value) => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value)));
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : (quoted[0] ?? '');
+}
+
 /**
  * Ajv's keywords in the words, type names, `input` and `ctx` of FastAPI (pydantic v2), which
  * clients already parse.
@@ -73,6 +79,10 @@ function toIssue(error: FastifySchemaValidationError, context: string, root: unk
         default:
           return issue('type_error', `Input should be of type ${String(error.params.type)}`);
       }
+    case 'enum': {
+      const expected = expectedValues(error.params.allowedValues as unknown[]);
+      return issue('literal_error', `Input should be ${expected}`, { expected });
+    }
     case 'minimum':
       return issue('greater_than_equal', `Input should be greater than or equal to ${limit}`, { ge: limit });
     case 'maximum':
@@ -131,11 +141,23 @@ function unprocessable(detail: ValidationIssue[], total: number): ValidationErro
   };
 }
 
+/** What a validation context names in the request: the body, the query string, the path's parameters or the headers. */
+function validatedPart(request: FastifyRequest, context: string): unknown {
+  const parts: Record<string, unknown> = { body: request.body, querystring: request.query, params: request.params, headers: request.headers };
+  return parts[context];
+}
+
 function validationResponse(errors: FastifySchemaValidationError[], context: string, root: unknown): ValidationErrorResponse {
   return unprocessable(
     errors.slice(0, MAX_DETAIL_ENTRIES).map((error) => toIssue(error, context, root)),
     errors.length,
   );
+}
+
+/** A validation failure as one message ("inputs[0].shape must be a valid list. …"), for protocols whose errors are a single string. */
+export function validationMessage(error: FastifyError, request: FastifyRequest): string {
+  const context = error.validationContext ?? 'body';
+  return validationResponse(error.validation ?? [], context, validatedPart(request, context)).message;
 }
 
 const ROW_ISSUE_TYPES: Record<RowIssue['problem'], (issue: RowIssue) => Pick<ValidationIssue, 'type' | 'msg' | 'ctx'>> = {
@@ -194,7 +216,20 @@ export function answerClientError(this: { log: FastifyBaseLogger }, error: NodeJ
   socket.destroy();
 }
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The methods routes answer on `path` (a concrete path), so a wrong method gets 405 and an Allow header rather than 404. */
+    allowedMethods(path: string): string[];
+  }
+}
+
+/** A route's URL pattern as a regular expression over concrete paths: `:param` is one segment, `*` the rest. */
+function patternOf(url: string): RegExp {
+  const segments = url.split('/').map((segment) =>
+    segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+  );
+  return new RegExp(`^${segments.join("/")}$`);
+}
 
 /**
  * Every error of the churn API and the operations routes becomes a JSON response here, and only
@@ -202,9 +237,17 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
  */
 export default fp(
   async (app) => {
+    const routes: { pattern: RegExp; methods: string[] }[] = [];
+    app.addHook('onRoute', (route) => {
+      const methods = [route.method].flat().filter((method) => method !== 'HEAD' && method !== 'OPTIONS');
+      if (methods.length > 0) routes.push({ pattern: patternOf(route.url), methods });
+    });
+    app.decorate('allowedMethods', (path: string) => [...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods))]);
+
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error.validation) {
-        return reply.code(422).send(validationResponse(error.validation, error.validationContext ?? 'body', request.body));
+        const context = error.validationContext ?? 'body';
+        return reply.code(422).send(validationResponse(error.validation, context, validatedPart(request, context)));
       }
       if (error instanceof InvalidRowsError) {
         return reply.code(422).send(rowsResponse(error, request.routeOptions.config.rowsAt));
@@ -227,7 +270,7 @@ export default fp(
     // A known path with the wrong method is 405 with an Allow header, as FastAPI answers it.
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0] ?? '/';
-      const allowed = METHODS.filter((method) => app.hasRoute({ method, url: path }));
+      const allowed = app.allowedMethods(path);
       if (allowed.length > 0) {
         return reply
           .code(405)

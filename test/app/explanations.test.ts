@@ -92,7 +92,12 @@ describe('POST /predict?explain=true', () => {
   it('refuses another value of explain with 422', async () => {
     const response = await postJson(testApp.app, '/predict?explain=yes', EXAMPLE_CUSTOMER);
     expect(response.statusCode).toBe(422);
-    expect(response.json().detail[0]).toMatchObject({ loc: ['querystring', 'explain'] });
+    expect(response.json()).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: "explain must be 'true' or 'false'.",
+      detail: [{ type: 'literal_error', loc: ['querystring', 'explain'], msg: "Input should be 'true' or 'false'", input: 'yes', ctx: { expected: "'true' or 'false'" } }],
+    });
   });
 
   it('explains each row of a batch as /predict explains it alone', async () => {
