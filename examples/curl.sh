@@ -49,6 +49,28 @@ call POST /predict/batch 200 "${json[@]}" "${auth[@]}" \
 call POST /predict 422 "${json[@]}" "${auth[@]}" \
   -d '{"tenure_months":999,"monthly_charges":70.7,"total_charges":151.65,"num_products":2,"has_support_calls":0}'
 
+# The model card (training data, metrics, features, operating points) and drift against the training data.
+call GET /model 200
+call GET /monitoring/drift 200
+
+# The same model over the Open Inference Protocol (KServe V2), for KServe, Triton and MLServer clients.
+call GET /v2 200
+call GET /v2/health/ready 200
+call GET /v2/models/churn 200
+call GET /v2/models/churn/ready 200
+# One FP32 [N, 5] input, one row per customer, columns in the order the metadata lists them;
+# data may be nested (as here) or flat.
+call POST /v2/models/churn/infer 200 "${json[@]}" "${auth[@]}" \
+  -d '{"id":"crm-sync-42","inputs":[{"name":"features","datatype":"FP32","shape":[2,5],
+        "data":[[2,70.7,151.65,2,0],[45,42.3,1840.75,4,1]]}]}'
+# Only the probabilities, flat data, pinned to the served version (404 once another one serves).
+version="$(curl -sS "${auth[@]}" "${BASE_URL}/v2/models/churn" | sed -E 's/.*"versions":\["([^"]+)".*/\1/')"
+call POST "/v2/models/churn/versions/${version}/infer" 200 "${json[@]}" "${auth[@]}" \
+  -d '{"inputs":[{"name":"features","datatype":"FP32","shape":[1,5],"data":[2,70.7,151.65,2,0]}],"outputs":[{"name":"probabilities"}]}'
+# Errors are 400 with {"error": "..."}, as the protocol says: here a row of 4 values.
+call POST /v2/models/churn/infer 400 "${json[@]}" "${auth[@]}" \
+  -d '{"inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[2,70.7,151.65,2]}]}'
+
 # Prometheus metrics (first lines) and the OpenAPI document.
 call GET /metrics 200
 call GET /openapi.json 200

@@ -13,6 +13,7 @@ import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
 import modelRoutes from './ops/model-routes.js';
 import monitoringRoutes from './ops/monitoring-routes.js';
+import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
 import dataPlane from './plugins/data-plane.js';
 import docs from './plugins/docs.js';
@@ -34,9 +35,19 @@ import { ModelCard } from './schemas/model-card.js';
 import { ModelResponse } from './schemas/model-info.js';
 import { DriftReport } from './schemas/drift.js';
 import { HealthResponse, LiveResponse, ReadyResponse } from './schemas/health.js';
+import {
+  InferenceErrorResponse,
+  InferenceRequest,
+  InferenceResponse,
+  ModelMetadataResponse,
+  ModelReadyResponse,
+  ServerLiveResponse,
+  ServerMetadataResponse,
+  ServerReadyResponse,
+} from './schemas/open-inference.js';
 import { PredictionResponse } from './schemas/prediction.js';
 
-const { version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+const { name: SERVICE_NAME, version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** How often Node checks the header and request timeouts, so a 408 comes close to its limit. */
 const TIMEOUT_CHECK_INTERVAL_MS = 250;
@@ -106,6 +117,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     DriftReport,
     ValidationErrorResponse,
     ErrorResponse,
+    ServerMetadataResponse,
+    ServerLiveResponse,
+    ServerReadyResponse,
+    ModelReadyResponse,
+    ModelMetadataResponse,
+    InferenceRequest,
+    InferenceResponse,
+    InferenceErrorResponse,
   ]) {
     app.addSchema(schema);
   }
@@ -129,6 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });
+  await app.register(openInference, { prefix: '/v2', config, server: { name: SERVICE_NAME, version: SERVICE_VERSION } });
 
   return app;
 }

@@ -44,6 +44,12 @@ export interface RowIssue {
   message: string;
 }
 
+/** A model name or version this server does not serve. */
+export class ModelNotFoundError extends ServiceError {
+  override name = 'ModelNotFoundError';
+  readonly statusCode = 404;
+}
+
 /** Rows that break the feature contract (types and ranges of the one feature schema). */
 export class InvalidRowsError extends ServiceError {
   override name = 'InvalidRowsError';

@@ -73,6 +73,12 @@ export default fp<DocsPluginOptions>(
         tags: [
           { name: 'predictions', description: 'Churn predictions' },
           { name: 'operations', description: 'Probes, metrics and model reload, for orchestrators and operators' },
+          {
+            name: 'open-inference',
+            description:
+              'The Open Inference Protocol (KServe V2) REST endpoints, for KServe, Triton and MLServer clients: the same model, ' +
+              'micro-batcher, feature ranges, API keys and rate limits as the churn API. Errors are {"error": "..."}.',
+          },
         ],
         components: {
           securitySchemes: {

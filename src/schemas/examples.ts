@@ -1,4 +1,5 @@
 import type { ErrorResponse, ValidationErrorResponse } from './errors.js';
+import type { InferenceErrorResponse, InferenceResponse, ModelMetadataResponse } from './open-inference.js';
 
 /**
  * The examples the OpenAPI document shows. They are the bundled model's real answers, and
@@ -63,4 +64,53 @@ export const EXAMPLE_ERRORS = {
   429: errorBody(429, 'Too Many Requests', 'Rate limit of 600 requests per minute reached; retry in 42 s.'),
   500: errorBody(500, 'Internal Server Error', 'Internal Server Error'),
   503: errorBody(503, 'Service Unavailable', 'The service is shutting down and takes no new predictions.'),
+};
+
+/** The two example customers as one Open Inference Protocol request: FP32 [2, 5], in the model's column order. */
+export const EXAMPLE_INFER_REQUEST = {
+  id: 'crm-sync-42',
+  inputs: [
+    {
+      name: 'features',
+      datatype: 'FP32',
+      shape: [2, 5],
+      data: [
+        [EXAMPLE_CUSTOMER.tenure_months, EXAMPLE_CUSTOMER.monthly_charges, EXAMPLE_CUSTOMER.total_charges, EXAMPLE_CUSTOMER.num_products, EXAMPLE_CUSTOMER.has_support_calls],
+        [EXAMPLE_LOYAL_CUSTOMER.tenure_months, EXAMPLE_LOYAL_CUSTOMER.monthly_charges, EXAMPLE_LOYAL_CUSTOMER.total_charges, EXAMPLE_LOYAL_CUSTOMER.num_products, EXAMPLE_LOYAL_CUSTOMER.has_support_calls],
+      ],
+    },
+  ],
+} as const;
+
+export const EXAMPLE_INFER_RESPONSE: InferenceResponse = {
+  model_name: 'churn',
+  model_version: EXAMPLE_MODEL_VERSION,
+  id: 'crm-sync-42',
+  outputs: [
+    { name: 'label', datatype: 'INT64', shape: [2], data: [1, 0] },
+    { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.4008615016937256, 0.5991384983062744, 0.9207684993743896, 0.07923150062561035] },
+  ],
+};
+
+export const EXAMPLE_MODEL_METADATA: ModelMetadataResponse = {
+  name: 'churn',
+  versions: [EXAMPLE_MODEL_VERSION],
+  platform: 'onnx_onnxv1',
+  inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 5], parameters: { columns: 'tenure_months,monthly_charges,total_charges,num_products,has_support_calls' } }],
+  outputs: [
+    { name: 'label', datatype: 'INT64', shape: [-1] },
+    { name: 'probabilities', datatype: 'FP32', shape: [-1, 2] },
+  ],
+};
+
+/** The Open Inference Protocol's error bodies, each what the service answers to the request named beside it in the test. */
+export const EXAMPLE_OIP_ERRORS: Record<400 | 401 | 404 | 413 | 415 | 429 | 500 | 503, InferenceErrorResponse> = {
+  400: { error: "Input 'features' must have shape [N, 5], one row per customer; got [5]." },
+  401: { error: EXAMPLE_ERRORS[401].message },
+  404: { error: "Model 'churn' has no version '0.9.0'; the version served is '1.1.0'." },
+  413: { error: EXAMPLE_ERRORS[413].message },
+  415: { error: EXAMPLE_ERRORS[415].message },
+  429: { error: EXAMPLE_ERRORS[429].message },
+  500: { error: EXAMPLE_ERRORS[500].message },
+  503: { error: EXAMPLE_ERRORS[503].message },
 };

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_INFER_RESPONSE, EXAMPLE_MODEL_METADATA } from '../../src/schemas/examples.js';
 import { freePort, startServer, waitUntilHealthy, type ServerProcess } from '../e2e/server-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -87,6 +88,23 @@ describe.skipIf(!available)('the docs in a real browser (Chromium)', () => {
     expect(batch.status).toBe('200');
     expect(JSON.parse(batch.body)).toMatchObject({ batch_size: 2, predictions: [{ churn_probability: 0.5991 }, { churn_probability: 0.0792 }] });
     await page.screenshot({ path: `${ARTIFACTS}swagger-ui.png`, fullPage: true });
+    expectLocalOnly(visited, open);
+    await page.close();
+  }, 60_000);
+
+  it('Swagger UI lists the Open Inference Protocol endpoints under their tag and runs their prefilled examples', async () => {
+    const visited = await visit(open, '/docs');
+    const { page } = visited;
+    const infer = 'operations-open-inference-post_v2_models__model_name__infer';
+    await page.locator(`#${infer}`).waitFor();
+    expect(await page.locator('[id^="operations-open-inference-"]').count()).toBe(9);
+    const inferred = await tryItOut(page, infer);
+    expect(inferred.status).toBe('200');
+    expect(JSON.parse(inferred.body)).toEqual(EXAMPLE_INFER_RESPONSE);
+    const metadata = await tryItOut(page, 'operations-open-inference-get_v2_models__model_name_');
+    expect(metadata.status).toBe('200');
+    expect(JSON.parse(metadata.body)).toEqual(EXAMPLE_MODEL_METADATA);
+    await page.screenshot({ path: `${ARTIFACTS}swagger-ui-open-inference.png`, fullPage: true });
     expectLocalOnly(visited, open);
     await page.close();
   }, 60_000);

@@ -79,7 +79,71 @@ async function checkAnswer(url: string, payload: string) {
   }
 }
 
+const COLUMNS = ['tenure_months', 'monthly_charges', 'total_charges', 'num_products', 'has_support_calls'] as const;
+const validRow = fc.tuple(...COLUMNS.map((name) => validField[name] as fc.Arbitrary<unknown>));
+/** A row whose values may each be valid, extreme or not a number at all. */
+const wildRow = fc.tuple(...COLUMNS.map((name) => fc.oneof(validField[name] as fc.Arbitrary<unknown>, extremeNumber, anyValue)));
+const rowsOf = (count: number) => fc.array(fc.oneof({ weight: 40, arbitrary: validRow }, { weight: 1, arbitrary: wildRow }), { minLength: count, maxLength: count });
+const rowCount = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 99, 100, 101, 105) });
+const tensorInput = (rows: number) =>
+  fc.record({
+    name: fc.oneof({ weight: 8, arbitrary: fc.constant('features') }, { weight: 1, arbitrary: anyString }),
+    datatype: fc.oneof({ weight: 8, arbitrary: fc.constant('FP32') }, { weight: 1, arbitrary: fc.constantFrom('FP64', 'INT64', 'BYTES', 'fp32') }, { weight: 1, arbitrary: anyValue }),
+    shape: fc.oneof({ weight: 8, arbitrary: fc.constant([rows, 5]) }, { weight: 2, arbitrary: fc.array(fc.oneof(fc.integer({ min: -2, max: 200 }), anyValue), { maxLength: 4 }) }),
+    data: fc.oneof(
+      { weight: 4, arbitrary: rowsOf(rows) },
+      { weight: 4, arbitrary: rowsOf(rows).map((matrix) => matrix.flat()) },
+      { weight: 1, arbitrary: fc.array(anyValue, { maxLength: 20 }) },
+      { weight: 1, arbitrary: anyValue },
+    ),
+  });
+/** An Open Inference Protocol request: the right tensor, or one wrong in name, datatype, shape, data or outputs. */
+const inferRequest = rowCount.chain((rows) =>
+  fc.record(
+    {
+      id: fc.option(anyString, { nil: undefined }),
+      parameters: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), anyValue, { maxKeys: 2 }), { nil: undefined }),
+      inputs: fc.oneof({ weight: 8, arbitrary: tensorInput(rows).map((input) => [input]) }, { weight: 1, arbitrary: fc.array(tensorInput(rows), { maxLength: 2 }) }),
+      outputs: fc.option(fc.array(fc.record({ name: fc.oneof(fc.constantFrom('label', 'probabilities'), anyString) }), { maxLength: 3 }), { nil: undefined }),
+    },
+    { requiredKeys: ['inputs'] },
+  ),
+);
+
+let inferAnswered = 0;
+async function checkInferAnswer(payload: string) {
+  const response = await testApp.app.inject({ method: 'POST', url: '/v2/models/churn/infer', payload, headers: { 'content-type': 'application/json' } });
+  const context = `${payload.slice(0, 300)} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
+  expect(response.statusCode, context).toBeLessThan(500);
+  expect(response.headers['content-type'], context).toMatch(/^application\/json/);
+  const body = response.json();
+  if (response.statusCode !== 200) {
+    expect(Buffer.byteLength(response.body), context).toBeLessThanOrEqual(ERROR_BODY_LIMIT);
+    expect(Object.keys(body), context).toEqual(['error']);
+    expect(typeof body.error === 'string' && body.error.length > 0, context).toBe(true);
+    return;
+  }
+  inferAnswered += 1;
+  for (const output of body.outputs) {
+    const rows = output.shape[0];
+    expect(output.data.length, context).toBe(output.name === 'label' ? rows : rows * 2);
+    if (output.name === 'label') for (const label of output.data) expect([0, 1], context).toContain(label);
+    else for (let row = 0; row < rows; row += 1) expect(output.data[row * 2] + output.data[row * 2 + 1], context).toBeCloseTo(1, 5);
+  }
+}
+
 describe('fuzzing the prediction routes', () => {
+  it(`never answers ${RUNS_PER_ROUTE} generated Open Inference Protocol requests with a 5xx, a non-JSON or an oversized error`, async () => {
+    const payloads = fc.oneof(
+      { weight: 8, arbitrary: inferRequest.map((value) => JSON.stringify(value)) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 5 }).map((value) => JSON.stringify(value)) },
+      { weight: 1, arbitrary: inferRequest.map((value) => JSON.stringify(value).slice(0, -1)) },
+    );
+    await fc.assert(fc.asyncProperty(payloads, checkInferAnswer), { numRuns: RUNS_PER_ROUTE });
+    // The generator reaches the model, not only the checks in front of it.
+    expect(inferAnswered).toBeGreaterThan(RUNS_PER_ROUTE / 10);
+  }, 60_000);
+
   it.each(['/predict', '/predict/batch'])(`never answers ${RUNS_PER_ROUTE} generated bodies on %s with a 5xx, a non-JSON or an oversized error`, async (url) => {
     await fc.assert(
       fc.asyncProperty(bodies(url === '/predict'), (payload) => checkAnswer(url, payload)),
