@@ -3,11 +3,11 @@ import base from './vitest.config.js';
 
 /**
  * The suite Stryker runs for each mutant: everything that runs the code in-process. End-to-end
- * tests start the compiled server as a child process, which never sees the mutant.
+ * tests, the browser's and the benchmark floors' start processes of their own, which never see the mutant.
  */
 export default mergeConfig(
   base,
   defineConfig({
-    test: { exclude: ['test/e2e/**', 'test/deploy/**', 'node_modules/**'] },
+    test: { exclude: ['test/e2e/**', 'test/deploy/**', 'test/browser/**', 'test/bench/**', 'node_modules/**'] },
   }),
 );

@@ -13,10 +13,11 @@ import { batchRequestSchema, BatchPredictionResponse } from '../src/schemas/batc
 import { CustomerFeatures } from '../src/schemas/customer-features.js';
 import { PredictionResponse } from '../src/schemas/prediction.js';
 import { sharedRef } from '../src/schemas/shared-ref.js';
+import { SHARED_SCHEMAS } from '../src/schemas/shared-schemas.js';
 
 const config = loadConfig();
 const app = Fastify(serverOptions({ config })).withTypeProvider<TypeBoxTypeProvider>();
-for (const schema of [CustomerFeatures, PredictionResponse, BatchPredictionResponse]) app.addSchema(schema);
+for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 await app.register(requestLogging);
 await app.register(eventLoopMonitor);
 

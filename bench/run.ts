@@ -167,10 +167,11 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string, log
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(`${base}/health`, child, output);
     const startMs = performance.now() - started;
-    if (WARMUP > 0) wrk(`${base}${endpoint.path}`, bodyFile, WARMUP, '1');
+    const url = `${base}${endpoint.path.split('#')[0]}`;
+    if (WARMUP > 0) wrk(url, bodyFile, WARMUP, '1');
     const cpuBefore = processTree(child.pid!).reduce((sum, pid) => sum + cpuTicks(pid), 0);
     const machineBefore = machineTicks();
-    const run = wrk(`${base}${endpoint.path}`, bodyFile, DURATION, '1');
+    const run = wrk(url, bodyFile, DURATION, '1');
     const cpuAfter = processTree(child.pid!).reduce((sum, pid) => sum + cpuTicks(pid), 0);
     const machineAfter = machineTicks();
     // Per worker: in a cluster the primary only supervises, so its own RSS is not a worker's.
@@ -286,6 +287,9 @@ const SERVICE_FLOOR = 'service floor (constant answer)';
 const BATCHED = 'service (defaults)';
 const SHARED_QUEUE = 'service, batch rows through the shared queue';
 const NO_DRIFT = 'service, DRIFT_MONITORING=false';
+// wrk's path is the same for both; the fragment only names the endpoint in the results.
+const V2_INFER_ONE = '/v2/models/churn/infer#1-row';
+const V2_INFER_BATCH = '/v2/models/churn/infer#100-rows';
 
 async function main(): Promise<void> {
   ensureWrk();
@@ -311,19 +315,24 @@ async function main(): Promise<void> {
   ];
   const single = { ...EXAMPLE_CUSTOMER };
   const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
-  // Explanations are measured against the same route without them, on the default service.
+  // Explanations and the Open Inference Protocol are measured against the churn API's routes, on the default service.
   const explained = [BARE_FLOOR, BATCHED];
+  const inferBody = (rows: { tenure_months: number }[]) => ({
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 5], data: rows.map((row) => [row.tenure_months, single.monthly_charges, single.total_charges, single.num_products, single.has_support_calls]) }],
+  });
   const endpoints: Endpoint[] = [
     { path: '/predict', rows: 1, body: single },
     { path: '/predict/batch', rows: BATCH_ROWS, body: batchBody },
     { path: '/predict?explain=true', rows: 1, body: single, servers: explained },
     { path: '/predict/batch?explain=true', rows: BATCH_ROWS, body: batchBody, servers: explained },
+    { path: V2_INFER_ONE, rows: 1, body: inferBody([single]), servers: explained },
+    { path: V2_INFER_BATCH, rows: BATCH_ROWS, body: inferBody(batchBody.customers), servers: explained },
   ].filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT);
 
   const scratch = join(tmpdir(), `churn-bench-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
-  const bodyFiles = endpoints.map((endpoint) => {
-    const file = join(scratch, `${endpoint.rows}.json`);
+  const bodyFiles = endpoints.map((endpoint, index) => {
+    const file = join(scratch, `body-${index}.json`);
     writeFileSync(file, JSON.stringify(endpoint.body));
     return file;
   });
@@ -396,6 +405,13 @@ async function main(): Promise<void> {
       `${withReasons} keeps ${ratio(ratios.median)} of ${plain}'s requests/s (rounds ${ratio(ratios.min)}-${ratio(ratios.max)}); explanations add ${fmt(cpu, 1)} CPU µs per request`,
       true,
     ]);
+  }
+  for (const [churnApi, openInference] of [['/predict', V2_INFER_ONE], ['/predict/batch', V2_INFER_BATCH]] as const) {
+    const churn = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === churnApi));
+    const v2 = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === openInference));
+    if (churn.some((r) => !r) || v2.some((r) => !r)) continue;
+    const ratios = spread(v2.map((r, round) => r!.requestsPerSecond / churn[round]!.requestsPerSecond));
+    checks.push([`${openInference} serves ${ratio(ratios.median)} of ${churnApi}'s requests/s, the same rows (rounds ${ratio(ratios.min)}-${ratio(ratios.max)})`, true]);
   }
   for (const path of ['/predict', '/predict/batch']) {
     const monitored = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === path));

@@ -26,26 +26,7 @@ import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
 import securityHeaders from './plugins/security-headers.js';
 import workerGroup from './plugins/worker-group.js';
-import { ReloadResponse } from './schemas/admin.js';
-import { BatchPredictionResponse } from './schemas/batch.js';
-import { CustomerFeatures } from './schemas/customer-features.js';
-import { ErrorResponse, ValidationErrorResponse } from './schemas/errors.js';
-import { Explanation } from './schemas/explanation.js';
-import { ModelCard } from './schemas/model-card.js';
-import { ModelResponse } from './schemas/model-info.js';
-import { DriftReport } from './schemas/drift.js';
-import { HealthResponse, LiveResponse, ReadyResponse } from './schemas/health.js';
-import {
-  InferenceErrorResponse,
-  InferenceRequest,
-  InferenceResponse,
-  ModelMetadataResponse,
-  ModelReadyResponse,
-  ServerLiveResponse,
-  ServerMetadataResponse,
-  ServerReadyResponse,
-} from './schemas/open-inference.js';
-import { PredictionResponse } from './schemas/prediction.js';
+import { SHARED_SCHEMAS } from './schemas/shared-schemas.js';
 
 const { name: SERVICE_NAME, version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -103,31 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>();
 
-  for (const schema of [
-    CustomerFeatures,
-    Explanation,
-    PredictionResponse,
-    BatchPredictionResponse,
-    HealthResponse,
-    LiveResponse,
-    ReadyResponse,
-    ReloadResponse,
-    ModelCard,
-    ModelResponse,
-    DriftReport,
-    ValidationErrorResponse,
-    ErrorResponse,
-    ServerMetadataResponse,
-    ServerLiveResponse,
-    ServerReadyResponse,
-    ModelReadyResponse,
-    ModelMetadataResponse,
-    InferenceRequest,
-    InferenceResponse,
-    InferenceErrorResponse,
-  ]) {
-    app.addSchema(schema);
-  }
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   await app.register(requestLogging);
   await app.register(errorHandler);

@@ -1,0 +1,48 @@
+import { ReloadResponse } from './admin.js';
+import { BatchPredictionResponse } from './batch.js';
+import { CustomerFeatures } from './customer-features.js';
+import { DriftReport } from './drift.js';
+import { ErrorResponse, ValidationErrorResponse } from './errors.js';
+import { Explanation } from './explanation.js';
+import { HealthResponse, LiveResponse, ReadyResponse } from './health.js';
+import { ModelCard } from './model-card.js';
+import { ModelResponse } from './model-info.js';
+import {
+  InferenceErrorResponse,
+  InferenceRequest,
+  InferenceResponse,
+  ModelMetadataResponse,
+  ModelReadyResponse,
+  ServerLiveResponse,
+  ServerMetadataResponse,
+  ServerReadyResponse,
+} from './open-inference.js';
+import { PredictionResponse } from './prediction.js';
+
+/**
+ * Every schema routes refer to by `$ref` (sharedRef): registered once with `app.addSchema`, so
+ * validation, serialisation and the docs' components all read the same object.
+ */
+export const SHARED_SCHEMAS = [
+  CustomerFeatures,
+  Explanation,
+  PredictionResponse,
+  BatchPredictionResponse,
+  HealthResponse,
+  LiveResponse,
+  ReadyResponse,
+  ReloadResponse,
+  ModelCard,
+  ModelResponse,
+  DriftReport,
+  ValidationErrorResponse,
+  ErrorResponse,
+  ServerMetadataResponse,
+  ServerLiveResponse,
+  ServerReadyResponse,
+  ModelReadyResponse,
+  ModelMetadataResponse,
+  InferenceRequest,
+  InferenceResponse,
+  InferenceErrorResponse,
+] as const;
