@@ -256,7 +256,8 @@ function summarize(results: Result[][], endpoints: Endpoint[]): Summary[] {
   for (const endpoint of endpoints) {
     const inRound = (round: Result[], server: string) => round.find((r) => r.endpoint === endpoint.path && r.server === server);
     const bare = results.map((round) => inRound(round, BARE_FLOOR)!);
-    const serviceFloor = results.map((round) => inRound(round, SERVICE_FLOOR)!);
+    // Some endpoints (explanations, the Open Inference Protocol) are measured on the bare floor only.
+    const serviceFloor = results.map((round) => inRound(round, SERVICE_FLOOR));
     for (const server of [...new Set(results[0]!.filter((r) => r.endpoint === endpoint.path).map((r) => r.server))]) {
       const runs = results.map((round) => inRound(round, server)!);
       const perRound = (measure: (run: Result, round: number) => number) => runs.map(measure);
@@ -273,7 +274,7 @@ function summarize(results: Result[][], endpoints: Endpoint[]): Summary[] {
         cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
         stealPercent: Math.max(...runs.map((r) => r.stealPercent)),
         vsBare: spread(perRound((r, round) => r.requestsPerSecond / bare[round]!.requestsPerSecond)),
-        vsServiceFloor: median(perRound((r, round) => r.requestsPerSecond / serviceFloor[round]!.requestsPerSecond)),
+        vsServiceFloor: median(perRound((r, round) => r.requestsPerSecond / (serviceFloor[round]?.requestsPerSecond ?? Number.NaN))),
         p99VsBare: median(perRound((r, round) => r.p99Ms / bare[round]!.p99Ms)),
         cpuVsBare: median(perRound((r, round) => r.cpuUsPerRequest / bare[round]!.cpuUsPerRequest)),
       });
@@ -364,7 +365,7 @@ async function main(): Promise<void> {
   const summaries = summarize(rounds, endpoints);
 
   console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
-  const ratio = (value: number) => `${fmt(value, 2)}x`;
+  const ratio = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}x` : '–');
   console.log('| server | endpoint | req/s ÷ bare floor: median (min-max) | req/s ÷ service floor | req/s | rows/s | p50 ms | p99 ms | p99 ÷ bare | loop delay p99 ms | CPU µs/req | CPU ÷ bare | peak RSS MB | start ms | max steal % |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of summaries) {
