@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELMET_OPTIONS, helmetHeaders } from '../../src/plugins/security-headers.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
@@ -28,6 +29,26 @@ describe('security headers', () => {
     for (const directive of csp.split(';')) {
       for (const source of directive.trim().split(/\s+/).slice(1)) expect(["'self'", "'none'", "'unsafe-inline'", 'data:', 'blob:'], directive).toContain(source);
     }
+    for (const [name, value] of Object.entries(helmetHeaders(HELMET_OPTIONS))) expect(response.headers[name], name).toBe(value);
+  });
+
+  it('are every header helmet sets with these options, computed once', () => {
+    expect(Object.keys(helmetHeaders(HELMET_OPTIONS)).sort()).toEqual([
+      'content-security-policy',
+      'cross-origin-opener-policy',
+      'cross-origin-resource-policy',
+      'origin-agent-cluster',
+      'referrer-policy',
+      'strict-transport-security',
+      'x-content-type-options',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-frame-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ]);
+    expect(helmetHeaders({ ...HELMET_OPTIONS, crossOriginEmbedderPolicy: true })['cross-origin-embedder-policy']).toBe('require-corp');
+    expect(() => helmetHeaders({ contentSecurityPolicy: { directives: { defaultSrc: ["'self'; script-src *"] } } })).toThrow();
   });
 });
 
