@@ -120,6 +120,10 @@ describe('worker processes', () => {
       await waitUntilHealthy(server);
       const response = await post(server, '/predict', VALID_CUSTOMER);
       expect(response.status).toBe(200);
+      // Every protocol is served by every worker.
+      const inferred = await post(server, '/v2/models/churn/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5], data: Object.values(VALID_CUSTOMER) }] });
+      expect(inferred.status).toBe(200);
+      expect(((await inferred.json()) as { outputs: unknown[] }).outputs).toHaveLength(2);
 
       expect(await server.stop('SIGTERM')).toBe(0);
       expect(server.output().match(/"msg":"shutdown complete"/g)).toHaveLength(2);
