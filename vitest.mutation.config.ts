@@ -8,6 +8,12 @@ import base from './vitest.config.js';
 export default mergeConfig(
   base,
   defineConfig({
-    test: { exclude: ['test/e2e/**', 'test/deploy/**', 'test/browser/**', 'test/bench/**', 'node_modules/**'] },
+    test: {
+      exclude: ['test/e2e/**', 'test/deploy/**', 'test/browser/**', 'test/bench/**', 'node_modules/**'],
+      // Instrumented code runs several times slower: each model load builds the TreeSHAP tables in
+      // mutated code, and the 50-swap data-plane test (3 s normally) outlasts the usual 30 s.
+      testTimeout: 180_000,
+      hookTimeout: 180_000,
+    },
   }),
 );
