@@ -3,11 +3,18 @@ import { ChurnModel, type ModelInfo } from '../../src/data-plane/churn-model.js'
 import { DataPlane, type DataPlaneOptions, type InferenceObserver } from '../../src/data-plane/data-plane.js';
 import { InferenceFailedError, InvalidRowsError, ModelLoadError, ModelNotReadyError, ServiceClosingError } from '../../src/errors.js';
 import { VALID_CUSTOMER } from '../helpers.js';
-import { BUNDLED_MODEL, versionedModels } from './model-fixtures.js';
+import { BUNDLED_MODEL, LINEAR_MODEL, versionedModels } from './model-fixtures.js';
 
 const models = versionedModels(['2.0.0-a', '2.0.0-b']);
 const [A, B] = models.paths as [string, string];
-afterAll(() => models.remove());
+// The swap test loads 51 models: tree-free ones keep it fast under mutation testing, where building
+// the TreeSHAP tables at every load in instrumented code cost over 30 s. It is about the handle, not the trees.
+const treeFree = versionedModels(['2.0.0-a', '2.0.0-b'], LINEAR_MODEL);
+const [LINEAR_A, LINEAR_B] = treeFree.paths as [string, string];
+afterAll(() => {
+  models.remove();
+  treeFree.remove();
+});
 afterEach(() => vi.restoreAllMocks());
 
 const EXAMPLE_PROBABILITY = 0.5991385;
@@ -159,7 +166,7 @@ describe('DataPlane', () => {
 
   it('swaps models 50 times under 32 concurrent callers without a failure or a step back in time', async () => {
     const plane = dataPlane();
-    const generations: ModelInfo[] = [await plane.loadModel(A)];
+    const generations: ModelInfo[] = [await plane.loadModel(LINEAR_A)];
     let swapping = true;
     const answers: { caller: number; submittedAt: number; answeredAt: number; generation: number }[] = [];
     const failures: unknown[] = [];
@@ -177,7 +184,7 @@ describe('DataPlane', () => {
     };
     const callers = Array.from({ length: 32 }, (_, id) => caller(id));
     for (let swap = 1; swap <= 50; swap += 1) {
-      const loading = plane.loadModel(swap % 2 === 0 ? A : B);
+      const loading = plane.loadModel(swap % 2 === 0 ? LINEAR_A : LINEAR_B);
       generations.push(await loading);
       await new Promise((resolve) => setImmediate(resolve));
     }
