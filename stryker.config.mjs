@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * npm run test:mutation: how many deliberate bugs in the data plane, the churn API's mapping, the
- * config and the error mapping the tests catch. Slow (tens of minutes), so not part of npm test.
+ * npm run test:mutation: how many deliberate bugs in the data plane, the churn API's mapping, the Open
+ * Inference Protocol adapter, the config and the error mapping the tests catch. Slow (tens of minutes),
+ * so not part of npm test.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 export default {
@@ -11,6 +12,7 @@ export default {
   mutate: [
     'src/data-plane/**/*.ts',
     'src/churn-api/**/*.ts',
+    'src/open-inference/**/*.ts',
     'src/config.ts',
     'src/errors.ts',
     'src/plugins/error-handler.ts',

@@ -124,7 +124,8 @@ function fieldName(loc: Location): string {
 function sentence(issue: ValidationIssue): string {
   const field = fieldName(issue.loc);
   if (issue.type === 'missing') return `${field} is required.`;
-  const rule = issue.msg.replace(/^Input should /, '').replace(/^(String|List) should /, '');
+  // The rule alone: without pydantic's "Input should" or "String/List should", or Ajv's own "must".
+  const rule = issue.msg.replace(/^(?:(?:Input|String|List) should|must) /, '');
   return `${field} must ${rule}.`;
 }
 

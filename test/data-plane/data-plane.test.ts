@@ -1,13 +1,20 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ChurnModel, type ModelInfo } from '../../src/data-plane/churn-model.js';
-import { DataPlane, type DataPlaneOptions, type InferenceObserver } from '../../src/data-plane/data-plane.js';
+import { combineObservers, DataPlane, type DataPlaneOptions, type InferenceObserver } from '../../src/data-plane/data-plane.js';
 import { InferenceFailedError, InvalidRowsError, ModelLoadError, ModelNotReadyError, ServiceClosingError } from '../../src/errors.js';
 import { VALID_CUSTOMER } from '../helpers.js';
-import { BUNDLED_MODEL, versionedModels } from './model-fixtures.js';
+import { BUNDLED_MODEL, LINEAR_MODEL, versionedModels } from './model-fixtures.js';
 
 const models = versionedModels(['2.0.0-a', '2.0.0-b']);
 const [A, B] = models.paths as [string, string];
-afterAll(() => models.remove());
+// The swap test loads 51 models: tree-free ones keep it fast under mutation testing, where building
+// the TreeSHAP tables at every load in instrumented code cost over 30 s. It is about the handle, not the trees.
+const treeFree = versionedModels(['2.0.0-a', '2.0.0-b'], LINEAR_MODEL);
+const [LINEAR_A, LINEAR_B] = treeFree.paths as [string, string];
+afterAll(() => {
+  models.remove();
+  treeFree.remove();
+});
 afterEach(() => vi.restoreAllMocks());
 
 const EXAMPLE_PROBABILITY = 0.5991385;
@@ -113,6 +120,19 @@ describe('DataPlane', () => {
     await plane.close();
   });
 
+  it.each([
+    ['no observer', undefined],
+    ['an observer of finished runs only', { runFinished: vi.fn() }],
+    ['an observer of failed runs only', { runFailed: vi.fn() }],
+  ])('scores and fails as usual with %s', async (_case, observer) => {
+    const plane = dataPlane({ enabled: false }, observer);
+    await plane.loadModel(LINEAR_A);
+    expect((await plane.scoreOne(VALID_CUSTOMER)).model.version).toBe('2.0.0-a');
+    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('onnxruntime exploded'));
+    await expect(plane.scoreOne(VALID_CUSTOMER)).rejects.toBeInstanceOf(InferenceFailedError);
+    await plane.close();
+  });
+
   it('tells the observer each run\'s rows and seconds, and each caller\'s queue wait', async () => {
     const observer = { runFinished: vi.fn(), queueWaited: vi.fn() };
     const plane = dataPlane({ maxDelayMs: 20 }, observer);
@@ -159,7 +179,7 @@ describe('DataPlane', () => {
 
   it('swaps models 50 times under 32 concurrent callers without a failure or a step back in time', async () => {
     const plane = dataPlane();
-    const generations: ModelInfo[] = [await plane.loadModel(A)];
+    const generations: ModelInfo[] = [await plane.loadModel(LINEAR_A)];
     let swapping = true;
     const answers: { caller: number; submittedAt: number; answeredAt: number; generation: number }[] = [];
     const failures: unknown[] = [];
@@ -177,7 +197,7 @@ describe('DataPlane', () => {
     };
     const callers = Array.from({ length: 32 }, (_, id) => caller(id));
     for (let swap = 1; swap <= 50; swap += 1) {
-      const loading = plane.loadModel(swap % 2 === 0 ? A : B);
+      const loading = plane.loadModel(swap % 2 === 0 ? LINEAR_A : LINEAR_B);
       generations.push(await loading);
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -200,5 +220,22 @@ describe('DataPlane', () => {
       expect(seen).toEqual([...seen].sort((x, y) => x - y));
     }
     expect(new Set(answers.map((answer) => answer.generation)).size).toBeGreaterThan(25);
+  });
+});
+
+describe('combineObservers', () => {
+  it('tells every observer that listens for an event, in order, and skips those that do not', () => {
+    const heard: string[] = [];
+    const model = {} as ModelInfo as Parameters<NonNullable<InferenceObserver['runFinished']>>[0];
+    const error = new Error('x');
+    const combined = combineObservers([
+      { runFinished: (_model, rows, seconds) => heard.push(`a finished ${rows} ${seconds}`), queueWaited: (seconds) => heard.push(`a waited ${seconds}`) },
+      { runFailed: (_model, rows, failure) => heard.push(`b failed ${rows} ${failure === error}`) },
+      { runFinished: (_model, rows) => heard.push(`c finished ${rows}`), runFailed: (_model, rows) => heard.push(`c failed ${rows}`), queueWaited: () => heard.push('c waited') },
+    ]);
+    combined.runFinished!(model, 3, 0.5);
+    combined.runFailed!(model, 2, error);
+    combined.queueWaited!(0.25);
+    expect(heard).toEqual(['a finished 3 0.5', 'c finished 3', 'b failed 2 true', 'c failed 2', 'a waited 0.25', 'c waited']);
   });
 });

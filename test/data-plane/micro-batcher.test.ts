@@ -69,7 +69,10 @@ describe('MicroBatcher', () => {
   it('rejects every caller when the run returns the wrong number of outputs', async () => {
     const batcher = new MicroBatcher<number, number>({ run: async (inputs) => inputs.slice(1), maxBatchRows: 100, maxDelayMs: 0 });
     const results = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
-    expect(results.every((result) => result.status === 'rejected')).toBe(true);
+    expect(results).toEqual([
+      { status: 'rejected', reason: new Error('run returned 1 outputs for 2 inputs') },
+      { status: 'rejected', reason: new Error('run returned 1 outputs for 2 inputs') },
+    ]);
   });
 
   it('splits a long queue into runs of at most the maximum rows, never splitting one caller', async () => {
@@ -159,5 +162,56 @@ describe('MicroBatcher', () => {
     expect(await batcher.submitMany([])).toEqual([]);
     await nextTurn();
     expect(calls).toEqual([]);
+  });
+
+  it('on close, waits for runs already in flight even when nothing is queued', async () => {
+    let finish!: () => void;
+    const batcher = new MicroBatcher<number, number>({
+      run: (inputs) => new Promise((resolve) => (finish = () => resolve(inputs))),
+      maxBatchRows: 1,
+      maxDelayMs: 0,
+    });
+    const result = batcher.submit(1);
+    expect(batcher.queuedRows).toBe(0);
+    let closed = false;
+    const closing = batcher.close().then(() => (closed = true));
+    await nextTurn();
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    expect(await result).toBe(1);
+  });
+
+  it('keeps one delay timer at a time: a second caller joins the first one\'s wait, and no stray timer flushes later callers early', async () => {
+    vi.useFakeTimers();
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 100, maxDelayMs: 10 });
+    const results = [batcher.submit(1)];
+    vi.advanceTimersByTime(5);
+    results.push(batcher.submit(2));
+    vi.advanceTimersByTime(5);
+    expect(calls).toEqual([[1, 2]]);
+    vi.advanceTimersByTime(2);
+    results.push(batcher.submit(3));
+    vi.advanceTimersByTime(9);
+    expect(calls).toEqual([[1, 2]]);
+    vi.advanceTimersByTime(1);
+    expect(calls).toEqual([[1, 2], [3]]);
+    expect(await Promise.all(results)).toEqual([10, 20, 30]);
+  });
+
+  it('a flush by the row cap cancels the pending delay, so the next caller waits its own full delay', async () => {
+    vi.useFakeTimers();
+    const { calls, run } = recordingRun();
+    const batcher = new MicroBatcher({ run, maxBatchRows: 2, maxDelayMs: 10 });
+    const results = [batcher.submit(1), batcher.submit(2)];
+    expect(calls).toEqual([[1, 2]]);
+    vi.advanceTimersByTime(1);
+    results.push(batcher.submit(3));
+    vi.advanceTimersByTime(9);
+    expect(calls).toEqual([[1, 2]]);
+    vi.advanceTimersByTime(1);
+    expect(calls).toEqual([[1, 2], [3]]);
+    expect(await Promise.all(results)).toEqual([10, 20, 30]);
   });
 });

@@ -5,13 +5,16 @@ import { fileURLToPath } from 'node:url';
 
 export const BUNDLED_MODEL = fileURLToPath(new URL('../../models/churn_model.onnx', import.meta.url));
 
-/** Copies of the bundled model, each in its own directory with its own model_version.txt. */
-export function versionedModels(versions: string[]): { paths: string[]; remove: () => void } {
+/** A valid churn model without trees (a logistic regression): it loads without building TreeSHAP tables. */
+export const LINEAR_MODEL = fileURLToPath(new URL('../fixtures/unexplainable-models/linear/churn_model.onnx', import.meta.url));
+
+/** Copies of a model (the bundled one unless `source` says otherwise), each in its own directory with its own model_version.txt. */
+export function versionedModels(versions: string[], source = BUNDLED_MODEL): { paths: string[]; remove: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'churn-models-'));
   const paths = versions.map((version, index) => {
     const dir = join(root, `model-${index}`);
     mkdirSync(dir);
-    copyFileSync(BUNDLED_MODEL, join(dir, 'churn_model.onnx'));
+    copyFileSync(source, join(dir, 'churn_model.onnx'));
     writeFileSync(join(dir, 'model_version.txt'), `${version}\n`);
     return join(dir, 'churn_model.onnx');
   });

@@ -191,6 +191,13 @@ describe('POST /v2/models/{name}/infer: each error is 400 with {"error"}', () =>
     expect(error).toMatch(/; …and 30 more\.$/);
   });
 
+  it('a parameter value that is no string, number or boolean, in sentences that say "must" once', async () => {
+    expect(await refused({ ...tensor(CUSTOMER), parameters: { priority: null } })).toBe(
+      'parameters.priority must be a valid string. parameters.priority must be a valid number. parameters.priority must be of type boolean. ' +
+        'parameters.priority must match a schema in anyOf.',
+    );
+  });
+
   it('an unknown output', async () => {
     expect(await refused({ ...tensor(CUSTOMER), outputs: [{ name: 'output_probability' }, { name: 'scores' }] })).toBe(
       "Unknown output 'output_probability', 'scores'; the model gives 'label' and 'probabilities'.",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, corsOrigins, loadConfig, readConfig, workerCount } from '../../src/config.js';
+import { apiKeys, ConfigError, ConfigSchema, corsOrigins, describeVariables, loadConfig, readConfig, trustProxy, workerCount } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -147,5 +147,106 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MEDIUM_RISK_THRESHOLD: '0.9', HEADERS_TIMEOUT_MS: '6000' })).toThrowError(
       'Invalid environment: MEDIUM_RISK_THRESHOLD (0.9) must not exceed HIGH_RISK_THRESHOLD (0.7); HEADERS_TIMEOUT_MS (6000) must not exceed REQUEST_TIMEOUT_MS (5000).',
     );
+  });
+
+  it('trims values, so padding around a number or a boolean is no error, and blanks count as unset', () => {
+    expect(loadConfig({ PORT: ' 9000 ', MICRO_BATCHING: ' off\n', BATCH_MAX_SIZE: '   ' })).toMatchObject({ PORT: 9000, MICRO_BATCHING: false, BATCH_MAX_SIZE: 100 });
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['on', true],
+    ['On', true],
+    ['false', false],
+    ['False', false],
+    ['0', false],
+    ['off', false],
+    ['OFF', false],
+  ])('reads the boolean %s as %s', (value, expected) => {
+    expect(loadConfig({ MICRO_BATCH_MULTI_ROW: value, PROTECT_OPS: value, DRIFT_MONITORING: value })).toMatchObject({
+      MICRO_BATCH_MULTI_ROW: expected,
+      PROTECT_OPS: expected,
+      DRIFT_MONITORING: expected,
+    });
+  });
+
+  it.each([
+    ['MICRO_BATCHING', 'yes', 'MICRO_BATCHING must be true or false, got "yes"'],
+    ['MICRO_BATCHING', '2', 'MICRO_BATCHING must be true or false, got "2"'],
+    ['INTRA_OP_THREADS', '65', 'INTRA_OP_THREADS must be an integer from 1 to 64, got "65"'],
+    ['HIGH_RISK_THRESHOLD', 'high', 'HIGH_RISK_THRESHOLD must be a number from 0 to 1, got "high"'],
+    ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be "auto" or "json" or "pretty", got "xml"'],
+    ['WORKERS', 'many', 'WORKERS must be "auto" or an integer from 1 to 64, got "many"'],
+    ['API_KEYS', 'short', 'API_KEYS must be a comma-separated list of keys of at least 16 characters each, got a value of 5 characters'],
+  ])('says once, in words, what %s=%s should be', (name, value, problem) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(new ConfigError(`Invalid environment: ${problem}.`));
+  });
+
+  it('names every invalid variable in one message', () => {
+    expect(() => loadConfig({ PORT: 'x', MICRO_BATCHING: 'maybe' })).toThrowError(
+      new ConfigError('Invalid environment: PORT must be an integer from 0 to 65535, got "x"; MICRO_BATCHING must be true or false, got "maybe".'),
+    );
+  });
+
+  it.each([
+    [{ MEDIUM_RISK_THRESHOLD: '0.7', HIGH_RISK_THRESHOLD: '0.7' }],
+    [{ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '5000' }],
+    [{ DRIFT_MIN_ROWS: '500', DRIFT_WINDOW_ROWS: '500' }],
+    [{ KEEP_ALIVE_TIMEOUT_MS: '4999', IDLE_TIMEOUT_MS: '5000' }],
+    [{ DRIFT_MODERATE_PSI: '0.2', DRIFT_SIGNIFICANT_PSI: '0.21' }],
+    [{ REQUEST_TIMEOUT_MS: '9999', SHUTDOWN_TIMEOUT_MS: '10000' }],
+    [{ API_KEYS: `${'a'.repeat(16)}, ${'b'.repeat(16)}` }],
+  ])('allows the rules between variables at their edge: %j', (env) => {
+    expect(() => loadConfig(env)).not.toThrow();
+  });
+
+  it.each([
+    [{ KEEP_ALIVE_TIMEOUT_MS: '5000', IDLE_TIMEOUT_MS: '5000' }, 'KEEP_ALIVE_TIMEOUT_MS (5000) must be less than IDLE_TIMEOUT_MS (5000)'],
+    [{ DRIFT_MIN_ROWS: '501', DRIFT_WINDOW_ROWS: '500' }, 'DRIFT_MIN_ROWS (501) must not exceed DRIFT_WINDOW_ROWS (500)'],
+    [{ DRIFT_MODERATE_PSI: '0.25', DRIFT_SIGNIFICANT_PSI: '0.25' }, 'DRIFT_MODERATE_PSI (0.25) must be less than DRIFT_SIGNIFICANT_PSI (0.25)'],
+    [{ API_KEYS: `${'a'.repeat(16)},${'b'.repeat(15)}` }, 'every key in API_KEYS must be at least 16 characters'],
+  ])('refuses a broken rule between variables: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrowError(new ConfigError(`Invalid environment: ${message}.`));
+  });
+});
+
+describe('describeVariables', () => {
+  it('lists every variable with its default, "unset" for optional ones, and the bundled model by name', () => {
+    const variables = describeVariables();
+    const byName = Object.fromEntries(variables.map((variable) => [variable.name, variable]));
+    expect(variables.map((variable) => variable.name)).toEqual(Object.keys(ConfigSchema.properties));
+    expect(byName.PORT).toEqual({ name: 'PORT', default: '8000', description: 'TCP port to listen on.' });
+    expect(byName.MICRO_BATCHING).toEqual({ name: 'MICRO_BATCHING', default: 'true', description: 'Coalesce concurrent /predict calls into one model run.' });
+    expect(byName.MODEL_PATH!.default).toBe('models/churn_model.onnx (bundled)');
+    expect(byName.API_KEYS!.default).toBe('unset');
+    expect(byName.ADMIN_TOKEN!.default).toBe('unset');
+    expect(variables.every((variable) => variable.description.length > 0)).toBe(true);
+  });
+});
+
+describe('derived settings', () => {
+  it('trustProxy: no proxy when unset, any for "true", a hop count for digits, else the addresses as given', () => {
+    expect(trustProxy(loadConfig({}))).toBe(false);
+    expect(trustProxy(loadConfig({ TRUST_PROXY: 'true' }))).toBe(true);
+    expect(trustProxy(loadConfig({ TRUST_PROXY: 'TRUE' }))).toBe(true);
+    expect(trustProxy(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }))).toBe('10.0.0.0/8, 127.0.0.1');
+    const hops = trustProxy(loadConfig({ TRUST_PROXY: '2' })) as (address: string, hop: number) => boolean;
+    expect([0, 1, 2, 3].map((hop) => hops('10.0.0.1', hop))).toEqual([true, true, false, false]);
+    expect(trustProxy(loadConfig({ TRUST_PROXY: '2x' }))).toBe('2x');
+  });
+
+  it('apiKeys: none when unset; trimmed, without empty entries, when set', () => {
+    expect(apiKeys(loadConfig({}))).toEqual([]);
+    const [a, b] = ['a'.repeat(16), 'b'.repeat(20)];
+    expect(apiKeys(loadConfig({ API_KEYS: ` ${a} ,, ${b},` }))).toEqual([a, b]);
+  });
+
+  it('corsOrigins: the wildcard alone is "*"; anything else is a trimmed list without empty entries', () => {
+    expect(corsOrigins(loadConfig({ CORS_ORIGINS: ' * ' }))).toBe('*');
+    expect(corsOrigins(loadConfig({ CORS_ORIGINS: '*,' }))).toBe('*');
+    expect(corsOrigins(loadConfig({ CORS_ORIGINS: 'https://a.example,' }))).toEqual(['https://a.example']);
+    expect(corsOrigins(loadConfig({ CORS_ORIGINS: '*, https://a.example' }))).toEqual(['*', 'https://a.example']);
   });
 });

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BadRequestError,
+  InferenceFailedError,
+  InvalidRowsError,
+  ModelLoadError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  RateLimitedError,
+  ServiceClosingError,
+  ServiceError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  type RowIssue,
+} from '../../src/errors.js';
+
+const ISSUES: RowIssue[] = [
+  { row: 0, feature: 'tenure_months', problem: 'below_minimum', value: -1, limit: 0, message: 'row 0: tenure_months must be greater than or equal to 0, got -1.' },
+  { row: 1, feature: 'num_products', problem: 'not_an_integer', value: 1.5, message: 'row 1: num_products must be an integer, got 1.5.' },
+];
+
+describe('the service error family', () => {
+  it.each([
+    [new ModelNotReadyError(), 'ModelNotReadyError', 503, { 'retry-after': '1' }, 'Model is not loaded yet; retry shortly.'],
+    [new ServiceClosingError(), 'ServiceClosingError', 503, { 'retry-after': '1' }, 'The service is shutting down and takes no new predictions.'],
+    [new ModelNotFoundError("Model 'x' not found."), 'ModelNotFoundError', 404, {}, "Model 'x' not found."],
+    [
+      new InvalidRowsError(ISSUES),
+      'InvalidRowsError',
+      422,
+      {},
+      'row 0: tenure_months must be greater than or equal to 0, got -1. row 1: num_products must be an integer, got 1.5.',
+    ],
+    [new ModelLoadError('Model not found at /x.onnx'), 'ModelLoadError', 422, {}, 'Model not found at /x.onnx'],
+    [new UnauthorizedError('No valid API key.', 'admin'), 'UnauthorizedError', 401, { 'www-authenticate': 'Bearer realm="admin"' }, 'No valid API key.'],
+    [new BadRequestError('Body is not valid JSON.'), 'BadRequestError', 400, {}, 'Body is not valid JSON.'],
+    [new UnsupportedMediaTypeError('Only JSON.'), 'UnsupportedMediaTypeError', 415, {}, 'Only JSON.'],
+    [new RateLimitedError(60, 7), 'RateLimitedError', 429, { 'retry-after': '7' }, 'Rate limit of 60 requests per minute reached; retry in 7 s.'],
+  ] as const)('%s is named %s, means %i, asks for its headers and shows its message', (error, name, statusCode, headers, message) => {
+    expect(error).toBeInstanceOf(ServiceError);
+    expect({ name: error.name, statusCode: error.statusCode, headers: error.headers, message: error.message, publicMessage: error.publicMessage }).toEqual({
+      name,
+      statusCode,
+      headers,
+      message,
+      publicMessage: message,
+    });
+    expect(String(error)).toBe(`${name}: ${message}`);
+  });
+
+  it('a failed inference keeps its cause for the log and shows the caller nothing of it', () => {
+    const cause = new Error('input dims mismatch at /srv/model.onnx');
+    const error = new InferenceFailedError({ cause });
+    expect({ name: error.name, statusCode: error.statusCode, headers: error.headers }).toEqual({ name: 'InferenceFailedError', statusCode: 500, headers: {} });
+    expect(error.message).toBe('Inference failed: input dims mismatch at /srv/model.onnx');
+    expect(error.cause).toBe(cause);
+    expect(error.publicMessage).toBe('Internal Server Error');
+    expect(new InferenceFailedError({ cause: 'a string thrown' }).message).toBe('Inference failed: a string thrown');
+  });
+
+  it('invalid rows keep every issue', () => {
+    expect(new InvalidRowsError(ISSUES).issues).toEqual(ISSUES);
+  });
+});
