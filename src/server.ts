@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -10,11 +10,8 @@ import { superviseWorkers } from './cluster/supervisor.js';
 import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
-import type { WorkerOutcome } from './cluster/messages.js';
-import { combineSnapshots, type DriftSnapshot } from './data-plane/drift.js';
 import { RELOAD_TIMEOUT_MS } from './ops/admin-routes.js';
-import { driftReport, driftSettings, DriftStatusLog } from './ops/drift-report.js';
-import { DRIFT_GATHER_TIMEOUT_MS } from './ops/monitoring-routes.js';
+import { clusterDriftCheck } from './ops/drift-report.js';
 
 /** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
 const IDLE_CONNECTION_GRACE_MS = 500;
@@ -55,10 +52,10 @@ const openConnections = (app: FastifyInstance) =>
  *    serving for DRAIN_DELAY_MS so load balancers can take it out of rotation.
  * 2. The listener closes. Requests on open connections are answered normally (Node's header and
  *    request timeouts still apply, so a slow client gets 408); connections that stay idle are
- *    closed after a short grace.
+ *    closed after a short grace, but none while an answer is still on its way to a slow reader.
  * 3. With no connection left, the app closes: queued predictions finish, the model is released.
  */
-async function drain(app: FastifyInstance, config: Config, logger: Logger): Promise<void> {
+async function drain(app: FastifyInstance, config: Config, logger: Logger, sockets: ReadonlySet<Socket>): Promise<void> {
   app.lifecycle.startDraining();
   if (config.DRAIN_DELAY_MS > 0) {
     logger.info({ drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: readiness is 503; still serving while load balancers catch up');
@@ -69,8 +66,13 @@ async function drain(app: FastifyInstance, config: Config, logger: Logger): Prom
   NetServer.prototype.close.call(app.server);
   logger.info('listener closed; finishing the requests on open connections');
   const listenerClosedAt = Date.now();
+  // Node counts a connection as idle once its answer is handed over, even while the answer still
+  // waits for a slow reader; closing it then would cut the answer short. So nothing is closed while
+  // any answer is still on its way: a client that stopped reading is cut off by IDLE_TIMEOUT_MS, or
+  // the drain runs into SHUTDOWN_TIMEOUT_MS and exits 1.
+  const delivering = () => [...sockets].some((socket) => socket.writableLength > 0);
   while ((await openConnections(app)) > 0) {
-    if (Date.now() - listenerClosedAt >= IDLE_CONNECTION_GRACE_MS) app.server.closeIdleConnections();
+    if (Date.now() - listenerClosedAt >= IDLE_CONNECTION_GRACE_MS && !delivering()) app.server.closeIdleConnections();
     await sleep(CONNECTION_POLL_MS);
   }
   await app.close();
@@ -85,6 +87,11 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   process.on('SIGTERM', stopHandler);
   process.on('SIGINT', stopHandler);
   const app = await buildApp({ config, logger });
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   try {
     await app.ready();
     if (stopBeforeListening) {
@@ -109,7 +116,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       logger.error(`drain not finished ${config.SHUTDOWN_TIMEOUT_MS} ms after the listener closed; exiting`);
       void exitAfterLogs(logger, 1);
     }, config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS).unref();
-    drain(app, config, logger).then(
+    drain(app, config, logger, sockets).then(
       () => {
         logger.info('shutdown complete');
         return exitAfterLogs(logger, 0);
@@ -136,21 +143,6 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-/** The cluster-wide drift check: the workers' counts added up, a warning when a status changes. */
-function driftCheck(config: Config, logger: Logger) {
-  const settings = driftSettings(config);
-  const statusLog = new DriftStatusLog();
-  return {
-    topic: 'drift',
-    intervalMs: config.DRIFT_CHECK_INTERVAL_MS,
-    timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
-    onOutcomes: (outcomes: WorkerOutcome[]) => {
-      const report = driftReport(combineSnapshots(outcomes.flatMap((outcome) => (outcome.result ? [outcome.result as DriftSnapshot] : []))), settings);
-      for (const change of statusLog.changes(report)) logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
-    },
-  };
-}
-
 /**
  * Starts the service: one process, or the cluster primary and its workers. `overrides` are the
  * command line's settings (src/cli.ts), which win over the environment.
@@ -174,7 +166,7 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
       reloadTimeoutMs: RELOAD_TIMEOUT_MS,
       logger,
       exit: (code) => void exitAfterLogs(logger, code),
-      periodicGathers: config.DRIFT_MONITORING ? [driftCheck(config, logger)] : [],
+      periodicGathers: config.DRIFT_MONITORING ? [clusterDriftCheck(config, logger)] : [],
     });
   } else {
     await serve(config, logger);
