@@ -5,10 +5,7 @@ import type { Config } from '../config.js';
 import { combineSnapshots, type DriftSnapshot } from '../data-plane/drift.js';
 import { DriftReport } from '../schemas/drift.js';
 import { sharedRef } from '../schemas/shared-ref.js';
-import { driftReport, driftSettings, DriftStatusLog } from './drift-report.js';
-
-/** A drift request waits this long for every worker's counts. */
-export const DRIFT_GATHER_TIMEOUT_MS = 3000;
+import { DRIFT_GATHER_TIMEOUT_MS, driftReport, driftSettings, DriftStatusLog } from './drift-report.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
