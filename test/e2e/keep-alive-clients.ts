@@ -6,6 +6,8 @@ export interface RequestOutcome {
   client: number;
   status?: number;
   modelVersion?: string;
+  /** /predict's churn_probability, for checking which model answered. */
+  churnProbability?: number;
   error?: string;
   /** The request went out on a connection that had already carried an answered request. */
   reusedSocket: boolean;
@@ -43,13 +45,23 @@ export async function runKeepAliveClients(port: number, count: number, until: ()
               res.on('end', () => {
                 if (socket) answered.add(socket);
                 let modelVersion: string | undefined;
+                let churnProbability: number | undefined;
                 try {
-                  const parsed = JSON.parse(text) as { model_version?: string; predictions?: { model_version: string }[] };
+                  const parsed = JSON.parse(text) as { model_version?: string; churn_probability?: number; predictions?: { model_version: string }[] };
                   modelVersion = parsed.model_version ?? parsed.predictions?.[0]?.model_version;
+                  churnProbability = parsed.churn_probability;
                 } catch {
                   // not JSON: the status says what happened
                 }
-                resolve({ id, client: index, status: res.statusCode, ...(modelVersion ? { modelVersion } : {}), reusedSocket, at: Date.now() });
+                resolve({
+                  id,
+                  client: index,
+                  status: res.statusCode,
+                  ...(modelVersion ? { modelVersion } : {}),
+                  ...(churnProbability === undefined ? {} : { churnProbability }),
+                  reusedSocket,
+                  at: Date.now(),
+                });
               });
               res.on('error', (error: NodeJS.ErrnoException) => resolve({ id, client: index, error: error.code ?? error.message, reusedSocket, at: Date.now() }));
             },

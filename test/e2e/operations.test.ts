@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { versionedModels } from '../data-plane/model-fixtures.js';
+import { LINEAR_MODEL, versionedModels } from '../data-plane/model-fixtures.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
@@ -85,7 +85,7 @@ describe('start-up', () => {
 });
 
 describe.each([1, 2])('with WORKERS=%i', (workers) => {
-  it('reloads the model under load with POST /admin/reload: no failed request, versions move forward', async () => {
+  it('reloads another model file under load with POST /admin/reload: no failed request, versions and answers move forward', async () => {
     const model = models.paths[workers - 1]!;
     writeFileSync(join(dirname(model), 'model_version.txt'), '5.0.0\n');
     const port = await freePort();
@@ -95,6 +95,10 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
       let stop = false;
       const load = runKeepAliveClients(port, 32, () => stop);
       await new Promise((resolve) => setTimeout(resolve, 300));
+      // Another model (a logistic regression instead of the trees), put in place as an operator
+      // should: written beside the old file and renamed over it.
+      copyFileSync(LINEAR_MODEL, `${model}.new`);
+      renameSync(`${model}.new`, model);
       writeFileSync(join(dirname(model), 'model_version.txt'), '5.1.0\n');
       const response = await fetch(`${server.baseUrl}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
       const reloadedAt = Date.now();
@@ -109,6 +113,11 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
       expect(outcomes.filter((outcome) => outcome.status !== 200)).toEqual([]);
       expect(outcomes.filter((outcome) => outcome.at > reloadedAt + 50 && outcome.modelVersion !== '5.1.0')).toEqual([]);
       expectVersionsMoveForward(outcomes, '5.0.0', '5.1.0');
+      // Each version's answers come from its own model: one probability per version for the same customer, and they differ.
+      const probabilities = (version: string) => new Set(outcomes.filter((outcome) => outcome.modelVersion === version && outcome.churnProbability !== undefined).map((outcome) => outcome.churnProbability));
+      expect(probabilities('5.0.0').size).toBe(1);
+      expect(probabilities('5.1.0').size).toBe(1);
+      expect([...probabilities('5.1.0')][0]).not.toBe([...probabilities('5.0.0')][0]);
       // Every worker reports the swap in one server-wide scrape.
       const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
       expect(sampleValue(metrics, 'churn_model_loads_total', { trigger: 'reload', outcome: 'success' })).toBe(workers);
@@ -119,11 +128,11 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
     }
   });
 
-  it('reloads on SIGHUP, and keeps serving when the new file is bad', async () => {
+  it('reloads on SIGHUP, and keeps serving when the new file is bad, each worker saying so', async () => {
     const model = models.paths[workers - 1]!;
     writeFileSync(join(dirname(model), 'model_version.txt'), '6.0.0\n');
     const port = await freePort();
-    const server = startServer({ WORKERS: String(workers), MODEL_PATH: model }, port);
+    const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN }, port);
     try {
       await waitUntilHealthy(server);
       const version = async () => ((await (await fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(VALID_CUSTOMER) })).json()) as { model_version: string }).model_version;
@@ -142,6 +151,16 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
       for (let waited = 0; failures() < workers && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(failures()).toBe(workers);
       for (let call = 0; call < 10; call += 1) expect(await version()).toBe('6.1.0');
+
+      // The admin call reports the same failure from every worker, by pid.
+      const response = await fetch(`${server.baseUrl}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await response.json()) as { status: string; message: string; workers: { pid: number; status: string }[] };
+      expect(response.status, JSON.stringify(body)).toBe(422);
+      expect(body.status).toBe('failed');
+      expect(body.message).toMatch(new RegExp(`^${workers} of ${workers} workers kept their current model: Model at .* is not a valid ONNX model`));
+      expect(body.workers.map((worker) => worker.status)).toEqual(Array(workers).fill('failed'));
+      expect(new Set(body.workers.map((worker) => worker.pid)).size).toBe(workers);
+      expect(await version()).toBe('6.1.0');
     } finally {
       expect(await server.stop()).toBe(0);
     }
