@@ -1,13 +1,29 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { utimesSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config.js';
 import { VALID_CUSTOMER } from '../helpers.js';
-import { CLI_ENTRY, freePort, startServer, waitUntilHealthy } from './server-process.js';
+import { CLI_ENTRY, SERVER_ENTRY, freePort, startServer, waitUntilHealthy } from './server-process.js';
 
 const run = promisify(execFile);
 const cli = (args: string[]) => run(process.execPath, [CLI_ENTRY, ...args], { env: { PATH: process.env.PATH } });
 const predict = (baseUrl: string) => fetch(`${baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(VALID_CUSTOMER) });
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const plainText = (output: string) => output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+
+/** Starts a command as its own process group, collecting everything it prints. */
+function startGroup(command: string, args: string[], port: number) {
+  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'close');
+  return { child, baseUrl: `http://127.0.0.1:${port}`, output: () => output, exited, stderr: () => '', stop: async () => null } as Parameters<typeof waitUntilHealthy>[0] & { exited: Promise<unknown[]> };
+}
+
 const jsonLines = (output: string) => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('churn-serve', () => {
@@ -91,4 +107,38 @@ describe('log formats and levels', () => {
     expect(server.output()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: model loaded$/m);
     expect(server.output()).not.toMatch(/^\{"level"/m);
   });
+
+  it('is readable, in colour, by default on a terminal', async () => {
+    // script(1) gives the server a pseudo-terminal as its standard output, as a developer's shell does.
+    const server = startGroup('script', ['-qefc', `${process.execPath} ${SERVER_ENTRY}`, '/dev/null'], await freePort());
+    await waitUntilHealthy(server);
+    server.child.kill('SIGTERM'); // script passes it on to the server
+    await server.exited;
+    expect(server.output()).toContain('\x1b[32mINFO\x1b[39m');
+    expect(plainText(server.output())).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: model loaded$/m);
+    expect(server.output()).not.toContain('{"level"');
+  });
+});
+
+describe('npm run dev', () => {
+  it('serves from the TypeScript sources with readable logs, and restarts when a source changes', async () => {
+    const dev = startGroup('npm', ['run', 'dev', '--silent'], await freePort());
+    try {
+      await waitUntilHealthy(dev, 30_000);
+      const loads = () => (plainText(dev.output()).match(/^\[[\d:.]+\] INFO: model loaded$/gm) ?? []).length;
+      expect(loads()).toBe(1);
+      const source = fileURLToPath(new URL('../../src/errors.ts', import.meta.url));
+      const now = new Date();
+      utimesSync(source, now, now);
+      for (let waited = 0; loads() < 2 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(loads(), dev.output()).toBe(2);
+      // The old server drained before the new one started.
+      expect(plainText(dev.output())).toMatch(/INFO: shutdown complete\n(?:.*\n)*?\[[\d:.]+\] INFO: model loaded$/m);
+      await waitUntilHealthy(dev, 30_000);
+      expect((await predict(dev.baseUrl)).status).toBe(200);
+    } finally {
+      process.kill(-dev.child.pid!, 'SIGTERM');
+      await dev.exited;
+    }
+  }, 90_000);
 });
