@@ -139,7 +139,7 @@ function peakRssMb(pid: number): number {
 }
 
 function wrk(url: string, bodyFile: string, seconds: number, cores: string) {
-  const command = pinned(cores, ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(ROOT, 'bench/wrk-report.lua'), url]);
+  const command = pinned(cores, ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', join(ROOT, 'bench/wrk-report.lua'), url]);
   const output = execFileSync(command[0]!, command.slice(1), {
     env: { ...process.env, WRK_BODY_FILE: bodyFile }, encoding: 'utf8' },
   );
