@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { serverOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { BadRequestError, InferenceFailedError, UnauthorizedError } from '../../src/errors.js';
@@ -39,7 +39,10 @@ function failing(statusCode: number | undefined, message = 'internal detail: /sr
 let app: FastifyInstance;
 const logs: Record<string, unknown>[] = [];
 
-beforeAll(async () => {
+// A fresh app for each test: route registration (which the 405 answers depend on) then runs inside
+// the test's own life, where Stryker has its mutant switched on, not once before any test starts.
+beforeEach(async () => {
+  logs.length = 0;
   const stream = { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) };
   app = Fastify(serverOptions({ config: loadConfig({ LOG_LEVEL: 'info' }), logStream: stream }));
   await app.register(errorHandler);
@@ -77,7 +80,7 @@ beforeAll(async () => {
   });
   await app.ready();
 });
-afterAll(async () => app.close());
+afterEach(async () => app.close());
 
 const post = (payload: unknown) => app.inject({ method: 'POST', url: '/things', payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
 
