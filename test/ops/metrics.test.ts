@@ -118,6 +118,20 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('answers 503, not a partial sum, when a worker does not answer the gather', async () => {
+    const [own] = await testApp.app.workers.gather('metrics', undefined, 1000);
+    vi.spyOn(testApp.app.workers, 'gather').mockResolvedValueOnce([own!, { pid: 4242, error: 'no answer in 3000 ms' }]);
+    const response = await testApp.app.inject({ method: 'GET', url: '/metrics' });
+    expect([response.statusCode, response.headers['content-type'], response.body]).toEqual([
+      503,
+      'text/plain; charset=utf-8',
+      '# metrics incomplete: 1 of 2 workers did not answer\n',
+    ]);
+    expect(testApp.logs.some((line) => line.level === 50 && line.msg === 'metrics scrape incomplete')).toBe(true);
+    // The next scrape, with every worker answering, is whole again.
+    expect((await scrape()).body).toContain('churn_inference_runs_total');
+  });
+
   it('is in the OpenAPI document as plain text', async () => {
     const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(spec.paths['/metrics'].get.responses['200'].content).toHaveProperty('text/plain');
