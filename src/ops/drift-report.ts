@@ -80,9 +80,10 @@ export function clusterDriftCheck(config: Config, logger: Pick<Logger, 'warn'>) 
     intervalMs: config.DRIFT_CHECK_INTERVAL_MS,
     timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
     onOutcomes: (outcomes: readonly WorkerOutcome[]) => {
-      // Only whole pictures are judged: a worker that did not answer in time would leave its rows
-      // out, and with none at all the statuses would start afresh and every warning come again.
-      if (outcomes.length === 0 || outcomes.some((outcome) => outcome.result === undefined)) return;
+      // Only whole pictures are judged: a worker that did not answer in time (or has no model yet,
+      // and answers null) would leave its rows out, and with none at all the statuses would start
+      // afresh and every warning come again.
+      if (outcomes.length === 0 || outcomes.some((outcome) => outcome.result === undefined || outcome.result === null)) return;
       const report = driftReport(combineSnapshots(outcomes.map((outcome) => outcome.result as DriftSnapshot)), settings);
       for (const change of statusLog.changes(report)) logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
     },

@@ -218,7 +218,7 @@ describe('drift with WORKERS=2', () => {
       const drift = (await (await fetch(`${server.baseUrl}/monitoring/drift`)).json()) as { window: { rows: number } };
       expect(drift.window.rows).toBe(600);
     } finally {
-      expect(await server.stop()).toBe(0);
+      expect(await server.stop(), server.output()).toBe(0);
     }
   });
 });

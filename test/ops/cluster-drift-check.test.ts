@@ -50,6 +50,8 @@ describe("the primary's drift check", () => {
     expect(count).toBe(1);
     check.onOutcomes([{ pid: 1, error: 'no answer in 3000 ms' }, { pid: 2, error: 'no answer in 3000 ms' }]);
     check.onOutcomes([{ pid: 1, result: shiftedSnapshot(300) }, { pid: 2, error: 'no answer in 3000 ms' }]);
+    // A worker still loading its model answers null.
+    check.onOutcomes([{ pid: 1, result: shiftedSnapshot(300) }, { pid: 2, result: null }]);
     check.onOutcomes([]);
     check.onOutcomes(whole);
     expect(warnings.filter((warning) => warning === 'drift: tenure_months is significant')).toHaveLength(1);
