@@ -149,7 +149,16 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (const { topic, intervalMs, timeoutMs, onOutcomes } of periodicGathers) {
     setInterval(() => {
-      if (!stopping) relay({ topic, payload: undefined, timeoutMs }, onOutcomes);
+      if (stopping) return;
+      relay({ topic, payload: undefined, timeoutMs }, (outcomes) => {
+        // A periodic check is a side job: its failure is logged, and never takes the primary (and
+        // with it every worker) down.
+        try {
+          onOutcomes(outcomes);
+        } catch (error) {
+          logger.error({ err: error, topic }, 'periodic check failed');
+        }
+      });
     }, intervalMs).unref();
   }
 
