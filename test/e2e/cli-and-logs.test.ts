@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { utimesSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -110,10 +110,15 @@ describe('log formats and levels', () => {
 
   it('is readable, in colour, by default on a terminal', async () => {
     // script(1) gives the server a pseudo-terminal as its standard output, as a developer's shell does.
-    const server = startGroup('script', ['-qefc', `${process.execPath} ${SERVER_ENTRY}`, '/dev/null'], await freePort());
-    await waitUntilHealthy(server);
-    server.child.kill('SIGTERM'); // script passes it on to the server
-    await server.exited;
+    const server = startGroup('script', ['-qefc', `exec ${process.execPath} ${SERVER_ENTRY}`, '/dev/null'], await freePort());
+    // script runs the server in a session of its own on the terminal: stop the server itself, not script.
+    const serverPid = () => Number(execFileSync('pgrep', ['-P', String(server.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    try {
+      await waitUntilHealthy(server);
+    } finally {
+      process.kill(serverPid(), 'SIGTERM');
+      await server.exited;
+    }
     expect(server.output()).toContain('\x1b[32mINFO\x1b[39m');
     expect(plainText(server.output())).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: model loaded$/m);
     expect(server.output()).not.toContain('{"level"');
