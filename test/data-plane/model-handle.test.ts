@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { ModelHandle } from '../../src/data-plane/model-handle.js';
@@ -11,6 +13,12 @@ afterAll(() => models.remove());
 afterEach(() => vi.restoreAllMocks());
 
 const ROW = Float32Array.from([2, 70.7, 151.65, 2, 0]);
+
+/** A full garbage collection, without starting node with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 describe('ModelHandle', () => {
   it('lends nothing before a load', async () => {
@@ -114,5 +122,18 @@ describe('ModelHandle', () => {
     const loaded = await loading;
     expect(close.mock.contexts).toEqual([loaded]);
     expect(handle.current).toBeUndefined();
+  });
+
+  it('keeps no reference to a replaced model once it is released, so reloads cannot leak models', async () => {
+    const handle = new ModelHandle();
+    const released: WeakRef<ChurnModel>[] = [];
+    for (const path of [A, B, C, A, B]) released.push(new WeakRef(await handle.load(path, OPTIONS)));
+    const current = released.pop()!;
+    // Let the releases, which settle asynchronously, finish.
+    for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(released.map((model) => model.deref())).toEqual([undefined, undefined, undefined, undefined]);
+    expect(current.deref()).toBe(handle.current);
+    await handle.close();
   });
 });
