@@ -13,9 +13,11 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # ---- build: all dependencies, then TypeScript -> dist/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# .npmrc first: it sets onnxruntime-node-install=skip, without which onnxruntime-node's install script
-# downloads CUDA libraries and fails. The CPU binaries the service needs ship in the package.
-COPY .npmrc package.json package-lock.json ./
+# onnxruntime-node's install script would download CUDA libraries (and fail offline); the CPU binaries
+# the service needs ship in the package. package.json's allowScripts denies it to npm 11.19 and later;
+# the variable skips it for an older npm that still runs dependency scripts.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 # Behind a TLS-intercepting proxy, pass its CA bundle as a build secret
 # (--secret id=npm_ca,src=/path/ca.pem): npm uses it, and it lands in no layer. Without it, nothing changes.
 RUN --mount=type=secret,id=npm_ca \
@@ -31,7 +33,8 @@ RUN npm run build
 # ---- prod-deps: production dependencies only ----
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
-COPY .npmrc package.json package-lock.json ./
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 # onnxruntime-node carries prebuilt binaries for every OS and CPU (~290 MB); only this image's
 # linux/<arch> directory is ever loaded, so the others are removed.
 RUN --mount=type=secret,id=npm_ca \

@@ -1,9 +1,9 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
 import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    eventLoopDelay: IntervalHistogram;
+    eventLoopDelay: ELDHistogram;
   }
 }
 
@@ -11,7 +11,7 @@ const NS_PER_MS = 1e6;
 const RESOLUTION_MS = 5;
 
 /** The histogram records whole timer intervals; the delay is what exceeds the resolution. */
-export function summarizeDelay(histogram: IntervalHistogram) {
+export function summarizeDelay(histogram: ELDHistogram) {
   const ms = (ns: number) => Math.round(Math.max(0, ns / NS_PER_MS - RESOLUTION_MS) * 1000) / 1000;
   return {
     p50Ms: ms(histogram.percentile(50)),
