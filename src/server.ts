@@ -6,12 +6,12 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
+import { RELOAD_TIMEOUT_MS } from './cluster/messages.js';
 import { superviseWorkers } from './cluster/supervisor.js';
 import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
-import { RELOAD_TIMEOUT_MS } from './ops/admin-routes.js';
-import { clusterDriftCheck } from './ops/drift-report.js';
+import { clusterDriftCheck } from './monitoring/drift-report.js';
 
 /** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
 const IDLE_CONNECTION_GRACE_MS = 500;

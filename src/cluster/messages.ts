@@ -2,6 +2,9 @@
  * The messages a worker and the cluster primary exchange to gather an answer from every worker
  * (metrics, drift counts, a model reload). The primary only relays; workers do the work.
  */
+/** Every worker loads and checks the model within this, or a reload reports it as failed. */
+export const RELOAD_TIMEOUT_MS = 60_000;
+
 export interface GatherRequest {
   kind: 'churn:gather';
   id: number;

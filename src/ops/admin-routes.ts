@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { bearerToken, Credentials } from '../auth/credentials.js';
+import { RELOAD_TIMEOUT_MS } from '../cluster/messages.js';
 import { UnauthorizedError } from '../errors.js';
 import { ReloadResponse, type WorkerReload } from '../schemas/admin.js';
 import { ErrorResponse } from '../schemas/errors.js';
 import { jsonResponse } from '../schemas/shared-ref.js';
-
-/** Every worker loads and checks the model within this, or the call reports it as failed. */
-export const RELOAD_TIMEOUT_MS = 60_000;
 
 /**
  * Operator routes, behind ADMIN_TOKEN as a bearer token. Registered only when the token is set,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { ServiceMetrics, type MetricsSnapshot } from './service-metrics.js';
+import { ServiceMetrics, type MetricsSnapshot } from '../metrics/service-metrics.js';
 
 /** A scrape waits this long for every worker's numbers. */
 const GATHER_TIMEOUT_MS = 3000;

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { combineSnapshots, type DriftSnapshot } from '../data-plane/drift.js';
 import { DriftReport } from '../schemas/drift.js';
 import { sharedRef } from '../schemas/shared-ref.js';
-import { DRIFT_GATHER_TIMEOUT_MS, driftReport, driftSettings, DriftStatusLog } from './drift-report.js';
+import { DRIFT_GATHER_TIMEOUT_MS, driftReport, driftSettings, DriftStatusLog } from '../monitoring/drift-report.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import type { ModelInfo } from '../data-plane/churn-model.js';
 import { combineObservers, DataPlane, type InferenceObserver } from '../data-plane/data-plane.js';
-import type { ModelLoadTrigger } from '../ops/service-metrics.js';
+import type { ModelLoadTrigger } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

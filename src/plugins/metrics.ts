@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { ServiceMetrics } from '../ops/service-metrics.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

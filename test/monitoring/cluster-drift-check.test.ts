@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { DriftMonitor, type DriftReference, type DriftSnapshot } from '../../src/data-plane/drift.js';
-import { clusterDriftCheck } from '../../src/ops/drift-report.js';
+import { clusterDriftCheck } from '../../src/monitoring/drift-report.js';
 
 const card = JSON.parse(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')) as { drift_reference: DriftReference };
 

@@ -1,7 +1,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FastCounter, FastHistogram } from '../../src/ops/fast-metrics.js';
-import { ServiceMetrics } from '../../src/ops/service-metrics.js';
+import { FastCounter, FastHistogram } from '../../src/metrics/fast-metrics.js';
+import { ServiceMetrics } from '../../src/metrics/service-metrics.js';
 import { sampleValue } from '../prometheus-text.js';
 
 /** The same updates through prom-client and through fast-metrics must read the same. */
