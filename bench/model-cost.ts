@@ -5,13 +5,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
-import { ChurnModel } from '../src/data-plane/churn-model.js';
+import { loadChurnModel } from '../src/data-plane/churn-model.js';
 import { packRows } from '../src/data-plane/feature-rows.js';
 import { FEATURE_COUNT } from '../src/schemas/customer-features.js';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/examples.js';
 
 const config = loadConfig();
-const model = await ChurnModel.load(config.MODEL_PATH, { intraOpThreads: 1 });
+const model = await loadChurnModel(config.MODEL_PATH, { intraOpThreads: 1 });
 const sizes = [1, 16, 64, 100, 256, 512, 1024];
 const timeBudgetMs = 300;
 

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { DestinationStream, Logger } from 'pino';
 import churnApi from './churn-api/routes.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
+import type { ModelLoader } from './data-plane/model.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -16,6 +17,7 @@ import monitoringRoutes from './ops/monitoring-routes.js';
 import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
 import dataPlane from './plugins/data-plane.js';
+import driftMonitoring from './plugins/drift-monitoring.js';
 import docs from './plugins/docs.js';
 import errorHandler, { answerClientError } from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
@@ -45,6 +47,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Where log lines go when the app makes its own logger; tests capture them here. */
   logStream?: DestinationStream;
+  /** Loads model files; the onnxruntime churn model loader unless a test brings its own. */
+  modelLoader?: ModelLoader;
 }
 
 /** Fastify's own options; the benchmark's service floor is built with the same ones. */
@@ -97,11 +101,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(jsonBody);
   await app.register(rateLimit, { config });
   await app.register(access, { config });
-  await app.register(dataPlane, { config });
+  await app.register(dataPlane, { config, loader: options.modelLoader });
+  await app.register(driftMonitoring, { config });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });
-  await app.register(monitoringRoutes, { config });
+  await app.register(monitoringRoutes);
   await app.register(metricsRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });

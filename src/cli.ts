@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { describeVariables, readConfig } from './config.js';
-import { readVersion } from './data-plane/churn-model.js';
+import { readVersion } from './data-plane/model-card-file.js';
 import { runServer } from './server.js';
 
 const { version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };

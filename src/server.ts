@@ -11,7 +11,7 @@ import { superviseWorkers } from './cluster/supervisor.js';
 import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
-import { clusterDriftCheck } from './monitoring/drift-report.js';
+import { DriftCheck } from './monitoring/drift-report.js';
 
 /** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
 const IDLE_CONNECTION_GRACE_MS = 500;
@@ -166,7 +166,7 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
       reloadTimeoutMs: RELOAD_TIMEOUT_MS,
       logger,
       exit: (code) => void exitAfterLogs(logger, code),
-      periodicGathers: config.DRIFT_MONITORING ? [clusterDriftCheck(config, logger)] : [],
+      periodicGathers: config.DRIFT_MONITORING ? [new DriftCheck(config, logger).periodicGather()] : [],
     });
   } else {
     await serve(config, logger);

@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { vi } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { loadChurnModel, type ModelOptions } from '../src/data-plane/churn-model.js';
+import type { Model, ModelLoader } from '../src/data-plane/model.js';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/customer-features.js';
 
 export const VALID_CUSTOMER = {
@@ -12,9 +15,27 @@ export const VALID_CUSTOMER = {
   has_support_calls: EXAMPLE_CUSTOMER.has_support_calls,
 };
 
+/**
+ * A loader of the real churn models whose every run passes through one spy, so a test can count
+ * the runs, read their rows, or make one fail (`predict.mockRejectedValueOnce(...)`). By default
+ * the spy runs the model that was asked.
+ */
+export function spiedChurnModels(options: ModelOptions = { intraOpThreads: 1 }) {
+  const predict = vi.fn(function (this: Model, features: Float32Array, rows: number) {
+    return this.predict(features, rows);
+  });
+  const loader: ModelLoader = async (path) => {
+    const model = await loadChurnModel(path, options);
+    return { ...model, predict: (features, rows) => predict.call(model, features, rows) };
+  };
+  return { loader, predict };
+}
+
 export interface TestApp {
   app: FastifyInstance;
   logs: Record<string, unknown>[];
+  /** Every model run of this app, whichever model it loaded (see spiedChurnModels). */
+  predict: ReturnType<typeof spiedChurnModels>['predict'];
 }
 
 /** A ready app with the bundled model, configured like production unless `env` says otherwise. */
@@ -26,9 +47,11 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
       done();
     },
   });
-  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'info', ...env }), logStream });
+  const config = loadConfig({ LOG_LEVEL: 'info', ...env });
+  const models = spiedChurnModels({ intraOpThreads: config.INTRA_OP_THREADS });
+  const app = await buildApp({ config, logStream, modelLoader: models.loader });
   await app.ready();
-  return { app, logs };
+  return { app, logs, predict: models.predict };
 }
 
 export function postJson(app: FastifyInstance, url: string, payload: unknown, headers: Record<string, string> = {}) {

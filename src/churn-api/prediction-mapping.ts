@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { ModelInfo } from '../data-plane/churn-model.js';
+import type { ModelInfo } from '../data-plane/model.js';
 import type { CustomerFeatures } from '../schemas/customer-features.js';
 import type { PredictionResponse, RiskTier } from '../schemas/prediction.js';
 

@@ -7,7 +7,6 @@ import { CustomerFeatures } from '../schemas/customer-features.js';
 import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
 import { EXAMPLE_BATCH_RESPONSE, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VALIDATION_ERROR } from '../schemas/examples.js';
 import { PredictionResponse } from '../schemas/prediction.js';
-import type { Score } from '../data-plane/data-plane.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 import { ExplainQuery } from '../schemas/explanation.js';
 import { explain } from './explanations.js';
@@ -51,15 +50,15 @@ function tooManyCustomers(maxItems: number) {
 const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const thresholds = thresholdsFrom(config);
 
-  /** Maps scores to the API's predictions (explained when asked), and counts what was served. */
-  const predictionsFor = (scores: readonly Score[], customers: readonly CustomerFeatures[], explained: boolean): PredictionResponse[] => {
+  /** Scores the customers and maps the scores to the API's predictions (explained when asked), counting their risk tiers. */
+  const predict = async (customers: CustomerFeatures[], request: FastifyRequest, explained: boolean) => {
+    const { scores } = await app.dataPlane.predict({ rows: customers, protocol: PROTOCOL, requestId: request.id });
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
     if (explained) predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!)));
-    app.metrics.predictionsServed(PROTOCOL, scores[0]!.model, scores.map((score) => score.probability));
     const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };
     for (const prediction of predictions) tiers[prediction.risk_tier] += 1;
     for (const [tier, count] of Object.entries(tiers)) if (count > 0) app.metrics.riskTierServed(tier, count);
-    return predictions;
+    return { predictions, scores };
   };
 
   app.post(
@@ -75,7 +74,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
         response: { 200: jsonResponse(PredictionResponse, 'The prediction for the customer.', EXAMPLE_PREDICTION), ...errorResponses },
       },
     },
-    async (request) => predictionsFor([await app.dataPlane.scoreOne(request.body)], [request.body], request.query.explain === 'true')[0]!,
+    async (request) => (await predict([request.body], request, request.query.explain === 'true')).predictions[0]!,
   );
 
   app.post(
@@ -93,10 +92,9 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       },
     },
     async (request) => {
-      const { customers } = request.body;
-      const scores = await app.dataPlane.scoreMany(customers);
+      const { predictions, scores } = await predict(request.body.customers, request, request.query.explain === 'true');
       return {
-        predictions: predictionsFor(scores, customers, request.query.explain === 'true'),
+        predictions,
         batch_size: scores.length,
         latency_ms: roundLatency(scores[0]!.inferenceMs),
       };

@@ -1,4 +1,6 @@
 import type { DriftFeatureReference } from '../schemas/model-card.js';
+import type { DataPlaneObserver, ScoredRun } from './data-plane.js';
+import type { ModelRole, ServedModel } from './model.js';
 
 /**
  * Drift monitoring against the training data: every scored row is counted into the bins of the
@@ -186,7 +188,7 @@ export interface DriftSnapshot {
  * reference with the model and starts a fresh window; rows still being scored by the replaced
  * model are not counted.
  */
-export class DriftMonitor {
+export class DriftMonitor implements DataPlaneObserver {
   readonly #windowRows: number;
   #model: { version: string; sha256: string } | undefined;
   #reference: DriftReference | undefined;
@@ -205,6 +207,17 @@ export class DriftMonitor {
 
   observe(model: object, features: Float32Array, rows: number, scores: ArrayLike<number>): void {
     if (model === this.#model) this.#window?.add(features, rows, scores);
+  }
+
+  /** The data plane's news of a model now serving: its card's reference profile becomes the one counted against. */
+  modelLoaded(model: ServedModel, role: ModelRole): void {
+    if (role !== 'champion') return;
+    const reference = model.card?.drift_reference;
+    this.switchTo(model, reference && { features: reference.features, score: reference.score });
+  }
+
+  rowsScored(run: ScoredRun): void {
+    this.observe(run.model, run.features, run.rows, run.outputs.churn);
   }
 
   snapshot(): DriftSnapshot | undefined {

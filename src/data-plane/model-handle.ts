@@ -1,9 +1,9 @@
 import { ModelNotReadyError } from '../errors.js';
-import { ChurnModel, type ModelOptions } from './churn-model.js';
+import type { Model, ModelLoader } from './model.js';
 
 /** A loaded model and the runs that still use it. */
 interface Slot {
-  model: ChurnModel;
+  model: Model;
   users: number;
   retired: boolean;
   /** Settles once the model's session is released. */
@@ -11,7 +11,7 @@ interface Slot {
   release: () => void;
 }
 
-function slotFor(model: ChurnModel): Slot {
+function slotFor(model: Model): Slot {
   let release!: () => void;
   const released = new Promise<void>((resolve) => {
     let started = false;
@@ -31,17 +31,22 @@ function slotFor(model: ChurnModel): Slot {
  * a run that took the old session may not even have started when the new one takes over.
  */
 export class ModelHandle {
+  readonly #loader: ModelLoader;
   #current: Slot | undefined;
   #retired = new Set<Slot>();
   /** Loads run one after another, in the order they were asked for. */
   #loads: Promise<unknown> = Promise.resolve();
 
-  get current(): ChurnModel | undefined {
+  constructor(loader: ModelLoader) {
+    this.#loader = loader;
+  }
+
+  get current(): Model | undefined {
     return this.#current?.model;
   }
 
   /** Runs `use` with the current model, which stays loaded until `use` settles. */
-  async withModel<T>(use: (model: ChurnModel) => Promise<T>): Promise<T> {
+  async withModel<T>(use: (model: Model) => Promise<T>): Promise<T> {
     const slot = this.#current;
     if (!slot) throw new ModelNotReadyError();
     slot.users += 1;
@@ -57,9 +62,9 @@ export class ModelHandle {
    * Loads and checks a model fully, then makes it current. A failed load throws and leaves the
    * current model serving. The replaced model is released once its last run has finished.
    */
-  load(path: string, options: ModelOptions): Promise<ChurnModel> {
+  load(path: string): Promise<Model> {
     const loaded = this.#loads.then(async () => {
-      const model = await ChurnModel.load(path, options);
+      const model = await this.#loader(path);
       const previous = this.#current;
       this.#current = slotFor(model);
       if (previous) this.#retire(previous);

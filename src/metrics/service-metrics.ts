@@ -1,6 +1,6 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { ModelInfo } from '../data-plane/churn-model.js';
-import type { InferenceObserver } from '../data-plane/data-plane.js';
+import type { DataPlaneObserver } from '../data-plane/data-plane.js';
+import type { ModelInfo } from '../data-plane/model.js';
 import type { DriftReport } from '../schemas/drift.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
 
@@ -125,20 +125,25 @@ export class ServiceMetrics {
     });
   }
 
-  /** The data plane reports its runs here. */
-  readonly inference: InferenceObserver = {
-    runFinished: (model, rows, seconds) => {
+  /** The data plane reports its runs and what it served here. */
+  readonly inference: DataPlaneObserver = {
+    rowsScored: ({ model, rows, seconds }) => {
       const labels = [this.#modelName, model.version];
       this.#runs.inc(labels);
       this.#rows.inc(labels, rows);
       this.#rowsPerRun.observe(labels, rows);
       this.#runDuration.observe(labels, seconds);
     },
-    runFailed: (model) => {
+    runFailed: ({ model }) => {
       this.#runFailures.inc([this.#modelName, model.version]);
     },
     queueWaited: (seconds) => {
       this.#queueWait.observe([], seconds);
+    },
+    predictionsServed: ({ protocol, model, scores }) => {
+      const series = this.#probability.series([protocol, this.#modelName]);
+      for (const score of scores) series.observe(score.probability);
+      this.#predictions.inc([protocol, this.#modelName, model.version], scores.length);
     },
   };
 
@@ -146,17 +151,6 @@ export class ServiceMetrics {
     const labels = [method, route, statusCode];
     this.#httpRequests.inc(labels);
     this.#httpDuration.observe(labels, seconds);
-  }
-
-  /** Probabilities answered to callers of one protocol, all by one model. */
-  predictionsServed(protocol: string, model: ModelInfo, probabilities: Iterable<number>): void {
-    const series = this.#probability.series([protocol, this.#modelName]);
-    let count = 0;
-    for (const probability of probabilities) {
-      series.observe(probability);
-      count += 1;
-    }
-    this.#predictions.inc([protocol, this.#modelName, model.version], count);
   }
 
   riskTierServed(tier: string, count = 1): void {

@@ -47,45 +47,77 @@ export function driftReport(snapshot: DriftSnapshot | undefined, settings: Drift
   return { available: true, ...base, features: features.map(findingBody), score: findingBody(score) };
 }
 
+/** A feature's (or the score's) drift status that moved, for the warning line. */
+export interface DriftStatusChange {
+  feature: string;
+  from: DriftStatus | null;
+  to: DriftStatus;
+  psi: number | null;
+}
+
 /**
  * Remembers each feature's last drift status and reports the ones that changed, so an operator
- * sees one warning when a feature starts (or stops) drifting, not one per check.
+ * sees one warning when a feature starts (or stops) drifting, not one per check. A first status
+ * of "stable" is news to nobody: only a move away from stable, or back to it, is a change.
  */
 export class DriftStatusLog {
   #model: string | undefined;
-  #statuses = new Map<string, DriftStatus | undefined>();
+  #statuses = new Map<string, DriftStatus>();
 
-  changes(report: DriftReport): { feature: string; from: DriftStatus | null; to: DriftStatus | null; psi: number | null }[] {
+  changes(report: DriftReport): DriftStatusChange[] {
     if (report.model_version !== this.#model) {
       // A new model starts a fresh window: its statuses start from nothing.
       this.#model = report.model_version ?? undefined;
       this.#statuses.clear();
     }
-    const changed = [];
+    const changed: DriftStatusChange[] = [];
     for (const finding of [...report.features, ...(report.score ? [report.score] : [])]) {
+      if (finding.status === null) continue;
       const before = this.#statuses.get(finding.feature) ?? null;
-      if (finding.status !== before && finding.status !== null) changed.push({ feature: finding.feature, from: before, to: finding.status, psi: finding.psi });
-      if (finding.status !== null) this.#statuses.set(finding.feature, finding.status);
+      this.#statuses.set(finding.feature, finding.status);
+      if (finding.status === before || (before === null && finding.status === 'stable')) continue;
+      changed.push({ feature: finding.feature, from: before, to: finding.status, psi: finding.psi });
     }
     return changed;
   }
 }
 
-/** The cluster-wide drift check in the primary: the workers' counts added up, a warning when a status changes. */
-export function clusterDriftCheck(config: Config, logger: Pick<Logger, 'warn'>) {
-  const settings = driftSettings(config);
-  const statusLog = new DriftStatusLog();
-  return {
-    topic: 'drift',
-    intervalMs: config.DRIFT_CHECK_INTERVAL_MS,
-    timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
-    onOutcomes: (outcomes: readonly WorkerOutcome[]) => {
-      // Only whole pictures are judged: a worker that did not answer in time (or has no model yet,
-      // and answers null) would leave its rows out, and with none at all the statuses would start
-      // afresh and every warning come again.
-      if (outcomes.length === 0 || outcomes.some((outcome) => outcome.result === undefined || outcome.result === null)) return;
-      const report = driftReport(combineSnapshots(outcomes.map((outcome) => outcome.result as DriftSnapshot)), settings);
-      for (const change of statusLog.changes(report)) logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
-    },
-  };
+/**
+ * The one periodic drift check, in the cluster primary (over every worker's counts) and in a
+ * process that runs alone (over its own): it judges a gather's outcomes and warns once per change.
+ */
+export class DriftCheck {
+  readonly #settings: DriftSettings;
+  readonly #logger: Pick<Logger, 'warn'>;
+  readonly #statusLog = new DriftStatusLog();
+  readonly intervalMs: number;
+
+  constructor(config: Config, logger: Pick<Logger, 'warn'>) {
+    this.#settings = driftSettings(config);
+    this.#logger = logger;
+    this.intervalMs = config.DRIFT_CHECK_INTERVAL_MS;
+  }
+
+  /**
+   * Judges one gather of the 'drift' topic. Only whole pictures are judged: a worker that did not
+   * answer in time (or has no model yet, and answers null) would leave its rows out, and with none
+   * at all the statuses would start afresh and every warning come again.
+   */
+  judge(outcomes: readonly WorkerOutcome[], sha256?: string): void {
+    if (outcomes.length === 0 || outcomes.some((outcome) => outcome.result === undefined || outcome.result === null)) return;
+    const report = driftReport(combineSnapshots(outcomes.map((outcome) => outcome.result as DriftSnapshot), sha256), this.#settings);
+    for (const change of this.#statusLog.changes(report)) {
+      this.#logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
+    }
+  }
+
+  /** The check as the cluster primary runs it: a periodic gather of every worker's counts. */
+  periodicGather() {
+    return {
+      topic: 'drift',
+      intervalMs: this.intervalMs,
+      timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
+      onOutcomes: (outcomes: readonly WorkerOutcome[]) => this.judge(outcomes),
+    };
+  }
 }

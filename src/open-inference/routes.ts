@@ -4,9 +4,8 @@ import type { TObject } from '@sinclair/typebox';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import type { ServedModel } from '../data-plane/churn-model.js';
-import type { Score } from '../data-plane/data-plane.js';
-import { InvalidRowsError, ModelNotFoundError, ServiceError } from '../errors.js';
+import type { ServedModel } from '../data-plane/model.js';
+import { InvalidRowsError, ServiceError } from '../errors.js';
 import { validationMessage } from '../plugins/error-handler.js';
 import {
   InferenceErrorResponse,
@@ -64,14 +63,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
   const { unversioned: ModelParams, versioned: VersionedModelParams } = modelParams(modelName);
 
   /** The model serving now under `name` (and `version`, when given); 404 or 503 otherwise. */
-  const servedModel = (name: string, version?: string): ServedModel => {
-    if (name !== modelName) throw new ModelNotFoundError(`Model '${name}' not found; this server serves '${modelName}'.`);
-    const model = app.dataPlane.servingModel();
-    if (version !== undefined && version !== model.version) {
-      throw new ModelNotFoundError(`Model '${name}' has no version '${version}'; the version served is '${model.version}'.`);
-    }
-    return model;
-  };
+  const servedModel = (name: string, version?: string): ServedModel => app.dataPlane.resolve({ name, version });
 
   app.setErrorHandler((failure: FastifyError, request, reply) => {
     if (failure.validation) return reply.code(400).send({ error: validationMessage(failure, request) });
@@ -142,12 +134,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
     },
   );
 
-  const modelReady = async (name: string, version: string | undefined) => {
-    if (name !== modelName) throw new ModelNotFoundError(`Model '${name}' not found; this server serves '${modelName}'.`);
-    const model = app.dataPlane.model;
-    if (model && version !== undefined && version !== model.version) servedModel(name, version);
-    return { name, ready: app.dataPlane.ready };
-  };
+  const modelReady = async (name: string, version: string | undefined) => ({ name, ready: app.dataPlane.isReady({ name, version }) });
   const readySchema = <Params extends TObject>(params: Params) => ({
     tags: [TAG],
     summary: 'Model readiness: 200 when the model can take inference requests; 503 when not',
@@ -189,19 +176,16 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
    * One row goes through the micro-batcher, so concurrent single-row calls share a model run;
    * more rows are one run of their own. Every row of a request is scored by one model.
    */
-  const infer = async (body: InferenceRequest, name: string, version: string | undefined): Promise<InferenceResponse> => {
+  const infer = async (body: InferenceRequest, name: string, version: string | undefined, requestId: string): Promise<InferenceResponse> => {
     const model = servedModel(name, version);
     const rows = rowsFromInputs(body.inputs, model.signature.input, config.BATCH_MAX_SIZE);
     const outputs = selectOutputs(model.signature.outputs, body.outputs);
-    const scores: Score[] = rows.length === 1 ? [await app.dataPlane.scoreOne(rows[0]!)] : await app.dataPlane.scoreMany(rows);
-    const scoredBy = scores[0]!.model;
-    // A reload between the check and the run: the version asked for is gone, so its answer is too.
-    if (version !== undefined && scoredBy.version !== version) servedModel(name, version);
-    app.metrics.predictionsServed(PROTOCOL, scoredBy, scores.map((score) => score.probability));
+    const { model: scoredBy, scores } = await app.dataPlane.predict({ rows, protocol: PROTOCOL, model: { name, version }, requestId });
     return {
       model_name: modelName,
       model_version: scoredBy.version,
       ...(body.id === undefined ? {} : { id: body.id }),
+      // A reload between the check and the run: the outputs are the scoring model's own.
       outputs: (scoredBy === model ? outputs : selectOutputs(scoredBy.signature.outputs, body.outputs)).map((output) => outputTensor(output, scores)),
     };
   };
@@ -217,10 +201,10 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
     response: { 200: jsonResponse(InferenceResponse, 'The outputs asked for (all by default), for every row.', EXAMPLE_INFER_RESPONSE), ...inferErrors },
   });
   app.post('/models/:model_name/infer', { config: { access: 'inference' }, schema: inferSchema(ModelParams) }, async (request) =>
-    infer(request.body, request.params.model_name, undefined),
+    infer(request.body, request.params.model_name, undefined, request.id),
   );
   app.post('/models/:model_name/versions/:model_version/infer', { config: { access: 'inference' }, schema: inferSchema(VersionedModelParams) }, async (request) =>
-    infer(request.body, request.params.model_name, request.params.model_version),
+    infer(request.body, request.params.model_name, request.params.model_version, request.id),
   );
 };
 

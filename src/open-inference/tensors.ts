@@ -1,4 +1,4 @@
-import type { OutputSpec, TensorSpec } from '../data-plane/churn-model.js';
+import type { OutputSpec, TensorSpec } from '../data-plane/model.js';
 import type { Score } from '../data-plane/data-plane.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
 import { BadRequestError, type RowIssue } from '../errors.js';

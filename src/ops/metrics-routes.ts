@@ -35,4 +35,4 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
   );
 };
 
-export default fp(metricsRoutes, { name: 'metrics-routes', dependencies: ['metrics', 'worker-group', 'monitoring-routes'], encapsulate: true });
+export default fp(metricsRoutes, { name: 'metrics-routes', dependencies: ['metrics', 'worker-group', 'drift-monitoring'], encapsulate: true });

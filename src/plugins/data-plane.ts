@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import type { ModelInfo } from '../data-plane/churn-model.js';
-import { combineObservers, DataPlane, type InferenceObserver } from '../data-plane/data-plane.js';
+import { churnModelLoader } from '../data-plane/churn-model.js';
+import { DataPlane, type DataPlaneObserver } from '../data-plane/data-plane.js';
+import type { ModelInfo, ModelLoader } from '../data-plane/model.js';
 import type { ModelLoadTrigger } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
@@ -13,16 +14,20 @@ declare module 'fastify' {
   }
 }
 
-/** At debug level, one line per model run: how many rows, how long. */
-function runLog(log: FastifyBaseLogger): InferenceObserver {
+/** At debug level, one line per model run: how many rows, how long, for which requests. */
+function runLog(log: FastifyBaseLogger): DataPlaneObserver {
+  const requests = (ids: readonly (string | undefined)[]) => [...new Set(ids.filter((id) => id !== undefined))];
   return {
-    runFinished: (model, rows, seconds) => log.debug({ rows, ms: Math.round(seconds * 1e5) / 100, modelVersion: model.version }, 'model run'),
-    runFailed: (model, rows, error) => log.debug({ rows, modelVersion: model.version, err: error }, 'model run failed'),
+    rowsScored: ({ model, rows, seconds, requestIds }) =>
+      log.debug({ rows, ms: Math.round(seconds * 1e5) / 100, modelVersion: model.version, requestIds: requests(requestIds) }, 'model run'),
+    runFailed: ({ model, rows, requestIds }, error) => log.debug({ rows, modelVersion: model.version, requestIds: requests(requestIds), err: error }, 'model run failed'),
   };
 }
 
 export interface DataPlanePluginOptions {
   config: Config;
+  /** Loads model files; the onnxruntime churn model loader unless a test brings its own. */
+  loader?: ModelLoader | undefined;
 }
 
 /**
@@ -30,17 +35,18 @@ export interface DataPlanePluginOptions {
  * drains and releases it on close.
  */
 export default fp<DataPlanePluginOptions>(
-  async (app, { config }) => {
+  async (app, { config, loader }) => {
     const dataPlane = new DataPlane({
-      model: { intraOpThreads: config.INTRA_OP_THREADS },
+      modelName: config.MODEL_NAME,
+      loader: loader ?? churnModelLoader({ intraOpThreads: config.INTRA_OP_THREADS }),
       microBatching: {
         enabled: config.MICRO_BATCHING,
         maxRows: config.MICRO_BATCH_MAX_ROWS,
         maxDelayMs: config.MICRO_BATCH_MAX_DELAY_MS,
         multiRow: config.MICRO_BATCH_MULTI_ROW,
       },
-      observer: combineObservers([app.metrics.inference, ...(['debug', 'trace'].includes(app.log.level) ? [runLog(app.log)] : [])]),
-      ...(config.DRIFT_MONITORING ? { drift: { windowRows: config.DRIFT_WINDOW_ROWS } } : {}),
+      observers: [app.metrics.inference, ...(['debug', 'trace'].includes(app.log.level) ? [runLog(app.log)] : [])],
+      onObserverError: (error) => app.log.error({ err: error }, 'a data-plane observer failed; scoring goes on'),
     });
     app.decorate('dataPlane', dataPlane);
 
@@ -63,7 +69,6 @@ export default fp<DataPlanePluginOptions>(
     };
     app.decorate('reloadModel', (trigger: ModelLoadTrigger) => loadModel(trigger));
     app.workers.onCollect('reload', async () => ({ model_version: (await loadModel('reload')).version }));
-    app.workers.onCollect('drift', () => dataPlane.driftSnapshot() ?? null);
 
     app.addHook('onReady', async () => {
       await loadModel('startup');

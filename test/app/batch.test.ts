@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
@@ -46,7 +45,8 @@ describe('POST /predict/batch', () => {
   });
 
   it('runs the model exactly once per request', async () => {
-    const run = vi.spyOn(ChurnModel.prototype, 'predict');
+    const run = testApp.predict;
+    run.mockClear();
     const response = await batch(variedCustomers(100));
     expect(response.statusCode).toBe(200);
     expect(run).toHaveBeenCalledTimes(1);

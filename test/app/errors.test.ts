@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
-import { DataPlane } from '../../src/data-plane/data-plane.js';
 import { InvalidRowsError, ModelNotReadyError, type RowIssue } from '../../src/errors.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
@@ -83,7 +81,7 @@ describe('error responses', () => {
   });
 
   it('answers 500 without a stack trace or internals when inference fails', async () => {
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValue(new Error('secret internal detail at /srv/x.ts:1'));
+    testApp.predict.mockRejectedValueOnce(new Error('secret internal detail at /srv/x.ts:1'));
     const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
     expect(response.statusCode).toBe(500);
     expect(response.json()).toEqual({
@@ -102,9 +100,10 @@ describe('model not ready', () => {
     const { app } = await buildTestApp();
     try {
       // No model is loaded only before the start completes; the data plane reports it like this.
-      vi.spyOn(DataPlane.prototype, 'model', 'get').mockReturnValue(undefined);
-      vi.spyOn(DataPlane.prototype, 'scoreOne').mockRejectedValue(new ModelNotReadyError());
-      vi.spyOn(DataPlane.prototype, 'scoreMany').mockRejectedValue(new ModelNotReadyError());
+      vi.spyOn(app.dataPlane, 'model', 'get').mockReturnValue(undefined);
+      vi.spyOn(app.dataPlane, 'resolve').mockImplementation(() => {
+        throw new ModelNotReadyError();
+      });
       const predict = await postJson(app, '/predict', VALID_CUSTOMER);
       expect(predict.statusCode).toBe(503);
       expect(predict.headers['retry-after']).toBe('1');
@@ -137,7 +136,7 @@ describe('rows refused by the data plane', () => {
   });
 
   it('are a FastAPI-style 422 located in the batch body', async () => {
-    vi.spyOn(DataPlane.prototype, 'scoreMany').mockRejectedValue(
+    vi.spyOn(testApp.app.dataPlane, 'predict').mockRejectedValueOnce(
       new InvalidRowsError([
         issue(1, 'tenure_months', 'above_maximum', 999, 120),
         issue(2, 'num_products', 'below_minimum', 0, 1),
@@ -163,7 +162,7 @@ describe('rows refused by the data plane', () => {
   });
 
   it('are located at the body itself for /predict', async () => {
-    vi.spyOn(DataPlane.prototype, 'scoreOne').mockRejectedValue(new InvalidRowsError([issue(0, 'tenure_months', 'above_maximum', 999, 120)]));
+    vi.spyOn(testApp.app.dataPlane, 'predict').mockRejectedValueOnce(new InvalidRowsError([issue(0, 'tenure_months', 'above_maximum', 999, 120)]));
     const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);
     expect(response.statusCode).toBe(422);
     expect(response.json().detail[0].loc).toEqual(['body', 'tenure_months']);

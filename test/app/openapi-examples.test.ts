@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { FEATURE_NAMES, ModelFeatures } from '../../src/schemas/customer-features.js';
 import { EXAMPLE_BATCH_REQUEST, EXAMPLE_BATCH_RESPONSE, EXAMPLE_CUSTOMER, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VALIDATION_ERROR } from '../../src/schemas/examples.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
@@ -30,7 +29,7 @@ describe('the OpenAPI examples are the service\'s real answers', () => {
     expect((await send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024) }))).json()).toEqual(EXAMPLE_ERRORS[413]);
     expect((await send(JSON.stringify(VALID_CUSTOMER), { 'content-type': 'application/json; charset=latin1' })).json()).toEqual(EXAMPLE_ERRORS[415]);
     expect((await send(JSON.stringify({ ...VALID_CUSTOMER, tenure_months: 999 }))).json()).toEqual(EXAMPLE_VALIDATION_ERROR);
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('boom'));
+    testApp.predict.mockRejectedValueOnce(new Error('boom'));
     expect((await send(JSON.stringify(VALID_CUSTOMER))).json()).toEqual(EXAMPLE_ERRORS[500]);
 
     const keyed = await buildTestApp({ API_KEYS: 'key-0123456789abcdef,other-key-0123456789', RATE_LIMIT_PER_MINUTE: '600' });

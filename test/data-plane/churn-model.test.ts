@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ChurnModel, readVersion } from '../../src/data-plane/churn-model.js';
+import { loadChurnModel } from '../../src/data-plane/churn-model.js';
+import { readVersion } from '../../src/data-plane/model-card-file.js';
 import { ModelLoadError } from '../../src/errors.js';
 
 /**
- * ChurnModel against sessions whose signature and outputs no real ONNX file could easily have:
+ * The churn model loader and its onnxruntime backend against sessions whose signature and outputs no real ONNX file could easily have:
  * onnxruntime's session is replaced by a fake that describes the tensors and answers run().
  * The file itself is the linear fixture (no model card, no trees), so a load is cheap.
  */
@@ -65,7 +66,7 @@ function fakeSession({ inputs = [FEATURES], outputs = [LABEL, PROBABILITIES], ru
 
 afterEach(() => vi.restoreAllMocks());
 
-describe('ChurnModel.load: the input must be one float32 [N, 5] tensor', () => {
+describe('loadChurnModel: the input must be one float32 [N, 5] tensor', () => {
   it.each([
     ['a symbolic batch', [tensor('features', 'float32', ['batch', 5])]],
     ['a -1 batch', [tensor('features', 'float32', [-1, 5])]],
@@ -75,7 +76,7 @@ describe('ChurnModel.load: the input must be one float32 [N, 5] tensor', () => {
     ['another name', [tensor('float_input', 'float32', ['N', 5])]],
   ])('takes %s', async (_case, inputs) => {
     const session = fakeSession({ inputs });
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     expect(model.signature.input).toEqual({ name: inputs[0]!.name, type: 'float32', shape: (inputs[0] as ort.InferenceSession.TensorValueMetadata).shape });
     // The probe ran on the input by its name: one row of every feature's lower bound.
     const [feeds] = session.run.mock.calls[0]!;
@@ -96,17 +97,17 @@ describe('ChurnModel.load: the input must be one float32 [N, 5] tensor', () => {
     ['no input', [], ''],
   ])('refuses %s, naming what it takes, and releases the session', async (_case, inputs, takes) => {
     const session = fakeSession({ inputs });
-    await expect(ChurnModel.load(MODEL, OPTIONS)).rejects.toThrowError(new ModelLoadError(`${NOT_FIT}it must take one float32 [N, 5] input, but takes ${takes}`));
+    await expect(loadChurnModel(MODEL, OPTIONS)).rejects.toThrowError(new ModelLoadError(`${NOT_FIT}it must take one float32 [N, 5] input, but takes ${takes}`));
     expect(session.release).toHaveBeenCalledTimes(1);
     expect(session.run).not.toHaveBeenCalled();
   });
 });
 
-describe('ChurnModel.load: the outputs it serves', () => {
+describe('loadChurnModel: the outputs it serves', () => {
   it('serves the probabilities and the label in the model\'s order, and nothing else', async () => {
     const outputs = [tensor('raw_scores', 'float32', ['N', 3]), PROBABILITIES, tensor('leaf_ids', 'int32', ['N']), LABEL];
     fakeSession({ outputs });
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     expect(model.signature.outputs).toEqual([
       { name: 'probabilities', type: 'float32', shape: ['N', 2], role: 'probabilities' },
       { name: 'label', type: 'int64', shape: ['N'], role: 'label' },
@@ -127,7 +128,7 @@ describe('ChurnModel.load: the outputs it serves', () => {
         return Object.fromEntries(fetches.map((name) => [name, results[name]!]));
       },
     });
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     expect(model.signature.outputs.map((output) => [output.name, output.role])).toEqual([['label', 'label'], ['probabilities', 'probabilities']]);
     const scored = await model.predict(new Float32Array(10), 2);
     expect([...scored.churn]).toEqual([Math.fround(0.25), Math.fround(0.35)]);
@@ -141,7 +142,7 @@ describe('ChurnModel.load: the outputs it serves', () => {
     ['fixed', tensor('output_probability', 'float32', [1, 2])],
   ])('takes a float32 rank-2 output of another name whose second dimension is %s as the probabilities', async (_case, output) => {
     fakeSession({ outputs: [tensor('scores', 'float64', ['N', 2]), tensor('flat', 'float32', ['N']), tensor('wide', 'float32', ['N', 2, 1]), output] });
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     expect(model.signature.outputs).toEqual([{ name: 'output_probability', type: 'float32', shape: output.isTensor ? [...output.shape] : [], role: 'probabilities' }]);
     await model.close();
   });
@@ -153,7 +154,7 @@ describe('ChurnModel.load: the outputs it serves', () => {
     ['float32 [N, 2, 1]', tensor('probabilities', 'float32', ['N', 2, 1]), "'probabilities' float32 [N, 2, 1]"],
   ])('refuses a model whose only float output is %s', async (_case, output, described) => {
     const session = fakeSession({ outputs: [LABEL, output] });
-    await expect(ChurnModel.load(MODEL, OPTIONS)).rejects.toThrowError(
+    await expect(loadChurnModel(MODEL, OPTIONS)).rejects.toThrowError(
       new ModelLoadError(`${NOT_FIT}it needs a float32 [N, 2] probabilities output, but has 'label' int64 [N], ${described}`),
     );
     expect(session.release).toHaveBeenCalledTimes(1);
@@ -161,7 +162,7 @@ describe('ChurnModel.load: the outputs it serves', () => {
 
   it('refuses map or sequence outputs, naming each, with the export advice', async () => {
     fakeSession({ outputs: [LABEL, notTensor('output_probability'), notTensor('extra_map')] });
-    await expect(ChurnModel.load(MODEL, OPTIONS)).rejects.toThrowError(
+    await expect(loadChurnModel(MODEL, OPTIONS)).rejects.toThrowError(
       new ModelLoadError(
         `${NOT_FIT}output 'output_probability' (not a tensor), 'extra_map' (not a tensor) is a map or sequence, which onnxruntime-node cannot return. ` +
           "Export the classifier with ZipMap disabled (skl2onnx: options={id(model): {'zipmap': False}}) so probabilities are a float32 [N, 2] tensor.",
@@ -171,14 +172,14 @@ describe('ChurnModel.load: the outputs it serves', () => {
 
   it('prefers the int64 [N] output named label over an earlier one', async () => {
     fakeSession({ outputs: [tensor('cluster', 'int64', ['N']), PROBABILITIES, LABEL] });
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     expect(model.signature.outputs.map((output) => [output.name, output.role])).toEqual([['probabilities', 'probabilities'], ['label', 'label']]);
     await model.close();
   });
 
   it('takes the first int64 [N] output as the label when none is named label, and no label when none fits', async () => {
     fakeSession({ outputs: [tensor('label', 'int64', ['N', 1]), tensor('class', 'int32', ['N']), PROBABILITIES, tensor('output_label', 'int64', ['N']), tensor('other', 'int64', ['N'])] });
-    const renamed = await ChurnModel.load(MODEL, OPTIONS);
+    const renamed = await loadChurnModel(MODEL, OPTIONS);
     expect(renamed.signature.outputs.map((output) => [output.name, output.role])).toEqual([['probabilities', 'probabilities'], ['output_label', 'label']]);
     const labelled = await renamed.predict(new Float32Array(15), 3);
     expect([...labelled.labels!]).toEqual([0n, 0n, 1n]);
@@ -186,14 +187,14 @@ describe('ChurnModel.load: the outputs it serves', () => {
 
     vi.restoreAllMocks();
     fakeSession({ outputs: [tensor('label', 'int64', ['N', 1]), PROBABILITIES] });
-    const unlabelled = await ChurnModel.load(MODEL, OPTIONS);
+    const unlabelled = await loadChurnModel(MODEL, OPTIONS);
     expect(unlabelled.signature.outputs.map((output) => output.role)).toEqual(['probabilities']);
     expect((await unlabelled.predict(new Float32Array(5), 1)).labels).toBeUndefined();
     await unlabelled.close();
   });
 });
 
-describe('ChurnModel.load: the test run at load time', () => {
+describe('loadChurnModel: the test run at load time', () => {
   const withProbe = (churn: number) => ({
     outputs: [PROBABILITIES],
     run: (): Results => ({ probabilities: { dims: [1, 2], data: Float32Array.from([1 - churn, churn]) } }),
@@ -201,7 +202,7 @@ describe('ChurnModel.load: the test run at load time', () => {
 
   it.each([0, 1, 0.5])('accepts a probability of %s', async (churn) => {
     fakeSession(withProbe(churn));
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     await model.close();
   });
 
@@ -211,7 +212,7 @@ describe('ChurnModel.load: the test run at load time', () => {
     [Number.NaN, 'NaN'],
   ])('refuses a probability of %s, and releases the session', async (churn, shown) => {
     const session = fakeSession(withProbe(churn));
-    await expect(ChurnModel.load(MODEL, OPTIONS)).rejects.toThrowError(
+    await expect(loadChurnModel(MODEL, OPTIONS)).rejects.toThrowError(
       new ModelLoadError(`${NOT_FIT}a test run gave 1 probabilities (${shown}) for one row`),
     );
     expect(session.release).toHaveBeenCalledTimes(1);
@@ -223,14 +224,14 @@ describe('ChurnModel.load: the test run at load time', () => {
         throw new Error('Got invalid dimensions for input: features');
       },
     });
-    await expect(ChurnModel.load(MODEL, OPTIONS)).rejects.toThrowError(
+    await expect(loadChurnModel(MODEL, OPTIONS)).rejects.toThrowError(
       new ModelLoadError(`${NOT_FIT}a test run failed: Got invalid dimensions for input: features`),
     );
     expect(session.release).toHaveBeenCalledTimes(1);
   });
 });
 
-describe('ChurnModel.predict: outputs of the wrong shape are errors, never misread scores', () => {
+describe("the loaded model's predict: outputs of the wrong shape are errors, never misread scores", () => {
   /** A model that loads (its probe is answered well), then answers `later` for every run. */
   async function loadThen(later: (rows: number) => Results) {
     let probed = false;
@@ -244,7 +245,7 @@ describe('ChurnModel.predict: outputs of the wrong shape are errors, never misre
         return later(rows);
       },
     });
-    return ChurnModel.load(MODEL, OPTIONS);
+    return loadChurnModel(MODEL, OPTIONS);
   }
   const labels = (rows: number) => ({ dims: [rows], data: new BigInt64Array(rows) });
 
@@ -274,7 +275,7 @@ describe('ChurnModel.predict: outputs of the wrong shape are errors, never misre
 
   it('a model without a label output runs without one', async () => {
     fakeSession({ outputs: [PROBABILITIES] });
-    const model = await ChurnModel.load(MODEL, OPTIONS);
+    const model = await loadChurnModel(MODEL, OPTIONS);
     const scored = await model.predict(new Float32Array(5), 1);
     expect(scored.labels).toBeUndefined();
     await model.close();

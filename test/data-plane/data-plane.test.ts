@@ -1,8 +1,8 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ChurnModel, type ModelInfo } from '../../src/data-plane/churn-model.js';
-import { combineObservers, DataPlane, type DataPlaneOptions, type InferenceObserver } from '../../src/data-plane/data-plane.js';
-import { InferenceFailedError, InvalidRowsError, ModelLoadError, ModelNotReadyError, ServiceClosingError } from '../../src/errors.js';
-import { VALID_CUSTOMER } from '../helpers.js';
+import { DataPlane, type DataPlaneObserver, type DataPlaneOptions, type ScoredRun } from '../../src/data-plane/data-plane.js';
+import type { ModelInfo } from '../../src/data-plane/model.js';
+import { InferenceFailedError, InvalidRowsError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, ServiceClosingError } from '../../src/errors.js';
+import { spiedChurnModels, VALID_CUSTOMER } from '../helpers.js';
 import { BUNDLED_MODEL, LINEAR_MODEL, versionedModels } from './model-fixtures.js';
 
 const models = versionedModels(['2.0.0-a', '2.0.0-b']);
@@ -19,13 +19,23 @@ afterEach(() => vi.restoreAllMocks());
 
 const EXAMPLE_PROBABILITY = 0.5991385;
 
-function dataPlane(microBatching: Partial<DataPlaneOptions['microBatching']> = {}, observer?: InferenceObserver) {
-  return new DataPlane({
-    model: { intraOpThreads: 1 },
+/** Each plane's model runs, through the loader seam. */
+const runsOf = new WeakMap<DataPlane, ReturnType<typeof spiedChurnModels>['predict']>();
+
+function dataPlane(microBatching: Partial<DataPlaneOptions['microBatching']> = {}, observer?: DataPlaneObserver, options: Partial<DataPlaneOptions> = {}) {
+  const models = spiedChurnModels();
+  const plane = new DataPlane({
+    modelName: 'churn',
+    loader: models.loader,
     microBatching: { enabled: true, maxRows: 256, maxDelayMs: 0, multiRow: false, ...microBatching },
-    ...(observer ? { observer } : {}),
+    ...(observer ? { observers: [observer] } : {}),
+    ...options,
   });
+  runsOf.set(plane, models.predict);
+  return plane;
 }
+
+const runs = (plane: DataPlane) => runsOf.get(plane)!;
 
 function rows(count: number) {
   return Array.from({ length: count }, (_, index) => ({ ...VALID_CUSTOMER, tenure_months: index % 121 }));
@@ -58,7 +68,7 @@ describe('DataPlane', () => {
     const plane = dataPlane();
     await plane.loadModel(BUNDLED_MODEL);
     const many = rows(50);
-    const run = vi.spyOn(ChurnModel.prototype, 'predict');
+    const run = runs(plane);
     const scores = await plane.scoreMany(many);
     expect(run).toHaveBeenCalledTimes(1);
     expect(run.mock.calls[0]![1]).toBe(50);
@@ -73,7 +83,7 @@ describe('DataPlane', () => {
   it('coalesces concurrent single rows into one run', async () => {
     const plane = dataPlane();
     await plane.loadModel(BUNDLED_MODEL);
-    const run = vi.spyOn(ChurnModel.prototype, 'predict');
+    const run = runs(plane);
     const scores = await Promise.all(rows(40).map((row) => plane.scoreOne(row)));
     expect(run).toHaveBeenCalledTimes(1);
     expect(run.mock.calls[0]![1]).toBe(40);
@@ -85,10 +95,9 @@ describe('DataPlane', () => {
     for (const multiRow of [false, true]) {
       const plane = dataPlane({ multiRow });
       await plane.loadModel(BUNDLED_MODEL);
-      const run = vi.spyOn(ChurnModel.prototype, 'predict');
+      const run = runs(plane);
       await Promise.all([plane.scoreOne(VALID_CUSTOMER), plane.scoreMany(rows(3)), plane.scoreOne(VALID_CUSTOMER)]);
       expect(run.mock.calls.map((call) => call[1]).sort()).toEqual(multiRow ? [5] : [2, 3]);
-      run.mockRestore();
       await plane.close();
     }
   });
@@ -96,7 +105,7 @@ describe('DataPlane', () => {
   it('refuses rows that break the feature contract before they reach the model', async () => {
     const plane = dataPlane();
     await plane.loadModel(BUNDLED_MODEL);
-    const run = vi.spyOn(ChurnModel.prototype, 'predict');
+    const run = runs(plane);
     await expect(plane.scoreOne({ ...VALID_CUSTOMER, tenure_months: 121 })).rejects.toBeInstanceOf(InvalidRowsError);
     const many = plane.scoreMany([VALID_CUSTOMER, { ...VALID_CUSTOMER, has_support_calls: Number.NaN }]);
     await expect(many).rejects.toMatchObject({ issues: [{ row: 1, feature: 'has_support_calls', problem: 'not_a_number' }] });
@@ -105,43 +114,43 @@ describe('DataPlane', () => {
   });
 
   it('turns a failed run into InferenceFailedError, tells the observer, and recovers', async () => {
-    const observer = { runFailed: vi.fn(), runFinished: vi.fn() };
+    const observer = { runFailed: vi.fn(), rowsScored: vi.fn() };
     const plane = dataPlane({}, observer);
     await plane.loadModel(BUNDLED_MODEL);
     const cause = new Error('onnxruntime exploded');
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(cause);
+    runs(plane).mockRejectedValueOnce(cause);
     const failed = await plane.scoreMany(rows(3)).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(InferenceFailedError);
     expect(failed).toMatchObject({ statusCode: 500, publicMessage: 'Internal Server Error', cause, message: 'Inference failed: onnxruntime exploded' });
-    expect(observer.runFailed).toHaveBeenCalledWith(plane.model, 3, cause);
-    expect(observer.runFinished).not.toHaveBeenCalled();
+    expect(observer.runFailed).toHaveBeenCalledWith(expect.objectContaining({ model: plane.model, role: 'champion', rows: 3 }), cause);
+    expect(observer.rowsScored).not.toHaveBeenCalled();
     expect((await plane.scoreOne(VALID_CUSTOMER)).probability).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
-    expect(observer.runFinished).toHaveBeenCalledTimes(1);
+    expect(observer.rowsScored).toHaveBeenCalledTimes(1);
     await plane.close();
   });
 
   it.each([
     ['no observer', undefined],
-    ['an observer of finished runs only', { runFinished: vi.fn() }],
+    ['an observer of scored runs only', { rowsScored: vi.fn() }],
     ['an observer of failed runs only', { runFailed: vi.fn() }],
   ])('scores and fails as usual with %s', async (_case, observer) => {
     const plane = dataPlane({ enabled: false }, observer);
     await plane.loadModel(LINEAR_A);
     expect((await plane.scoreOne(VALID_CUSTOMER)).model.version).toBe('2.0.0-a');
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('onnxruntime exploded'));
+    runs(plane).mockRejectedValueOnce(new Error('onnxruntime exploded'));
     await expect(plane.scoreOne(VALID_CUSTOMER)).rejects.toBeInstanceOf(InferenceFailedError);
     await plane.close();
   });
 
   it('tells the observer each run\'s rows and seconds, and each caller\'s queue wait', async () => {
-    const observer = { runFinished: vi.fn(), queueWaited: vi.fn() };
+    const observer = { rowsScored: vi.fn(), queueWaited: vi.fn() };
     const plane = dataPlane({ maxDelayMs: 20 }, observer);
     await plane.loadModel(BUNDLED_MODEL);
     const started = performance.now();
     await Promise.all([plane.scoreOne(VALID_CUSTOMER), plane.scoreOne(VALID_CUSTOMER), plane.scoreMany(rows(4))]);
     const elapsedSeconds = (performance.now() - started) / 1000;
-    expect(observer.runFinished.mock.calls.map((call) => call[1]).sort()).toEqual([2, 4]);
-    for (const [model, , seconds] of observer.runFinished.mock.calls) {
+    expect(observer.rowsScored.mock.calls.map(([run]) => run.rows).sort()).toEqual([2, 4]);
+    for (const [{ model, seconds }] of observer.rowsScored.mock.calls) {
       expect(model).toBe(plane.model);
       expect(seconds).toBeGreaterThan(0);
       expect(seconds).toBeLessThan(elapsedSeconds);
@@ -223,19 +232,105 @@ describe('DataPlane', () => {
   });
 });
 
-describe('combineObservers', () => {
-  it('tells every observer that listens for an event, in order, and skips those that do not', () => {
+describe('DataPlane observers', () => {
+  it('tells every observer, in order, the rows each run scored: features as the model read them, outputs, request ids', async () => {
     const heard: string[] = [];
-    const model = {} as ModelInfo as Parameters<NonNullable<InferenceObserver['runFinished']>>[0];
-    const error = new Error('x');
-    const combined = combineObservers([
-      { runFinished: (_model, rows, seconds) => heard.push(`a finished ${rows} ${seconds}`), queueWaited: (seconds) => heard.push(`a waited ${seconds}`) },
-      { runFailed: (_model, rows, failure) => heard.push(`b failed ${rows} ${failure === error}`) },
-      { runFinished: (_model, rows) => heard.push(`c finished ${rows}`), runFailed: (_model, rows) => heard.push(`c failed ${rows}`), queueWaited: () => heard.push('c waited') },
+    const first = { rowsScored: vi.fn((_run: ScoredRun) => heard.push('first')) };
+    const second = { rowsScored: vi.fn((_run: ScoredRun) => heard.push('second')), runFailed: vi.fn() };
+    const plane = dataPlane({ maxDelayMs: 20 }, first);
+    plane.observe(second);
+    await plane.loadModel(BUNDLED_MODEL);
+    await Promise.all([plane.scoreOne(VALID_CUSTOMER, 'req-1'), plane.scoreOne({ ...VALID_CUSTOMER, tenure_months: 40 }, 'req-2')]);
+    expect(heard).toEqual(['first', 'second']);
+    const [run] = second.rowsScored.mock.calls[0]!;
+    expect(run.rows).toBe(2);
+    expect(run.requestIds).toEqual(['req-1', 'req-2']);
+    expect(Array.from(run.features.subarray(5, 6))).toEqual([40]);
+    expect(run.outputs.churn[0]).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
+    await plane.scoreMany(rows(3), 'req-3');
+    expect(second.rowsScored.mock.calls[1]![0].requestIds).toEqual(['req-3', 'req-3', 'req-3']);
+    await plane.close();
+  });
+
+  it('tells an observer that joins later which model serves now, and every later load', async () => {
+    const plane = dataPlane();
+    const model = await plane.loadModel(A);
+    const late = { modelLoaded: vi.fn() };
+    plane.observe(late);
+    expect(late.modelLoaded).toHaveBeenCalledWith(model, 'champion');
+    const next = await plane.loadModel(B);
+    expect(late.modelLoaded).toHaveBeenLastCalledWith(next, 'champion');
+    await plane.close();
+  });
+
+  it('keeps scoring when an observer throws, and reports the failure', async () => {
+    const onObserverError = vi.fn();
+    const failure = new Error('monitor broke');
+    const after = { rowsScored: vi.fn() };
+    const plane = dataPlane({}, { rowsScored: () => { throw failure; } }, { onObserverError });
+    plane.observe(after);
+    await plane.loadModel(BUNDLED_MODEL);
+    expect((await plane.scoreOne(VALID_CUSTOMER)).probability).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
+    expect(onObserverError).toHaveBeenCalledWith(failure);
+    expect(after.rowsScored).toHaveBeenCalledTimes(1);
+    await plane.close();
+  });
+});
+
+describe('DataPlane.predict: the one entry every protocol uses', () => {
+  it('scores one row through the micro-batcher and many as one run, and counts what it served', async () => {
+    const served = vi.fn();
+    const plane = dataPlane({ maxDelayMs: 20 }, { predictionsServed: served });
+    const model = await plane.loadModel(BUNDLED_MODEL);
+    const [one, other] = await Promise.all([
+      plane.predict({ rows: [VALID_CUSTOMER], protocol: 'churn', requestId: 'a' }),
+      plane.predict({ rows: [VALID_CUSTOMER], protocol: 'v2', requestId: 'b' }),
     ]);
-    combined.runFinished!(model, 3, 0.5);
-    combined.runFailed!(model, 2, error);
-    combined.queueWaited!(0.25);
-    expect(heard).toEqual(['a finished 3 0.5', 'c finished 3', 'b failed 2 true', 'c failed 2', 'a waited 0.25', 'c waited']);
+    expect(runs(plane).mock.calls.map((call) => call[1])).toEqual([2]);
+    expect(one!.model).toBe(model);
+    expect(one!.scores[0]!.probability).toBeCloseTo(EXAMPLE_PROBABILITY, 6);
+    expect(other!.scores).toHaveLength(1);
+    const many = await plane.predict({ rows: rows(5), protocol: 'churn', requestId: 'c' });
+    expect(runs(plane).mock.calls.map((call) => call[1])).toEqual([2, 5]);
+    expect(many.scores).toHaveLength(5);
+    expect(served.mock.calls.map(([call]) => [call.protocol, call.model, call.scores.length, call.requestId])).toEqual([
+      ['churn', model, 1, 'a'],
+      ['v2', model, 1, 'b'],
+      ['churn', model, 5, 'c'],
+    ]);
+    await plane.close();
+  });
+
+  it('resolves the model a caller names: another name or version is ModelNotFoundError, before any run', async () => {
+    const served = vi.fn();
+    const plane = dataPlane({}, { predictionsServed: served });
+    await expect(plane.predict({ rows: [VALID_CUSTOMER], protocol: 'v2', model: { name: 'churn' } })).rejects.toBeInstanceOf(ModelNotReadyError);
+    expect(plane.isReady({ name: 'churn', version: '9.9.9' })).toBe(false);
+    await plane.loadModel(A);
+    expect(plane.resolve({ name: 'churn', version: '2.0.0-a' }).version).toBe('2.0.0-a');
+    expect(plane.isReady({ name: 'churn', version: '2.0.0-a' })).toBe(true);
+    expect(() => plane.resolve({ name: 'other' })).toThrowError(new ModelNotFoundError("Model 'other' not found; this server serves 'churn'."));
+    expect(() => plane.isReady({ name: 'other' })).toThrowError(ModelNotFoundError);
+    expect(() => plane.isReady({ name: 'churn', version: '1.0.0' })).toThrowError(ModelNotFoundError);
+    await expect(plane.predict({ rows: [VALID_CUSTOMER], protocol: 'v2', model: { name: 'churn', version: '1.0.0' } })).rejects.toThrowError(
+      new ModelNotFoundError("Model 'churn' has no version '1.0.0'; the version served is '2.0.0-a'."),
+    );
+    expect(runs(plane)).not.toHaveBeenCalled();
+    expect(served).not.toHaveBeenCalled();
+    await plane.close();
+    expect(plane.isReady({ name: 'churn' })).toBe(false);
+  });
+
+  it('refuses a version that a reload replaced while its rows were queued, and counts nothing served', async () => {
+    const served = vi.fn();
+    const plane = dataPlane({ maxDelayMs: 50 }, { predictionsServed: served });
+    await plane.loadModel(A);
+    const queued = plane.predict({ rows: [VALID_CUSTOMER], protocol: 'v2', model: { name: 'churn', version: '2.0.0-a' } });
+    await plane.loadModel(B);
+    await expect(queued).rejects.toBeInstanceOf(ModelNotFoundError);
+    expect(served).not.toHaveBeenCalled();
+    const unversioned = await plane.predict({ rows: [VALID_CUSTOMER], protocol: 'v2', model: { name: 'churn' } });
+    expect(unversioned.model.version).toBe('2.0.0-b');
+    await plane.close();
   });
 });

@@ -1,7 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
+import { loadChurnModel } from '../../src/data-plane/churn-model.js';
+import type { Model, ModelLoader } from '../../src/data-plane/model.js';
 import { ModelHandle } from '../../src/data-plane/model-handle.js';
 import { ModelLoadError, ModelNotReadyError } from '../../src/errors.js';
 import { deferred, versionedModels } from './model-fixtures.js';
@@ -14,6 +15,26 @@ afterEach(() => vi.restoreAllMocks());
 
 const ROW = Float32Array.from([2, 70.7, 151.65, 2, 0]);
 
+/** Real models through the loader seam, each load's start and end and each release recorded. */
+function recordingLoader() {
+  const closed: Model[] = [];
+  const steps: string[] = [];
+  const loader: ModelLoader = async (path) => {
+    steps.push(`start ${path}`);
+    const model = await loadChurnModel(path, OPTIONS);
+    steps.push(`end ${path}`);
+    const recorded: Model = {
+      ...model,
+      close: async () => {
+        closed.push(recorded);
+        await model.close();
+      },
+    };
+    return recorded;
+  };
+  return { handle: new ModelHandle(loader), closed, steps };
+}
+
 /** A full garbage collection, without starting node with --expose-gc. */
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
@@ -22,14 +43,14 @@ function collectGarbage(): void {
 
 describe('ModelHandle', () => {
   it('lends nothing before a load', async () => {
-    const handle = new ModelHandle();
+    const { handle } = recordingLoader();
     expect(handle.current).toBeUndefined();
     await expect(handle.withModel(async () => 1)).rejects.toBeInstanceOf(ModelNotReadyError);
   });
 
   it('lends the loaded model and returns what the use returned', async () => {
-    const handle = new ModelHandle();
-    const loaded = await handle.load(A, OPTIONS);
+    const { handle } = recordingLoader();
+    const loaded = await handle.load(A);
     expect(handle.current).toBe(loaded);
     expect(loaded.version).toBe('1.0.0-a');
     expect(await handle.withModel(async (model) => model)).toBe(loaded);
@@ -38,46 +59,36 @@ describe('ModelHandle', () => {
   });
 
   it('keeps a replaced model until the run that borrowed it has finished', async () => {
-    const handle = new ModelHandle();
-    const first = await handle.load(A, OPTIONS);
-    const close = vi.spyOn(ChurnModel.prototype, 'close');
+    const { handle, closed } = recordingLoader();
+    const first = await handle.load(A);
     const hold = deferred();
     const running = handle.withModel(async (model) => {
       await hold.promise;
       return model.predict(ROW, 1);
     });
-    const second = await handle.load(B, OPTIONS);
+    const second = await handle.load(B);
     expect(handle.current).toBe(second);
-    expect(close).not.toHaveBeenCalled();
+    expect(closed).toEqual([]);
     hold.resolve();
     expect((await running).churn[0]).toBeCloseTo(0.5991, 4);
-    await vi.waitFor(() => expect(close.mock.contexts).toEqual([first]));
+    await vi.waitFor(() => expect(closed).toEqual([first]));
     await handle.close();
-    expect(close.mock.contexts).toEqual([first, second]);
+    expect(closed).toEqual([first, second]);
   });
 
   it('releases a replaced model at once when nothing borrows it, and only once', async () => {
-    const handle = new ModelHandle();
-    const first = await handle.load(A, OPTIONS);
-    const close = vi.spyOn(ChurnModel.prototype, 'close');
+    const { handle, closed } = recordingLoader();
+    const first = await handle.load(A);
     await handle.withModel(async () => undefined);
-    await handle.load(B, OPTIONS);
-    await vi.waitFor(() => expect(close.mock.contexts).toEqual([first]));
+    const second = await handle.load(B);
+    await vi.waitFor(() => expect(closed).toEqual([first]));
     await handle.close();
-    expect(close).toHaveBeenCalledTimes(2);
+    expect(closed).toEqual([first, second]);
   });
 
   it('runs concurrent loads one after another, in the order asked', async () => {
-    const handle = new ModelHandle();
-    const load = ChurnModel.load.bind(ChurnModel);
-    const steps: string[] = [];
-    vi.spyOn(ChurnModel, 'load').mockImplementation(async (path, options) => {
-      steps.push(`start ${path}`);
-      const model = await load(path, options);
-      steps.push(`end ${path}`);
-      return model;
-    });
-    const [a, b, c] = await Promise.all([handle.load(A, OPTIONS), handle.load(B, OPTIONS), handle.load(C, OPTIONS)]);
+    const { handle, steps } = recordingLoader();
+    const [a, b, c] = await Promise.all([handle.load(A), handle.load(B), handle.load(C)]);
     expect([a.version, b.version, c.version]).toEqual(['1.0.0-a', '1.0.0-b', '1.0.0-c']);
     expect(steps).toEqual([`start ${A}`, `end ${A}`, `start ${B}`, `end ${B}`, `start ${C}`, `end ${C}`]);
     expect(handle.current).toBe(c);
@@ -85,49 +96,48 @@ describe('ModelHandle', () => {
   });
 
   it('keeps the current model serving when a load fails, and loads again afterwards', async () => {
-    const handle = new ModelHandle();
-    const current = await handle.load(A, OPTIONS);
-    await expect(handle.load('/nonexistent/model.onnx', OPTIONS)).rejects.toBeInstanceOf(ModelLoadError);
+    const { handle } = recordingLoader();
+    const current = await handle.load(A);
+    await expect(handle.load('/nonexistent/model.onnx')).rejects.toBeInstanceOf(ModelLoadError);
     expect(handle.current).toBe(current);
     expect((await handle.withModel((model) => model.predict(ROW, 1))).churn.length).toBe(1);
-    expect((await handle.load(B, OPTIONS)).version).toBe('1.0.0-b');
+    expect((await handle.load(B)).version).toBe('1.0.0-b');
     await handle.close();
   });
 
   it('waits on close for a run still borrowing the model', async () => {
-    const handle = new ModelHandle();
-    await handle.load(A, OPTIONS);
-    const close = vi.spyOn(ChurnModel.prototype, 'close');
+    const { handle, closed } = recordingLoader();
+    await handle.load(A);
     const hold = deferred();
     const running = handle.withModel(async (model) => {
       await hold.promise;
       return model.predict(ROW, 1);
     });
-    let closed = false;
-    const closing = handle.close().then(() => (closed = true));
+    let closedAll = false;
+    const closing = handle.close().then(() => (closedAll = true));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(closed).toBe(false);
-    expect(close).not.toHaveBeenCalled();
+    expect(closedAll).toBe(false);
+    expect(closed).toEqual([]);
     hold.resolve();
     await running;
     await closing;
-    expect(close).toHaveBeenCalledTimes(1);
+    expect(closed).toHaveLength(1);
   });
 
   it('waits on close for a load in progress, and releases what it loaded', async () => {
-    const handle = new ModelHandle();
-    const close = vi.spyOn(ChurnModel.prototype, 'close');
-    const loading = handle.load(A, OPTIONS);
+    const { handle, closed } = recordingLoader();
+    const loading = handle.load(A);
     await handle.close();
     const loaded = await loading;
-    expect(close.mock.contexts).toEqual([loaded]);
+    expect(closed).toEqual([loaded]);
     expect(handle.current).toBeUndefined();
   });
 
   it('keeps no reference to a replaced model once it is released, so reloads cannot leak models', async () => {
-    const handle = new ModelHandle();
-    const released: WeakRef<ChurnModel>[] = [];
-    for (const path of [A, B, C, A, B]) released.push(new WeakRef(await handle.load(path, OPTIONS)));
+    // Records nothing: a recorded release would itself keep the model reachable.
+    const handle = new ModelHandle((path) => loadChurnModel(path, OPTIONS));
+    const released: WeakRef<Model>[] = [];
+    for (const path of [A, B, C, A, B]) released.push(new WeakRef(await handle.load(path)));
     const current = released.pop()!;
     // Let the releases, which settle asynchronously, finish.
     for (let turn = 0; turn < 10; turn += 1) await new Promise((resolve) => setImmediate(resolve));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
+import { loadChurnModel } from '../../src/data-plane/churn-model.js';
+import type { Model } from '../../src/data-plane/model.js';
 import { readTreeEnsemble, type TreeEnsemble } from '../../src/data-plane/onnx-trees.js';
 import { treeShap, TreeExplainer } from '../../src/data-plane/tree-explainer.js';
 import { FEATURE_COUNT } from '../../src/schemas/customer-features.js';
@@ -18,9 +19,9 @@ const ensemble = (reading as { ensemble: TreeEnsemble }).ensemble;
 const float32 = (values: number[]) => Float32Array.from(values);
 const logit = (p: number) => Math.log(p / (1 - p));
 
-let model: ChurnModel;
+let model: Model;
 beforeAll(async () => {
-  model = await ChurnModel.load(BUNDLED_MODEL, { intraOpThreads: 1 });
+  model = await loadChurnModel(BUNDLED_MODEL, { intraOpThreads: 1 });
 });
 afterAll(async () => model.close());
 

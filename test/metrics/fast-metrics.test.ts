@@ -1,6 +1,8 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { FastCounter, FastHistogram } from '../../src/metrics/fast-metrics.js';
+import type { Score } from '../../src/data-plane/data-plane.js';
+import type { ServedModel } from '../../src/data-plane/model.js';
 import { ServiceMetrics } from '../../src/metrics/service-metrics.js';
 import { sampleValue } from '../prometheus-text.js';
 
@@ -59,7 +61,9 @@ describe('fast-metrics', () => {
     const worker = () => {
       const metrics = new ServiceMetrics('churn');
       metrics.httpRequest('POST', '/predict', 200, 0.002);
-      metrics.predictionsServed('churn', { path: '/m', version: '1.0.0' }, [0.3, 0.9]);
+      const model = { path: '/m', version: '1.0.0' } as ServedModel;
+      const scores = [0.3, 0.9].map((probability) => ({ probability }) as Score);
+      metrics.inference.predictionsServed!({ protocol: 'churn', model, scores, requestId: undefined });
       metrics.modelLoaded('startup', 'success', { path: '/m', version: '1.0.0' });
       return metrics.snapshot();
     };

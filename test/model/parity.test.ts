@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
+import { loadChurnModel } from '../../src/data-plane/churn-model.js';
+import type { Model } from '../../src/data-plane/model.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 
 interface ParityRow {
@@ -18,9 +19,9 @@ interface ParityFixture {
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/parity.json', import.meta.url), 'utf8')) as ParityFixture;
 const TOLERANCE = 1e-5;
 
-let model: ChurnModel;
+let model: Model;
 beforeAll(async () => {
-  model = await ChurnModel.load(loadConfig({}).MODEL_PATH, { intraOpThreads: 1 });
+  model = await loadChurnModel(loadConfig({}).MODEL_PATH, { intraOpThreads: 1 });
 });
 afterAll(async () => model.close());
 

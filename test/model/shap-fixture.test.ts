@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
+import { loadChurnModel } from '../../src/data-plane/churn-model.js';
+import type { Model } from '../../src/data-plane/model.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 
 interface ShapRow {
@@ -28,9 +29,9 @@ const sigmoid = (raw: number): number => 1 / (1 + Math.exp(-raw));
 /** The explained score is onnxruntime's before its float32 logistic; probabilities agree this closely. */
 const PROBABILITY_TOLERANCE = 1e-6;
 
-let model: ChurnModel;
+let model: Model;
 beforeAll(async () => {
-  model = await ChurnModel.load(loadConfig({}).MODEL_PATH, { intraOpThreads: 1 });
+  model = await loadChurnModel(loadConfig({}).MODEL_PATH, { intraOpThreads: 1 });
 });
 afterAll(async () => model.close());
 

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { EXAMPLE_INFER_REQUEST, EXAMPLE_INFER_RESPONSE, EXAMPLE_MODEL_METADATA, EXAMPLE_OIP_ERRORS } from '../../src/schemas/examples.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
 
@@ -105,7 +104,7 @@ describe('Open Inference Protocol: in the OpenAPI document', () => {
     const send = (payload: string, contentType = 'application/json') => app.inject({ method: 'POST', url: INFER, payload, headers: { 'content-type': contentType } });
     expect((await send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024) }))).json()).toEqual(EXAMPLE_OIP_ERRORS[413]);
     expect((await send(JSON.stringify(EXAMPLE_INFER_REQUEST), 'application/json; charset=latin1')).json()).toEqual(EXAMPLE_OIP_ERRORS[415]);
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('boom'));
+    testApp.predict.mockRejectedValueOnce(new Error('boom'));
     expect((await send(JSON.stringify(EXAMPLE_INFER_REQUEST))).json()).toEqual(EXAMPLE_OIP_ERRORS[500]);
     const closing = await buildTestApp({ LOG_LEVEL: 'silent' });
     try {

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { EXAMPLE_INFER_REQUEST, EXAMPLE_INFER_RESPONSE, EXAMPLE_MODEL_METADATA } from '../../src/schemas/examples.js';
 import { versionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
@@ -194,7 +193,8 @@ describe('Open Inference Protocol: the shared data plane', () => {
   it('coalesces concurrent single-row infer calls into shared model runs, each caller getting its own answer', async () => {
     const rows = Array.from({ length: 40 }, (_, index) => [index % 121, 20 + index, 20 * index, 1 + (index % 10), index % 2]);
     const alone = await Promise.all(rows.map(async (data) => (await postJson(testApp.app, '/v2/models/churn/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5], data }] })).json()));
-    const run = vi.spyOn(ChurnModel.prototype, 'predict');
+    const run = testApp.predict;
+    run.mockClear();
     const together = await Promise.all(rows.map(async (data) => (await postJson(testApp.app, '/v2/models/churn/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5], data }] })).json()));
     expect(together).toEqual(alone);
     expect(run.mock.calls.length).toBeLessThan(rows.length);
@@ -202,13 +202,14 @@ describe('Open Inference Protocol: the shared data plane', () => {
   });
 
   it('runs a multi-row infer as one model run', async () => {
-    const run = vi.spyOn(ChurnModel.prototype, 'predict');
+    const run = testApp.predict;
+    run.mockClear();
     expect((await postJson(testApp.app, '/v2/models/churn/infer', EXAMPLE_INFER_REQUEST)).statusCode).toBe(200);
     expect(run.mock.calls.map((call) => call[1])).toEqual([2]);
   });
 
   it('answers a failed model run with 500 and no internals', async () => {
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('secret detail at /srv/model.ts:1'));
+    testApp.predict.mockRejectedValueOnce(new Error('secret detail at /srv/model.ts:1'));
     const response = await postJson(testApp.app, '/v2/models/churn/infer', ONE_ROW);
     expect([response.statusCode, response.json()]).toEqual([500, { error: 'Internal Server Error' }]);
   });
@@ -233,7 +234,7 @@ describe('Open Inference Protocol: the shared data plane', () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent' });
     try {
       await postJson(app, '/v2/models/churn/infer', EXAMPLE_INFER_REQUEST);
-      expect(app.dataPlane.driftSnapshot()?.live?.rows).toBe(2);
+      expect((await app.driftReport()).window.rows).toBe(2);
     } finally {
       await app.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OutputSpec, ServedModel } from '../../src/data-plane/churn-model.js';
+import type { OutputSpec, ServedModel } from '../../src/data-plane/model.js';
 import type { Score } from '../../src/data-plane/data-plane.js';
 import { BadRequestError, type RowIssue } from '../../src/errors.js';
 import { datatypeOf, describeRowIssues, inputMetadata, MAX_LISTED_ISSUES, outputMetadata, outputTensor, rowsFromInputs, selectOutputs } from '../../src/open-inference/tensors.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
@@ -90,12 +90,22 @@ describe('drift monitoring', () => {
     expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.1.0' })).toBe(HOLDOUT.length);
 
     const warned = () => testApp!.logs.filter((line) => line.level === 40 && String(line.msg).startsWith('drift: '));
-    for (let waited = 0; warned().length < 2 && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(warned().find((line) => line.feature === 'tenure_months')).toBeDefined(), { timeout: 3000, interval: 50 });
     expect(warned().find((line) => line.feature === 'tenure_months')).toMatchObject({ msg: 'drift: tenure_months is significant', from: null, to: 'significant', modelVersion: '1.1.0' });
     const before = warned().length;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // One warning per change, not one per check.
+    // One warning per change, not one per check; a feature found stable from the start is no news.
     expect(warned()).toHaveLength(before);
+    expect(warned().filter((line) => String(line.msg).endsWith(' is stable'))).toEqual([]);
+  });
+
+  it('logs a periodic check that fails, and never leaves it an unhandled rejection', async () => {
+    testApp = await buildTestApp({ DRIFT_CHECK_INTERVAL_MS: '100' });
+    vi.spyOn(testApp.app.workers, 'gather').mockRejectedValue(new Error('gather broke'));
+    await vi.waitFor(() => expect(testApp!.logs.find((line) => line.msg === 'drift check failed')).toMatchObject({ level: 50, err: { message: 'gather broke' } }), {
+      timeout: 3000,
+      interval: 50,
+    });
   });
 
   it('starts a fresh window on reload', async () => {

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChurnModel } from '../../src/data-plane/churn-model.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 import { metricTypes, parsePrometheus, sampleValue } from '../prometheus-text.js';
 
@@ -95,7 +94,7 @@ describe('GET /metrics', () => {
 
   it('counts failed runs', async () => {
     const before = sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.1.0' }) ?? 0;
-    vi.spyOn(ChurnModel.prototype, 'predict').mockRejectedValueOnce(new Error('boom'));
+    testApp.predict.mockRejectedValueOnce(new Error('boom'));
     expect((await postJson(testApp.app, '/predict/batch', { customers: [VALID_CUSTOMER] })).statusCode).toBe(500);
     expect(sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.1.0' })).toBe(before + 1);
   });

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DataPlane } from '../../src/data-plane/data-plane.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
@@ -25,8 +24,8 @@ describe('probes', () => {
   });
 
   it('/health/ready answers 503 without a model, /health/live still 200', async () => {
-    vi.spyOn(DataPlane.prototype, 'model', 'get').mockReturnValue(undefined);
-    vi.spyOn(DataPlane.prototype, 'ready', 'get').mockReturnValue(false);
+    vi.spyOn(testApp.app.dataPlane, 'model', 'get').mockReturnValue(undefined);
+    vi.spyOn(testApp.app.dataPlane, 'ready', 'get').mockReturnValue(false);
     const ready = await get('/health/ready');
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toEqual({ status: 'not_ready', model_loaded: false, draining: false, model_version: null });
