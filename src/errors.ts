@@ -72,6 +72,15 @@ export class InferenceFailedError extends ServiceError {
   }
 }
 
+/** A model that cannot explain its scores was asked to (explain=true). */
+export class ExplanationUnavailableError extends ServiceError {
+  override name = 'ExplanationUnavailableError';
+  readonly statusCode = 400;
+  constructor(version: string, reason: string) {
+    super(`Explanations are not available for model ${version}: ${reason}. Ask without explain=true.`);
+  }
+}
+
 /** A model file that cannot be served. Its message is for operators, who chose the file. */
 export class ModelLoadError extends ServiceError {
   override name = 'ModelLoadError';
