@@ -3,8 +3,8 @@ import base from './stryker.config.mjs';
 
 /**
  * Stryker over the data plane, the error family and its classifier with their unit tests only
- * (vitest.mutation-unit.config.ts): minutes
- * instead of an hour, and a lower bound on what the whole suite catches.
+ * (vitest.mutation-unit.config.ts): minutes instead of an hour, and a lower bound on what the whole
+ * suite catches.
  *   npx stryker run stryker.unit.config.mjs [--mutate files]
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
