@@ -1,8 +1,8 @@
 /**
  * The service's one error family. Each error carries the HTTP status it means and a message that
- * is safe to show any caller; each protocol scope maps the family to its own bodies in one place
- * (the churn API to FastAPI-style bodies, the Open Inference Protocol to `{"error": ...}`).
- * Nothing here knows HTTP beyond the status number.
+ * is safe to show any caller; error-classifier.ts decides once what any error means for a caller,
+ * and each protocol only renders that (the churn API in FastAPI-style bodies, the Open Inference
+ * Protocol as `{"error": ...}`). Nothing here knows HTTP beyond the status number.
  */
 export abstract class ServiceError extends Error {
   abstract readonly statusCode: number;
@@ -69,6 +69,15 @@ export class InferenceFailedError extends ServiceError {
 
   override get publicMessage(): string {
     return 'Internal Server Error';
+  }
+}
+
+/** A model that cannot explain its scores was asked to (explain=true). */
+export class ExplanationUnavailableError extends ServiceError {
+  override name = 'ExplanationUnavailableError';
+  readonly statusCode = 400;
+  constructor(version: string, reason: string) {
+    super(`Explanations are not available for model ${version}: ${reason}. Ask without explain=true.`);
   }
 }
 

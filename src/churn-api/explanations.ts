@@ -1,16 +1,8 @@
 import type { Score } from '../data-plane/data-plane.js';
 import { packRows } from '../data-plane/feature-rows.js';
-import { ServiceError } from '../errors.js';
+import { ExplanationUnavailableError } from '../errors.js';
 import { FEATURE_NAMES, type FeatureName, type ModelFeatures } from '../schemas/customer-features.js';
 import { REASON_COUNT, type Explanation } from '../schemas/explanation.js';
-
-export class ExplanationUnavailableError extends ServiceError {
-  override name = 'ExplanationUnavailableError';
-  readonly statusCode = 400;
-  constructor(version: string, reason: string) {
-    super(`Explanations are not available for model ${version}: ${reason}. Ask without explain=true.`);
-  }
-}
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const dollars = (value: number) => `$${value.toFixed(2)}`;

@@ -1,12 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TObject } from '@sinclair/typebox';
-import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import type { ServedModel } from '../data-plane/model.js';
-import { InvalidRowsError, ServiceError } from '../errors.js';
-import { validationMessage } from '../plugins/error-handler.js';
+import { installErrorHandling } from '../error-handling.js';
 import {
   InferenceErrorResponse,
   InferenceRequest,
@@ -20,7 +17,8 @@ import {
 } from '../schemas/open-inference.js';
 import { EXAMPLE_INFER_RESPONSE, EXAMPLE_MODEL_METADATA, EXAMPLE_OIP_ERRORS } from '../schemas/examples.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
-import { describeRowIssues, inputMetadata, outputMetadata, outputTensor, rowsFromInputs, selectOutputs } from './tensors.js';
+import { openInferenceErrorRenderer } from './error-renderer.js';
+import { inputMetadata, outputMetadata, outputTensor, rowsFromInputs, selectOutputs } from './tensors.js';
 
 /** How this protocol's predictions are labelled in the metrics. */
 const PROTOCOL = 'v2';
@@ -65,29 +63,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
   /** The model serving now under `name` (and `version`, when given); 404 or 503 otherwise. */
   const servedModel = (name: string, version?: string): ServedModel => app.dataPlane.resolve({ name, version });
 
-  app.setErrorHandler((failure: FastifyError, request, reply) => {
-    if (failure.validation) return reply.code(400).send({ error: validationMessage(failure, request) });
-    if (failure instanceof InvalidRowsError) return reply.code(400).send({ error: describeRowIssues(failure.issues) });
-    if (failure instanceof ServiceError) {
-      if (failure.statusCode >= 500) request.log.error({ err: failure }, 'request failed');
-      reply.headers(failure.headers);
-      return reply.code(failure.statusCode).send({ error: failure.publicMessage });
-    }
-    const statusCode = failure.statusCode ?? 500;
-    if (statusCode >= 400 && statusCode < 500) return reply.code(statusCode).send({ error: failure.message });
-    request.log.error({ err: failure }, 'request failed');
-    const code = statusCode >= 500 && statusCode <= 599 ? statusCode : 500;
-    return reply.code(code).send({ error: STATUS_CODES[code] ?? 'Internal Server Error' });
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
-    const allowed = app.allowedMethods(path);
-    if (allowed.length > 0) {
-      return reply.code(405).header('allow', allowed.join(', ')).send({ error: `Method ${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}.` });
-    }
-    return reply.code(404).send({ error: `Route ${request.method} ${path} not found.` });
-  });
+  installErrorHandling(app, openInferenceErrorRenderer);
 
   // '' rather than '/': the spec's path is /v2, with no trailing slash.
   app.get(
@@ -208,4 +184,4 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
   );
 };
 
-export default fp(openInference, { name: 'open-inference', dependencies: ['data-plane', 'error-handler', 'lifecycle', 'metrics'], encapsulate: true });
+export default fp(openInference, { name: 'open-inference', dependencies: ['data-plane', 'error-handler', 'lifecycle', 'metrics', 'route-registry'], encapsulate: true });

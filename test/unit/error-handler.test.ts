@@ -1,10 +1,10 @@
-import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serverOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { BadRequestError, InferenceFailedError, UnauthorizedError } from '../../src/errors.js';
-import errorHandler, { answerClientError } from '../../src/plugins/error-handler.js';
+import errorHandler from '../../src/plugins/error-handler.js';
+import routeRegistry from '../../src/plugins/route-registry.js';
 
 /**
  * The error handler on routes of its own, built with the service's Fastify options (the same Ajv
@@ -45,6 +45,7 @@ beforeEach(async () => {
   logs.length = 0;
   const stream = { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) };
   app = Fastify(serverOptions({ config: loadConfig({ LOG_LEVEL: 'info' }), logStream: stream }));
+  await app.register(routeRegistry);
   await app.register(errorHandler);
   app.post('/things', { schema: { body: BODY_SCHEMA } }, async () => ({ ok: true }));
   app.get('/things', { schema: { querystring: { type: 'object', properties: { order: { type: 'string', enum: ['asc', 'desc'] } } } } }, async () => ({ ok: true }));
@@ -307,53 +308,5 @@ describe('404 and 405', () => {
     expect(app.allowedMethods('/items/7')).toEqual(['GET', 'PUT']);
     expect(app.allowedMethods('/preflight-only')).toEqual([]);
     expect(app.allowedMethods('/nowhere')).toEqual([]);
-  });
-});
-
-describe('answerClientError', () => {
-  function fakeSocket(state: { destroyed?: boolean; writable?: boolean } = {}) {
-    const socket = { destroyed: state.destroyed ?? false, writable: state.writable ?? true, write: vi.fn(), destroy: vi.fn() };
-    return socket;
-  }
-  const context = { log: { debug: vi.fn() } } as unknown as ThisParameterType<typeof answerClientError>;
-  const answer = (code: string | undefined, socket: ReturnType<typeof fakeSocket>) =>
-    answerClientError.call(context, Object.assign(new Error('client error'), code === undefined ? {} : { code }), socket as unknown as Duplex);
-
-  it.each([
-    ['ERR_HTTP_REQUEST_TIMEOUT', 408, 'Request Timeout', 'The request headers or body did not arrive in time.'],
-    ['HPE_HEADER_OVERFLOW', 431, 'Request Header Fields Too Large', 'The request headers are too large.'],
-    ['HPE_INVALID_METHOD', 400, 'Bad Request', 'The request is not valid HTTP.'],
-    [undefined, 400, 'Bad Request', 'The request is not valid HTTP.'],
-  ])('answers %s with a complete %i response, then closes the connection', (code, statusCode, reason, message) => {
-    const socket = fakeSocket();
-    answer(code, socket);
-    const body = JSON.stringify({ statusCode, error: reason, message, detail: message });
-    expect(socket.write).toHaveBeenCalledTimes(1);
-    expect(socket.write.mock.calls[0]![0]).toBe(
-      `HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-    expect(socket.destroy).toHaveBeenCalledTimes(1);
-    expect(socket.write.mock.invocationCallOrder[0]).toBeLessThan(socket.destroy.mock.invocationCallOrder[0]!);
-  });
-
-  it('leaves a connection the client reset alone', () => {
-    const socket = fakeSocket();
-    answer('ECONNRESET', socket);
-    expect(socket.write).not.toHaveBeenCalled();
-    expect(socket.destroy).not.toHaveBeenCalled();
-  });
-
-  it('writes nothing to a socket that is already destroyed', () => {
-    const socket = fakeSocket({ destroyed: true, writable: true });
-    answer('HPE_INVALID_METHOD', socket);
-    expect(socket.write).not.toHaveBeenCalled();
-    expect(socket.destroy).not.toHaveBeenCalled();
-  });
-
-  it('only closes a socket that can no longer be written to', () => {
-    const socket = fakeSocket({ writable: false });
-    answer('ERR_HTTP_REQUEST_TIMEOUT', socket);
-    expect(socket.write).not.toHaveBeenCalled();
-    expect(socket.destroy).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BadRequestError,
+  ExplanationUnavailableError,
   InferenceFailedError,
   InvalidRowsError,
   ModelLoadError,
@@ -30,6 +31,13 @@ describe('the service error family', () => {
       422,
       {},
       'row 0: tenure_months must be greater than or equal to 0, got -1. row 1: num_products must be an integer, got 1.5.',
+    ],
+    [
+      'ExplanationUnavailableError',
+      () => new ExplanationUnavailableError('1.1.0', 'it has no tree ensemble'),
+      400,
+      {},
+      'Explanations are not available for model 1.1.0: it has no tree ensemble. Ask without explain=true.',
     ],
     ['ModelLoadError', () => new ModelLoadError('Model not found at /x.onnx'), 422, {}, 'Model not found at /x.onnx'],
     ['UnauthorizedError', () => new UnauthorizedError('No valid API key.', 'admin'), 401, { 'www-authenticate': 'Bearer realm="admin"' }, 'No valid API key.'],
