@@ -33,6 +33,20 @@ export class ServiceClosingError extends ServiceError {
   }
 }
 
+/**
+ * A server-wide answer that needs every worker's part, when a worker did not give it in time:
+ * a partial sum would mislead (a window missing one worker's rows, counters that fall), so none
+ * is given.
+ */
+export class IncompleteAnswerError extends ServiceError {
+  override name = 'IncompleteAnswerError';
+  readonly statusCode = 503;
+  override readonly headers = { 'retry-after': '1' };
+  constructor(what: string, missing: number, workers: number) {
+    super(`${what} incomplete: ${missing} of ${workers} workers did not answer; retry shortly.`);
+  }
+}
+
 /** One broken value in one row, named by the feature it belongs to. */
 export interface RowIssue {
   row: number;

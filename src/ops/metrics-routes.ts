@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import { IncompleteAnswerError } from '../errors.js';
+import type { DriftReport } from '../schemas/drift.js';
 import { ServiceMetrics, type MetricsSnapshot } from '../metrics/service-metrics.js';
 
 /** A scrape waits this long for every worker's numbers. */
@@ -29,8 +31,10 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
         request.log.error({ missing }, 'metrics scrape incomplete');
         return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${outcomes.length} workers did not answer\n`);
       }
-      const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.map((outcome) => outcome.result as MetricsSnapshot)), app.driftReport()]);
-      return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift, config.MODEL_NAME)));
+      const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.map((outcome) => outcome.result as MetricsSnapshot)), app.driftReport().catch((error: unknown) => error)]);
+      if (drift instanceof IncompleteAnswerError) return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${drift.message}\n`);
+      if (drift instanceof Error) throw drift;
+      return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift as DriftReport, config.MODEL_NAME)));
     },
   );
 };

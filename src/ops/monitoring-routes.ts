@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { DriftReport } from '../schemas/drift.js';
-import { sharedRef } from '../schemas/shared-ref.js';
+import { ErrorResponse } from '../schemas/errors.js';
+import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 
 /**
  * GET /monitoring/drift: each feature's and the score's distribution over the last
@@ -15,7 +16,15 @@ const monitoringRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['operations'],
         summary: 'Drift: live feature and score distributions of the whole server against the training data (PSI)',
-        response: { 200: { ...sharedRef(DriftReport), description: 'The drift of the window, per feature and for the score.' } },
+        response: {
+          200: { ...sharedRef(DriftReport), description: 'The drift of the window, per feature and for the score.' },
+          503: jsonResponse(ErrorResponse, 'A worker did not answer in time; no partial window is served. Retry after retry-after seconds.', {
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: 'drift incomplete: 1 of 2 workers did not answer; retry shortly.',
+            detail: 'drift incomplete: 1 of 2 workers did not answer; retry shortly.',
+          }),
+        },
       },
     },
     async () => app.driftReport(),

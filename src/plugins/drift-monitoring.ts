@@ -2,11 +2,12 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { combineSnapshots, DriftMonitor, type DriftSnapshot } from '../data-plane/drift.js';
 import { DRIFT_GATHER_TIMEOUT_MS, DriftCheck, driftReport, driftSettings } from '../monitoring/drift-report.js';
+import { IncompleteAnswerError } from '../errors.js';
 import type { DriftReport } from '../schemas/drift.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The whole server's drift report, from every worker's counts. */
+    /** The whole server's drift report, from every worker's counts; IncompleteAnswerError when a worker does not answer. */
     driftReport(): Promise<DriftReport>;
   }
 }
@@ -28,6 +29,11 @@ export default fp<{ config: Config }>(
     app.decorate('driftReport', async () => {
       if (!monitor) return driftReport(undefined, settings, 'drift monitoring is off (DRIFT_MONITORING=false)');
       const outcomes = await app.workers.gather('drift', undefined, DRIFT_GATHER_TIMEOUT_MS);
+      const missing = outcomes.filter((outcome) => outcome.error !== undefined);
+      if (missing.length > 0 || outcomes.length === 0) {
+        app.log.error({ missing }, 'drift gather incomplete');
+        throw new IncompleteAnswerError('drift', missing.length, outcomes.length);
+      }
       const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result as DriftSnapshot] : []));
       return driftReport(combineSnapshots(snapshots, app.dataPlane.model?.sha256), settings);
     });

@@ -133,3 +133,31 @@ describe('drift monitoring', () => {
     expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the window, per feature and for the score.');
   });
 });
+
+describe('drift of a server with a worker that does not answer', () => {
+  it('answers 503 with the reason, never a partial window, and the next whole gather answers again', async () => {
+    testApp = await buildTestApp();
+    await score(testApp.app, HOLDOUT.slice(0, 50));
+    const [own] = await testApp.app.workers.gather('drift', undefined, 1000);
+    vi.spyOn(testApp.app.workers, 'gather').mockResolvedValueOnce([own!, { pid: 4242, error: 'the worker did not answer in time' }]);
+    const response = await testApp.app.inject({ method: 'GET', url: '/monitoring/drift' });
+    expect([response.statusCode, response.headers['retry-after'], response.json().message]).toEqual([
+      503,
+      '1',
+      'drift incomplete: 1 of 2 workers did not answer; retry shortly.',
+    ]);
+    expect(testApp.logs.some((line) => line.level === 50 && line.msg === 'drift gather incomplete')).toBe(true);
+    expect((await report(testApp.app)).window.rows).toBe(50);
+  });
+
+  it('turns a scrape of /metrics into the same 503 rather than leaving the drift gauges out', async () => {
+    testApp = await buildTestApp();
+    const [own] = await testApp.app.workers.gather('metrics', undefined, 1000);
+    const [ownDrift] = await testApp.app.workers.gather('drift', undefined, 1000);
+    vi.spyOn(testApp.app.workers, 'gather')
+      .mockResolvedValueOnce([own!, { ...own!, pid: 4242 }])
+      .mockResolvedValueOnce([ownDrift!, { pid: 4242, error: 'the worker did not answer in time' }]);
+    const response = await testApp.app.inject({ method: 'GET', url: '/metrics' });
+    expect([response.statusCode, response.body]).toEqual([503, '# metrics incomplete: drift incomplete: 1 of 2 workers did not answer; retry shortly.\n']);
+  });
+});
