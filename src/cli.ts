@@ -2,11 +2,13 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { describeVariables, readConfig } from './config.js';
+import { ConfigError, describeVariables, readConfig } from './config.js';
 import { readVersion } from './data-plane/model-card-file.js';
 import { runServer } from './server.js';
 
 const { version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+/** The command's one name, in its help, its version line and its usage errors. */
+const COMMAND = 'churn-serve';
 
 /** Each flag sets one environment variable; a flag wins over the variable. */
 const FLAGS = {
@@ -29,9 +31,9 @@ function usage(): string {
   const width = Math.max(...variables.map((variable) => variable.name.length));
   const variableLines = variables.map((variable) => `  ${variable.name.padEnd(width)}  default ${variable.default}\n  ${' '.repeat(width)}  ${variable.description}`);
   return [
-    `churn-serve ${SERVICE_VERSION}: serves the churn model over HTTP (see README.md).`,
+    `${COMMAND} ${SERVICE_VERSION}: serves the churn model over HTTP (see README.md).`,
     '',
-    'Usage: churn-serve [options]',
+    `Usage: ${COMMAND} [options]      (npm start -- [options] builds first, then runs it)`,
     '',
     'Options (each sets the environment variable in brackets, and wins over it):',
     ...flagLines,
@@ -57,14 +59,27 @@ try {
     allowPositionals: false,
   });
 } catch (error) {
-  process.stderr.write(`churn-serve: ${(error as Error).message}\nRun churn-serve --help for the options.\n`);
+  usageError((error as Error).message);
+}
+
+/** A command-line mistake: one line naming it, and exit code 2, as command-line tools do. */
+function usageError(message: string): never {
+  process.stderr.write(`${COMMAND}: ${message}\nRun ${COMMAND} --help for the options.\n`);
   process.exit(2);
 }
 
 const overrides: Record<string, string> = {};
 for (const [flag, { variable }] of Object.entries(FLAGS)) {
   const value = parsed.values[flag as Flag];
-  if (typeof value === 'string') overrides[variable] = value;
+  if (typeof value !== 'string') continue;
+  // Each flag is checked by its variable's own rule, alone, so the error names the flag.
+  try {
+    readConfig({}, { [variable]: value });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    usageError(`--${flag} ${JSON.stringify(value)} is not valid: ${error.message.replace(/^Invalid environment: /, '').replace(/\.$/, '')}.`);
+  }
+  overrides[variable] = value;
 }
 
 if (parsed.values.help) {
@@ -77,7 +92,7 @@ if (parsed.values.help) {
   } catch (error) {
     modelLine = `model unknown: ${(error as Error).message}`;
   }
-  process.stdout.write(`churn-service ${SERVICE_VERSION}\n${modelLine}\n`);
+  process.stdout.write(`${COMMAND} ${SERVICE_VERSION}\n${modelLine}\n`);
 } else {
   await runServer(overrides);
 }

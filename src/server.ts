@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { Server as NetServer, type Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -20,6 +20,18 @@ const CONNECTION_POLL_MS = 25;
 const SUPERVISOR_MARGIN_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Where to point a browser: the bound address, or localhost when bound to every interface. */
+function serviceUrl(host: string, port: number): string {
+  const shown = ['0.0.0.0', '::'].includes(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+/** The line a person starting the service looks for, as uvicorn prints its address. */
+function announceListening(logger: Logger, host: string, port: number): void {
+  const url = serviceUrl(host, port);
+  logger.info({ url, docs: `${url}/docs` }, `serving on ${url}, docs at ${url}/docs (press Ctrl-C to quit)`);
+}
 
 /** One readable line for the failures an operator can fix; anything else keeps its stack. */
 function describeStartFailure(error: unknown, config: Config | undefined): [string, Record<string, unknown>] {
@@ -100,6 +112,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
       return void (await exitAfterLogs(logger, 0));
     }
     await app.listen({ port: config.PORT, host: config.HOST });
+    if (!cluster.isWorker) announceListening(logger, config.HOST, (app.server.address() as AddressInfo).port);
   } catch (error) {
     await app.close().catch(() => undefined);
     await flushLogs(logger);
@@ -168,6 +181,7 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
       exit: (code) => void exitAfterLogs(logger, code),
       periodicGathers: config.DRIFT_MONITORING ? [new DriftCheck(config, logger).periodicGather()] : [],
     });
+    cluster.once('listening', (_worker, address) => announceListening(logger, config.HOST, address.port));
   } else {
     await serve(config, logger);
   }

@@ -36,12 +36,20 @@ describe('churn-serve', () => {
 
   it('--version prints the service and model versions', async () => {
     const { stdout } = await cli(['--version']);
-    expect(stdout).toMatch(/^churn-service \d+\.\d+\.\d+\nmodel 1\.1\.0 \(.*models\/churn_model\.onnx\)\n$/);
+    expect(stdout).toMatch(/^churn-serve \d+\.\d+\.\d+\nmodel 1\.1\.0 \(.*models\/churn_model\.onnx\)\n$/);
+    // The help's title names the command the same way.
+    expect((await cli(['--help'])).stdout.split(' ')[0]).toBe('churn-serve');
     expect((await cli(['--version', '--model', '/nonexistent/m.onnx'])).stdout).toContain('model not found at /nonexistent/m.onnx');
   });
 
   it('refuses an unknown flag with exit code 2', async () => {
     await expect(cli(['--prot', '80'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--prot'") });
+  });
+
+  it('refuses a flag with a bad value with exit code 2, naming the flag, before starting anything', async () => {
+    await expect(cli(['--port', 'abc'])).rejects.toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(/^churn-serve: --port "abc" is not valid: PORT must be an integer/) });
+    await expect(cli(['--workers', '0'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('churn-serve: --workers "0" is not valid: WORKERS') });
+    await expect(cli(['--log-level', 'loud'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--log-level "loud" is not valid: LOG_LEVEL') });
   });
 
   it('serves with its flags winning over the environment, and logs what debug promises', async () => {

@@ -4,7 +4,7 @@ import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LINEAR_MODEL, versionedModels } from '../data-plane/model-fixtures.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
@@ -36,17 +36,26 @@ function expectVersionsMoveForward(outcomes: RequestOutcome[], before: string, a
 }
 
 describe('npm start', () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('stops the server when npm gets %s', async (signal) => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('takes the command line\'s flags, and stops the server when npm gets %s', async (signal) => {
     const port = await freePort();
-    // --ignore-scripts skips the prestart build: other tests are running dist/ meanwhile.
-    const npm = spawn('npm', ['start', '--ignore-scripts', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ignored = await freePort();
+    // --ignore-scripts skips the prestart build: other tests are running dist/ meanwhile. The flags
+    // after -- reach the server and win over the environment (PORT is another port here).
+    const npm = spawn('npm', ['start', '--ignore-scripts', '--silent', '--', '--port', String(port)], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(ignored), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(npm, 'exit');
     const server = { child: npm, baseUrl: `http://127.0.0.1:${port}`, output: () => output } as Parameters<typeof waitUntilHealthy>[0];
     await waitUntilHealthy(server);
+    // Log lines are written in chunks at least once a second.
+    await vi.waitFor(() => expect(output).toContain(`"msg":"serving on http://127.0.0.1:${port}, docs at http://127.0.0.1:${port}/docs (press Ctrl-C to quit)"`), { timeout: 5000 });
     const serverPid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+    expect(serverPid).toBeGreaterThan(0);
     expect(serverPid).not.toBe(npm.pid);
     npm.kill(signal);
     await exited;
