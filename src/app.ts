@@ -34,6 +34,8 @@ import { SHARED_SCHEMAS } from './schemas/shared-schemas.js';
 
 const { name: SERVICE_NAME, version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** Response headers a browser page may read: @fastify/rate-limit's, and ours. */
+const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
 /** How often Node checks the header and request timeouts, so a 408 comes close to its limit. */
 const TIMEOUT_CHECK_INTERVAL_MS = 250;
 
@@ -100,7 +102,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(workerGroup);
   await app.register(metrics, { config });
   await app.register(securityHeaders);
-  await app.register(cors, { origin: corsOrigins(config), exposedHeaders: ['x-request-id'] });
+  await app.register(cors, {
+    origin: corsOrigins(config),
+    // A dashboard reads the request id, and when to retry after a 429 or 503.
+    exposedHeaders: EXPOSED_HEADERS,
+    ...(config.CORS_MAX_AGE_SECONDS > 0 ? { maxAge: config.CORS_MAX_AGE_SECONDS } : {}),
+  });
   await app.register(jsonBody);
   await app.register(rateLimit, { config });
   await app.register(access, { config });

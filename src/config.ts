@@ -34,6 +34,7 @@ export const ConfigSchema = Type.Object({
   BATCH_MAX_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Most customers in one /predict/batch request.' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body accepted; larger ones get 413.' }),
   CORS_ORIGINS: Type.String({ minLength: 1, default: '*', description: 'Allowed CORS origins: "*" or a comma-separated list.' }),
+  CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600, description: 'How long browsers may reuse a CORS preflight answer (Access-Control-Max-Age), so calls are not each preceded by one. 0 sends none.' }),
   INTRA_OP_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'onnxruntime intra-op threads per process.' }),
   MICRO_BATCHING: Type.Boolean({ default: true, description: 'Coalesce concurrent /predict calls into one model run.' }),
   MICRO_BATCH_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Most rows in one coalesced model run; bounds how long one run blocks the event loop.' }),

@@ -36,6 +36,34 @@ describe('CORS', () => {
     expect(response.headers['access-control-allow-origin']).toBe('*');
   });
 
+  it('lets a page read the request id and the retry and rate-limit headers, and reuse a preflight for CORS_MAX_AGE_SECONDS', async () => {
+    const limited = await buildTestApp({ RATE_LIMIT_PER_MINUTE: '1' });
+    try {
+      const origin = { origin: 'https://dashboard.example' };
+      const first = await postJson(limited.app, '/predict', VALID_CUSTOMER, origin);
+      expect(first.headers['access-control-expose-headers']).toBe('x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset');
+      expect(first.headers['x-ratelimit-limit']).toBe('1');
+      const refused = await postJson(limited.app, '/predict', VALID_CUSTOMER, origin);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['access-control-expose-headers']).toContain('retry-after');
+      const preflight = await limited.app.inject({
+        method: 'OPTIONS',
+        url: '/predict',
+        headers: { ...origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-api-key' },
+      });
+      expect([preflight.statusCode, preflight.headers['access-control-max-age']]).toEqual([204, '600']);
+    } finally {
+      await limited.app.close();
+    }
+    const noCache = await buildTestApp({ CORS_MAX_AGE_SECONDS: '0' });
+    try {
+      const preflight = await noCache.app.inject({ method: 'OPTIONS', url: '/predict', headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' } });
+      expect(preflight.headers['access-control-max-age']).toBeUndefined();
+    } finally {
+      await noCache.app.close();
+    }
+  });
+
   it('allows only the configured origins', async () => {
     const restricted = await buildTestApp({ CORS_ORIGINS: 'https://dashboard.example' });
     try {
