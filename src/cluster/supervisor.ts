@@ -1,6 +1,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { isClusterMessage, type CollectReply, type GatherRequest, type WorkerOutcome } from './messages.js';
+import type { Topic, TopicResult } from './topics.js';
+
+/** A gather the primary makes on its own every `intervalMs` (the drift check). */
+export interface PeriodicGather<T extends Topic> {
+  topic: T;
+  intervalMs: number;
+  timeoutMs: number;
+  onOutcomes: (outcomes: readonly WorkerOutcome<TopicResult<T>>[]) => void;
+}
+
+/** A periodic gather on any one topic. */
+export type AnyPeriodicGather = { [T in Topic]: PeriodicGather<T> }[Topic];
 
 export interface SupervisorOptions {
   workers: number;
@@ -11,8 +23,7 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Ends the process; the server flushes its logs first. */
   exit: (code: number) => void;
-  /** Gathers the primary makes on its own, every intervalMs (the drift check). */
-  periodicGathers?: { topic: string; intervalMs: number; timeoutMs: number; onOutcomes: (outcomes: WorkerOutcome[]) => void }[];
+  periodicGathers?: readonly AnyPeriodicGather[];
 }
 
 interface Relay {
@@ -154,7 +165,8 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
         // A periodic check is a side job: its failure is logged, and never takes the primary (and
         // with it every worker) down.
         try {
-          onOutcomes(outcomes);
+          // The workers answered `topic` with their collectors for it.
+          (onOutcomes as (outcomes: readonly WorkerOutcome[]) => void)(outcomes);
         } catch (error) {
           logger.error({ err: error, topic }, 'periodic check failed');
         }

@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
-import type { WorkerOutcome } from '../cluster/messages.js';
+import type { PeriodicGather } from '../cluster/supervisor.js';
+import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
 import type { Config } from '../config.js';
 import { assessDrift, combineSnapshots, PSI_SMOOTHING, type DriftFinding, type DriftSnapshot, type DriftStatus } from '../data-plane/drift.js';
 import type { DriftReport } from '../schemas/drift.js';
-
-/** A drift request, or the primary's periodic check, waits this long for every worker's counts. */
-export const DRIFT_GATHER_TIMEOUT_MS = 3000;
 
 export interface DriftSettings {
   thresholds: { moderate: number; significant: number };
@@ -72,19 +70,20 @@ export class DriftStatusLog {
 }
 
 /** The cluster-wide drift check in the primary: the workers' counts added up, a warning when a status changes. */
-export function clusterDriftCheck(config: Config, logger: Pick<Logger, 'warn'>) {
+export function clusterDriftCheck(config: Config, logger: Pick<Logger, 'warn'>): PeriodicGather<'drift'> {
   const settings = driftSettings(config);
   const statusLog = new DriftStatusLog();
   return {
     topic: 'drift',
     intervalMs: config.DRIFT_CHECK_INTERVAL_MS,
-    timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
-    onOutcomes: (outcomes: readonly WorkerOutcome[]) => {
+    timeoutMs: GATHER_TIMEOUT_MS.drift,
+    onOutcomes: (outcomes) => {
       // Only whole pictures are judged: a worker that did not answer in time (or has no model yet,
       // and answers null) would leave its rows out, and with none at all the statuses would start
       // afresh and every warning come again.
-      if (outcomes.length === 0 || outcomes.some((outcome) => outcome.result === undefined || outcome.result === null)) return;
-      const report = driftReport(combineSnapshots(outcomes.map((outcome) => outcome.result as DriftSnapshot)), settings);
+      const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result] : []));
+      if (outcomes.length === 0 || snapshots.length < outcomes.length) return;
+      const report = driftReport(combineSnapshots(snapshots), settings);
       for (const change of statusLog.changes(report)) logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
     },
   };

@@ -1,11 +1,12 @@
 import cluster from 'node:cluster';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
+import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
 import type { Config } from '../config.js';
-import { combineSnapshots, type DriftSnapshot } from '../data-plane/drift.js';
+import { combineSnapshots } from '../data-plane/drift.js';
 import { DriftReport } from '../schemas/drift.js';
 import { sharedRef } from '../schemas/shared-ref.js';
-import { DRIFT_GATHER_TIMEOUT_MS, driftReport, driftSettings, DriftStatusLog } from '../monitoring/drift-report.js';
+import { driftReport, driftSettings, DriftStatusLog } from '../monitoring/drift-report.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,8 +26,8 @@ const monitoringRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (a
 
   app.decorate('driftReport', async () => {
     if (!config.DRIFT_MONITORING) return driftReport(undefined, settings, 'drift monitoring is off (DRIFT_MONITORING=false)');
-    const outcomes = await app.workers.gather('drift', undefined, DRIFT_GATHER_TIMEOUT_MS);
-    const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result as DriftSnapshot] : []));
+    const outcomes = await app.workers.gather('drift', undefined, GATHER_TIMEOUT_MS.drift);
+    const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result] : []));
     return driftReport(combineSnapshots(snapshots, app.dataPlane.model?.sha256), settings);
   });
 
