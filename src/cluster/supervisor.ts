@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { isClusterMessage, type CollectReply, type GatherRequest, type WorkerOutcome } from './messages.js';
+import { isClusterMessage, type WorkerOutcome } from './messages.js';
+import { Relay, type RelayRequest } from './relay.js';
 import type { Topic, TopicResult } from './topics.js';
 
 /** A gather the primary makes on its own every `intervalMs` (the drift check). */
@@ -26,13 +27,6 @@ export interface SupervisorOptions {
   periodicGathers?: readonly AnyPeriodicGather[];
 }
 
-interface Relay {
-  waiting: Map<number, number>;
-  outcomes: WorkerOutcome[];
-  timer: NodeJS.Timeout;
-  done: (outcomes: WorkerOutcome[]) => void;
-}
-
 const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
 
 /**
@@ -46,42 +40,13 @@ const liveWorkers = () => Object.values(cluster.workers ?? {}).filter((worker): 
  */
 export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, logger, exit, periodicGathers = [] }: SupervisorOptions): void {
   const listening = new WeakSet<Worker>();
-  const relays = new Map<number, Relay>();
-  let nextRelayId = 1;
+  const relays = new Relay<Worker>();
   let stopping = false;
   let failedWorkers = 0;
 
-  const finishRelay = (relayId: number) => {
-    const relay = relays.get(relayId);
-    if (!relay) return;
-    relays.delete(relayId);
-    clearTimeout(relay.timer);
-    for (const [pid] of relay.waiting) relay.outcomes.push({ pid, error: 'the worker did not answer in time' });
-    relay.done(relay.outcomes);
-  };
-
   /** Asks every live worker and calls `done` with all outcomes, or those in by `timeoutMs`. */
-  const relay = (request: Omit<GatherRequest, 'kind' | 'id'>, done: Relay['done']) => {
-    const relayId = nextRelayId++;
-    const targets = liveWorkers().filter((worker) => worker.isConnected());
-    const entry: Relay = {
-      // Keyed by worker id: a reply names its worker by the channel it came from.
-      waiting: new Map(targets.map((worker) => [worker.id, worker.process.pid ?? -1])),
-      outcomes: [],
-      timer: setTimeout(() => finishRelay(relayId), request.timeoutMs),
-      done,
-    };
-    relays.set(relayId, entry);
-    for (const worker of targets) worker.send({ kind: 'churn:collect', id: relayId, topic: request.topic, payload: request.payload });
-    if (targets.length === 0) finishRelay(relayId);
-  };
-
-  const onCollected = (worker: Worker, reply: CollectReply) => {
-    const entry = relays.get(reply.id);
-    if (!entry || !entry.waiting.delete(worker.id)) return;
-    entry.outcomes.push(reply.outcome);
-    if (entry.waiting.size === 0) finishRelay(reply.id);
-  };
+  const relay = (request: RelayRequest, done: (outcomes: WorkerOutcome[]) => void) =>
+    relays.ask(liveWorkers().filter((worker) => worker.isConnected()), request, done);
 
   const fork = () => {
     const worker = cluster.fork();
@@ -93,17 +58,13 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
           if (worker.isConnected()) worker.send({ kind: 'churn:gathered', id: message.id, outcomes });
         });
       } else if (message.kind === 'churn:collected') {
-        onCollected(worker, message);
+        relays.receive(worker, message);
       }
     });
   };
 
   cluster.on('exit', (worker, code, signal) => {
-    // A worker that is gone answers no gather.
-    for (const [relayId, entry] of relays) {
-      if (entry.waiting.delete(worker.id)) entry.outcomes.push({ pid: worker.process.pid ?? -1, error: 'the worker exited' });
-      if (entry.waiting.size === 0) finishRelay(relayId);
-    }
+    relays.workerExited(worker);
     const alive = liveWorkers().length;
     if (stopping) {
       // A worker stopped before it ever listened served nothing, so it lost nothing.
