@@ -6,8 +6,8 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import { RELOAD_TIMEOUT_MS } from './cluster/messages.js';
 import { superviseWorkers } from './cluster/supervisor.js';
+import { GATHER_TIMEOUT_MS } from './cluster/topics.js';
 import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
@@ -176,7 +176,7 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
     superviseWorkers({
       workers,
       shutdownTimeoutMs: config.DRAIN_DELAY_MS + config.SHUTDOWN_TIMEOUT_MS + SUPERVISOR_MARGIN_MS,
-      reloadTimeoutMs: RELOAD_TIMEOUT_MS,
+      reloadTimeoutMs: GATHER_TIMEOUT_MS.reload,
       logger,
       exit: (code) => void exitAfterLogs(logger, code),
       periodicGathers: config.DRIFT_MONITORING ? [new DriftCheck(config, logger).periodicGather()] : [],

@@ -2,9 +2,6 @@
  * The messages a worker and the cluster primary exchange to gather an answer from every worker
  * (metrics, drift counts, a model reload). The primary only relays; workers do the work.
  */
-/** Every worker loads and checks the model within this, or a reload reports it as failed. */
-export const RELOAD_TIMEOUT_MS = 60_000;
-
 export interface GatherRequest {
   kind: 'churn:gather';
   id: number;
@@ -32,12 +29,11 @@ export interface GatherReply {
   outcomes: WorkerOutcome[];
 }
 
-/** One worker's answer to a gather: its result, or why it has none. */
-export interface WorkerOutcome {
-  pid: number;
-  result?: unknown;
-  error?: string;
-}
+/**
+ * One worker's answer to a gather: its result, or why it has none. `pid` is always the worker's
+ * process id, whoever reports the outcome (the worker itself, or the primary for one that is gone).
+ */
+export type WorkerOutcome<Result = unknown> = { pid: number; result: Result; error?: undefined } | { pid: number; error: string; result?: undefined };
 
 export type ClusterMessage = GatherRequest | CollectRequest | CollectReply | GatherReply;
 

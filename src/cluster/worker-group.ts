@@ -1,7 +1,9 @@
 import cluster from 'node:cluster';
 import { isClusterMessage, type ClusterMessage, type WorkerOutcome } from './messages.js';
+import type { ClusterTopics, TopicCatalogue, TopicContract } from './topics.js';
 
-export type Collector = (payload: unknown) => unknown;
+/** Answers one topic for this process. */
+export type Collector<Contract extends TopicContract> = (payload: Contract['payload']) => Contract['result'] | Promise<Contract['result']>;
 
 export interface IpcChannel {
   send?: (message: ClusterMessage) => unknown;
@@ -12,10 +14,12 @@ export interface IpcChannel {
 /**
  * This process's view of every worker serving the port, itself included. `gather` asks them all
  * for an answer on a topic (through the cluster primary) and resolves with one outcome per
- * worker; without a cluster, the only worker is this process.
+ * worker; without a cluster, the only worker is this process. Topics and their payload and result
+ * types come from `Topics` (the service's `ClusterTopics`).
  */
-export class WorkerGroup {
-  readonly #collectors = new Map<string, Collector>();
+export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> {
+  // Each topic's collector, stored as its own type by onCollect and read back as it by collect.
+  readonly #collectors = new Map<keyof Topics, (payload: never) => unknown>();
   readonly #pending = new Map<number, (outcomes: WorkerOutcome[]) => void>();
   readonly #channel: IpcChannel | undefined;
   readonly #listener = (message: unknown) => void this.#receive(message);
@@ -32,23 +36,25 @@ export class WorkerGroup {
   }
 
   /** Answers `topic` for this process whenever any worker gathers it. */
-  onCollect(topic: string, collector: Collector): void {
+  onCollect<T extends keyof Topics & string>(topic: T, collector: Collector<Topics[T]>): void {
     this.#collectors.set(topic, collector);
   }
 
   /** Asks every worker, this one included, and resolves with each one's outcome. */
-  async gather(topic: string, payload: unknown, timeoutMs: number): Promise<WorkerOutcome[]> {
+  async gather<T extends keyof Topics & string>(topic: T, payload: Topics[T]['payload'], timeoutMs: number): Promise<WorkerOutcome<Topics[T]['result']>[]> {
     if (!this.#channel?.send) return [await this.collect(topic, payload)];
     const id = this.#nextId++;
-    return new Promise((resolve) => {
+    // Every worker runs this code, so each result is what its collector for `topic` returned.
+    const outcomes = await new Promise<WorkerOutcome[]>((resolve) => {
       this.#pending.set(id, resolve);
       this.#channel!.send!({ kind: 'churn:gather', id, topic, payload, timeoutMs });
     });
+    return outcomes as WorkerOutcome<Topics[T]['result']>[];
   }
 
   /** This process's own outcome for `topic`. */
-  async collect(topic: string, payload: unknown): Promise<WorkerOutcome> {
-    const collector = this.#collectors.get(topic);
+  async collect<T extends keyof Topics & string>(topic: T, payload: Topics[T]['payload']): Promise<WorkerOutcome<Topics[T]['result']>> {
+    const collector = this.#collectors.get(topic) as Collector<Topics[T]> | undefined;
     if (!collector) return { pid: process.pid, error: `nothing answers "${topic}" in this worker` };
     try {
       return { pid: process.pid, result: await collector(payload) };
@@ -66,7 +72,8 @@ export class WorkerGroup {
   async #receive(message: unknown): Promise<void> {
     if (!isClusterMessage(message)) return;
     if (message.kind === 'churn:collect') {
-      const outcome = await this.collect(message.topic, message.payload);
+      // A primary relays only what a worker running this code asked, so the topic is one of ours.
+      const outcome = await this.collect(message.topic as keyof Topics & string, message.payload);
       this.#channel?.send?.({ kind: 'churn:collected', id: message.id, outcome });
     } else if (message.kind === 'churn:gathered') {
       this.#pending.get(message.id)?.(message.outcomes);

@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
+import type { PeriodicGather } from '../cluster/supervisor.js';
 import type { WorkerOutcome } from '../cluster/messages.js';
+import { GATHER_TIMEOUT_MS, type TopicResult } from '../cluster/topics.js';
 import type { Config } from '../config.js';
 import { assessDrift, combineSnapshots, PSI_SMOOTHING, type DriftFinding, type DriftSnapshot, type DriftStatus } from '../data-plane/drift.js';
 import type { DriftReport } from '../schemas/drift.js';
-
-/** A drift request, or the primary's periodic check, waits this long for every worker's counts. */
-export const DRIFT_GATHER_TIMEOUT_MS = 3000;
 
 export interface DriftSettings {
   thresholds: { moderate: number; significant: number };
@@ -103,21 +102,17 @@ export class DriftCheck {
    * answer in time (or has no model yet, and answers null) would leave its rows out, and with none
    * at all the statuses would start afresh and every warning come again.
    */
-  judge(outcomes: readonly WorkerOutcome[], sha256?: string): void {
-    if (outcomes.length === 0 || outcomes.some((outcome) => outcome.result === undefined || outcome.result === null)) return;
-    const report = driftReport(combineSnapshots(outcomes.map((outcome) => outcome.result as DriftSnapshot), sha256), this.#settings);
+  judge(outcomes: readonly WorkerOutcome<TopicResult<'drift'>>[], sha256?: string): void {
+    const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result] : []));
+    if (outcomes.length === 0 || snapshots.length < outcomes.length) return;
+    const report = driftReport(combineSnapshots(snapshots, sha256), this.#settings);
     for (const change of this.#statusLog.changes(report)) {
       this.#logger.warn({ ...change, modelVersion: report.model_version }, `drift: ${change.feature} is ${change.to}`);
     }
   }
 
   /** The check as the cluster primary runs it: a periodic gather of every worker's counts. */
-  periodicGather() {
-    return {
-      topic: 'drift',
-      intervalMs: this.intervalMs,
-      timeoutMs: DRIFT_GATHER_TIMEOUT_MS,
-      onOutcomes: (outcomes: readonly WorkerOutcome[]) => this.judge(outcomes),
-    };
+  periodicGather(): PeriodicGather<'drift'> {
+    return { topic: 'drift', intervalMs: this.intervalMs, timeoutMs: GATHER_TIMEOUT_MS.drift, onOutcomes: (outcomes) => this.judge(outcomes) };
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { bearerToken, Credentials } from '../auth/credentials.js';
-import { RELOAD_TIMEOUT_MS } from '../cluster/messages.js';
+import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
 import { UnauthorizedError } from '../errors.js';
 import { ReloadResponse, type WorkerReload } from '../schemas/admin.js';
 import { ErrorResponse } from '../schemas/errors.js';
@@ -53,10 +53,10 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string }> = async (ap
       },
     },
     async (_request, reply) => {
-      const outcomes = await app.workers.gather('reload', undefined, RELOAD_TIMEOUT_MS);
+      const outcomes = await app.workers.gather('reload', undefined, GATHER_TIMEOUT_MS.reload);
       const workers = outcomes.map((outcome): WorkerReload =>
         outcome.error === undefined
-          ? { pid: outcome.pid, status: 'reloaded', model_version: (outcome.result as { model_version: string }).model_version }
+          ? { pid: outcome.pid, status: 'reloaded', model_version: outcome.result.model_version }
           : { pid: outcome.pid, status: 'failed', error: outcome.error },
       );
       const failed = workers.filter((worker) => worker.status === 'failed');

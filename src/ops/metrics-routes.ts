@@ -4,10 +4,8 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { IncompleteAnswerError } from '../errors.js';
 import type { DriftReport } from '../schemas/drift.js';
-import { ServiceMetrics, type MetricsSnapshot } from '../metrics/service-metrics.js';
-
-/** A scrape waits this long for every worker's numbers. */
-const GATHER_TIMEOUT_MS = 3000;
+import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
 
 /** GET /metrics: Prometheus text for the whole server, every worker's numbers added up. */
 const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
@@ -24,14 +22,14 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       },
     },
     async (request, reply) => {
-      const outcomes = await app.workers.gather('metrics', undefined, GATHER_TIMEOUT_MS);
+      const outcomes = await app.workers.gather('metrics', undefined, GATHER_TIMEOUT_MS.metrics);
       const missing = outcomes.filter((outcome) => outcome.error !== undefined);
       // A partial sum would make counters fall and rates lie; better one failed scrape.
       if (missing.length > 0 || outcomes.length === 0) {
         request.log.error({ missing }, 'metrics scrape incomplete');
         return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${outcomes.length} workers did not answer\n`);
       }
-      const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.map((outcome) => outcome.result as MetricsSnapshot)), app.driftReport().catch((error: unknown) => error)]);
+      const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result] : []))), app.driftReport().catch((error: unknown) => error)]);
       if (drift instanceof IncompleteAnswerError) return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${drift.message}\n`);
       if (drift instanceof Error) throw drift;
       return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift as DriftReport, config.MODEL_NAME)));

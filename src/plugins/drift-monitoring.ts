@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { combineSnapshots, DriftMonitor, type DriftSnapshot } from '../data-plane/drift.js';
-import { DRIFT_GATHER_TIMEOUT_MS, DriftCheck, driftReport, driftSettings } from '../monitoring/drift-report.js';
+import { combineSnapshots, DriftMonitor } from '../data-plane/drift.js';
+import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
+import { DriftCheck, driftReport, driftSettings } from '../monitoring/drift-report.js';
 import { IncompleteAnswerError } from '../errors.js';
 import type { DriftReport } from '../schemas/drift.js';
 
@@ -28,13 +29,13 @@ export default fp<{ config: Config }>(
 
     app.decorate('driftReport', async () => {
       if (!monitor) return driftReport(undefined, settings, 'drift monitoring is off (DRIFT_MONITORING=false)');
-      const outcomes = await app.workers.gather('drift', undefined, DRIFT_GATHER_TIMEOUT_MS);
+      const outcomes = await app.workers.gather('drift', undefined, GATHER_TIMEOUT_MS.drift);
       const missing = outcomes.filter((outcome) => outcome.error !== undefined);
       if (missing.length > 0 || outcomes.length === 0) {
         app.log.error({ missing }, 'drift gather incomplete');
         throw new IncompleteAnswerError('drift', missing.length, outcomes.length);
       }
-      const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result as DriftSnapshot] : []));
+      const snapshots = outcomes.flatMap((outcome) => (outcome.result ? [outcome.result] : []));
       return driftReport(combineSnapshots(snapshots, app.dataPlane.model?.sha256), settings);
     });
 
@@ -42,7 +43,7 @@ export default fp<{ config: Config }>(
       const check = new DriftCheck(config, app.log);
       const timer = setInterval(() => {
         app.workers
-          .gather('drift', undefined, DRIFT_GATHER_TIMEOUT_MS)
+          .gather('drift', undefined, GATHER_TIMEOUT_MS.drift)
           .then((outcomes) => check.judge(outcomes, app.dataPlane.model?.sha256))
           // A periodic check is a side job: its failure is logged, never an unhandled rejection.
           .catch((error: unknown) => app.log.error({ err: error }, 'drift check failed'));

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import type { ClusterMessage } from '../../src/cluster/messages.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { ClusterMessage, WorkerOutcome } from '../../src/cluster/messages.js';
+import type { MetricsSnapshot } from '../../src/metrics/service-metrics.js';
 import { WorkerGroup } from '../../src/cluster/worker-group.js';
 
 /** A worker's IPC channel, with the primary's side in `sent` and `deliver`. */
@@ -15,18 +16,27 @@ class FakeChannel extends EventEmitter {
   }
 }
 
+/** Topics of these tests alone: the group is the same for any catalogue. */
+interface TestTopics {
+  double: { payload: number; result: number };
+  fail: { payload: undefined; result: never };
+  unknown: { payload: undefined; result: never };
+  metrics: { payload: { x: number } | undefined; result: string };
+  reload: { payload: undefined; result: { model_version: string } };
+}
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('WorkerGroup', () => {
   it('answers a gather by itself when the process runs alone', async () => {
-    const group = new WorkerGroup(undefined);
-    group.onCollect('double', (payload) => (payload as number) * 2);
+    const group = new WorkerGroup<TestTopics>(undefined);
+    group.onCollect('double', (payload) => payload * 2);
     expect(group.clustered).toBe(false);
     expect(await group.gather('double', 21, 1000)).toEqual([{ pid: process.pid, result: 42 }]);
   });
 
   it('reports a collector that throws, and a topic nobody answers', async () => {
-    const group = new WorkerGroup(undefined);
+    const group = new WorkerGroup<TestTopics>(undefined);
     group.onCollect('fail', async () => {
       throw new Error('model file is broken');
     });
@@ -36,7 +46,7 @@ describe('WorkerGroup', () => {
 
   it('asks the primary in a cluster, and resolves with what it relays back', async () => {
     const channel = new FakeChannel();
-    const group = new WorkerGroup(channel);
+    const group = new WorkerGroup<TestTopics>(channel);
     expect(group.clustered).toBe(true);
     const gathering = group.gather('metrics', { x: 1 }, 2500);
     expect(channel.sent).toEqual([{ kind: 'churn:gather', id: 1, topic: 'metrics', payload: { x: 1 }, timeoutMs: 2500 }]);
@@ -48,7 +58,7 @@ describe('WorkerGroup', () => {
 
   it('answers the primary\'s collect requests with its own outcome', async () => {
     const channel = new FakeChannel();
-    const group = new WorkerGroup(channel);
+    const group = new WorkerGroup<TestTopics>(channel);
     group.onCollect('reload', async () => ({ model_version: '2.0.0' }));
     channel.deliver({ kind: 'churn:collect', id: 7, topic: 'reload', payload: undefined });
     channel.deliver('an unrelated message');
@@ -63,9 +73,21 @@ describe('WorkerGroup', () => {
 
   it('resolves pending gathers with nothing when closed', async () => {
     const channel = new FakeChannel();
-    const group = new WorkerGroup(channel);
+    const group = new WorkerGroup<TestTopics>(channel);
     const gathering = group.gather('metrics', undefined, 1000);
     group.close();
     expect(await gathering).toEqual([]);
+  });
+
+  // Checked by `npm run typecheck`: consumers rely on these types instead of casting results.
+  it("types the service's topics by their payloads and results", () => {
+    const group = new WorkerGroup(undefined);
+    expectTypeOf<Awaited<ReturnType<typeof group.gather<'reload'>>>>().toEqualTypeOf<WorkerOutcome<{ model_version: string }>[]>();
+    expectTypeOf<Awaited<ReturnType<typeof group.gather<'metrics'>>>>().toEqualTypeOf<WorkerOutcome<MetricsSnapshot>[]>();
+    // @ts-expect-error a reload answers with the model version it now serves
+    group.onCollect('reload', () => ({ version: '2.0.0' }));
+    // @ts-expect-error only the service's topics can be gathered
+    void group.gather('nonsense', undefined, 1000);
+    group.close();
   });
 });
