@@ -13,6 +13,8 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Every vi.spyOn is undone before the next test, so no test runs on a mock another one left behind.
+    restoreMocks: true,
     projects: [
       { extends: true, test: { name: 'in-process', include: ['test/**/*.test.ts'], exclude: PROCESS_TESTS } },
       { extends: true, test: { name: 'processes', include: PROCESS_TESTS } },

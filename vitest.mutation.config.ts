@@ -25,6 +25,7 @@ export default defineConfig({
     // mutated code, which can make a test that loads many models outlast the usual 30 s.
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    restoreMocks: true,
     sequence: { sequencer: FastestFirst },
   },
 });
