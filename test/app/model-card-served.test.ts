@@ -60,8 +60,13 @@ describe('GET /model', () => {
 });
 
 describe('a model and its card are bound together', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'churn-card-'));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'churn-card-'));
+  });
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
 
   /** A model directory with the bundled model, a version file and (optionally) a card. */
   function modelDir(name: string, version: string, card?: unknown) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChurnModel, readVersion } from '../../src/data-plane/churn-model.js';
 import { ModelLoadError } from '../../src/errors.js';
 
@@ -282,8 +282,13 @@ describe('ChurnModel.predict: outputs of the wrong shape are errors, never misre
 });
 
 describe('readVersion', () => {
-  const root = mkdtempSync(join(tmpdir(), 'churn-version-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'churn-version-'));
+  });
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
   let count = 0;
   async function versionOf(text: string | undefined): Promise<string> {
     const dir = mkdtempSync(join(root, `v${(count += 1)}-`));

@@ -4,8 +4,8 @@ import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { LINEAR_MODEL, versionedModels } from '../data-plane/model-fixtures.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LINEAR_MODEL, versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
@@ -13,8 +13,11 @@ import { freePort, startServer, waitUntilHealthy } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'e2e-admin-token-0123456789';
-const models = versionedModels(['5.0.0', '5.0.0']);
-afterAll(() => models.remove());
+let models: VersionedModels;
+beforeAll(() => {
+  models = versionedModels(['5.0.0', '5.0.0']);
+});
+afterAll(() => models?.remove());
 
 const processAlive = (pid: number) => {
   try {
