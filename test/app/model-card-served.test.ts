@@ -121,6 +121,14 @@ describe('a model and its card are bound together', () => {
 
   it('accepts the bundled card beside a copy of the bundled model', async () => {
     const app = await start(modelDir('bundled', '1.1.0', bundledCard));
-    await app.close();
+    try {
+      const response = await app.inject({ method: 'GET', url: '/model' });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ model_version: '1.1.0', onnx_sha256: bundledCard.onnx.sha256, card: { model_version: '1.1.0', created: bundledCard.created } });
+      // The copy is served exactly as the bundled model itself is.
+      expect(response.json()).toEqual((await testApp.app.inject({ method: 'GET', url: '/model' })).json());
+    } finally {
+      await app.close();
+    }
   });
 });
