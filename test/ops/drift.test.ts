@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
@@ -90,8 +90,8 @@ describe('drift monitoring', () => {
     expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.1.0' })).toBe(HOLDOUT.length);
 
     const warned = () => testApp!.logs.filter((line) => line.level === 40 && String(line.msg).startsWith('drift: '));
-    for (let waited = 0; warned().length < 2 && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(warned().find((line) => line.feature === 'tenure_months')).toMatchObject({ msg: 'drift: tenure_months is significant', from: null, to: 'significant', modelVersion: '1.1.0' });
+    // One check warns of every feature's first status at once.
+    await vi.waitFor(() => expect(warned().find((line) => line.feature === 'tenure_months')).toMatchObject({ msg: 'drift: tenure_months is significant', from: null, to: 'significant', modelVersion: '1.1.0' }), { timeout: 3000, interval: 50 });
     const before = warned().length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     // One warning per change, not one per check.
