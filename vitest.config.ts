@@ -7,7 +7,8 @@ export const PROCESS_TESTS = [...DIST_TESTS, 'test/bench/**/*.test.ts'];
 
 /**
  * `npm test` runs every project; `npm run test:unit` (--project in-process) only what runs inside
- * vitest's own workers: no child process, no browser, no build.
+ * vitest's own workers: no child process, no browser, no build. The dist project builds dist/
+ * first, and only when one of its tests is selected.
  */
 export default defineConfig({
   test: {
@@ -17,7 +18,8 @@ export default defineConfig({
     restoreMocks: true,
     projects: [
       { extends: true, test: { name: 'in-process', include: ['test/**/*.test.ts'], exclude: PROCESS_TESTS } },
-      { extends: true, test: { name: 'processes', include: PROCESS_TESTS } },
+      { extends: true, test: { name: 'dist', include: DIST_TESTS, globalSetup: ['test/build-dist.ts'] } },
+      { extends: true, test: { name: 'bench', include: ['test/bench/**/*.test.ts'] } },
     ],
   },
 });
