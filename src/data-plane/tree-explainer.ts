@@ -8,8 +8,11 @@ export interface RowExplanation {
   shap: Float64Array;
 }
 
-/** Trees with at most this many splits are explained by table lookup; bigger ones run Algorithm 2 per row. */
-const MAX_TABLE_SPLITS = 10;
+/**
+ * Trees with at most this many splits are explained by table lookup; bigger ones run Algorithm 2 per row.
+ * A table holds 2^splits patterns: without this limit one deep tree would take gigabytes at load.
+ */
+export const MAX_TABLE_SPLITS = 10;
 
 /**
  * Exact path-dependent TreeSHAP for one tree: Algorithm 2 of Lundberg, Erion and Lee, "Consistent
@@ -235,6 +238,11 @@ export class TreeExplainer {
         tableOffset += used.length;
       }
     });
+  }
+
+  /** What the tables built at load take in memory. */
+  get tableBytes(): number {
+    return this.#tables.byteLength;
   }
 
   /** `row`: the feature values in the model's column order, as the model reads them (float32). */

@@ -1,29 +1,13 @@
 import type { ErrorResponse, ValidationErrorResponse } from './errors.js';
 import type { InferenceErrorResponse, InferenceResponse, ModelMetadataResponse } from './open-inference.js';
 
+export { EXAMPLE_BATCH_REQUEST, EXAMPLE_CUSTOMER, EXAMPLE_INFER_REQUEST, EXAMPLE_LOYAL_CUSTOMER } from './example-requests.js';
+
 /**
  * The examples the OpenAPI document shows. They are the bundled model's real answers, and
  * test/app/openapi-examples.test.ts sends each example request and compares, so a retrained
  * model cannot leave a stale one behind.
  */
-export const EXAMPLE_CUSTOMER = {
-  customer_id: '9237-HQITU',
-  tenure_months: 2,
-  monthly_charges: 70.7,
-  total_charges: 151.65,
-  num_products: 2,
-  has_support_calls: 0,
-} as const;
-
-export const EXAMPLE_LOYAL_CUSTOMER = {
-  customer_id: '7795-CFOCW',
-  tenure_months: 45,
-  monthly_charges: 42.3,
-  total_charges: 1840.75,
-  num_products: 4,
-  has_support_calls: 1,
-} as const;
-
 export const EXAMPLE_MODEL_VERSION = '1.1.0';
 
 export const EXAMPLE_PREDICTION = {
@@ -41,8 +25,6 @@ export const EXAMPLE_LOYAL_PREDICTION = {
   model_version: EXAMPLE_MODEL_VERSION,
   customer_id: '7795-CFOCW',
 } as const;
-
-export const EXAMPLE_BATCH_REQUEST = { customers: [EXAMPLE_CUSTOMER, EXAMPLE_LOYAL_CUSTOMER] };
 
 export const EXAMPLE_BATCH_RESPONSE = { predictions: [EXAMPLE_PREDICTION, EXAMPLE_LOYAL_PREDICTION], batch_size: 2, latency_ms: 0.27 };
 
@@ -65,22 +47,6 @@ export const EXAMPLE_ERRORS = {
   500: errorBody(500, 'Internal Server Error', 'Internal Server Error'),
   503: errorBody(503, 'Service Unavailable', 'The service is shutting down and takes no new predictions.'),
 };
-
-/** The two example customers as one Open Inference Protocol request: FP32 [2, 5], in the model's column order. */
-export const EXAMPLE_INFER_REQUEST = {
-  id: 'crm-sync-42',
-  inputs: [
-    {
-      name: 'features',
-      datatype: 'FP32',
-      shape: [2, 5],
-      data: [
-        [EXAMPLE_CUSTOMER.tenure_months, EXAMPLE_CUSTOMER.monthly_charges, EXAMPLE_CUSTOMER.total_charges, EXAMPLE_CUSTOMER.num_products, EXAMPLE_CUSTOMER.has_support_calls],
-        [EXAMPLE_LOYAL_CUSTOMER.tenure_months, EXAMPLE_LOYAL_CUSTOMER.monthly_charges, EXAMPLE_LOYAL_CUSTOMER.total_charges, EXAMPLE_LOYAL_CUSTOMER.num_products, EXAMPLE_LOYAL_CUSTOMER.has_support_calls],
-      ],
-    },
-  ],
-} as const;
 
 export const EXAMPLE_INFER_RESPONSE: InferenceResponse = {
   model_name: 'churn',

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EXAMPLE_INFER_REQUEST } from './examples.js';
+import { EXAMPLE_INFER_REQUEST } from './example-requests.js';
 import { StringEnum } from './string-enum.js';
 
 /**

@@ -60,8 +60,13 @@ describe('GET /model', () => {
 });
 
 describe('a model and its card are bound together', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'churn-card-'));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'churn-card-'));
+  });
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
 
   /** A model directory with the bundled model, a version file and (optionally) a card. */
   function modelDir(name: string, version: string, card?: unknown) {
@@ -116,6 +121,14 @@ describe('a model and its card are bound together', () => {
 
   it('accepts the bundled card beside a copy of the bundled model', async () => {
     const app = await start(modelDir('bundled', '1.1.0', bundledCard));
-    await app.close();
+    try {
+      const response = await app.inject({ method: 'GET', url: '/model' });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ model_version: '1.1.0', onnx_sha256: bundledCard.onnx.sha256, card: { model_version: '1.1.0', created: bundledCard.created } });
+      // The copy is served exactly as the bundled model itself is.
+      expect(response.json()).toEqual((await testApp.app.inject({ method: 'GET', url: '/model' })).json());
+    } finally {
+      await app.close();
+    }
   });
 });

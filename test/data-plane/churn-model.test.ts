@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadChurnModel } from '../../src/data-plane/churn-model.js';
 import { readVersion } from '../../src/data-plane/model-card-file.js';
 import { ModelLoadError } from '../../src/errors.js';
@@ -283,8 +283,13 @@ describe("the loaded model's predict: outputs of the wrong shape are errors, nev
 });
 
 describe('readVersion', () => {
-  const root = mkdtempSync(join(tmpdir(), 'churn-version-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'churn-version-'));
+  });
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
   let count = 0;
   async function versionOf(text: string | undefined): Promise<string> {
     const dir = mkdtempSync(join(root, `v${(count += 1)}-`));

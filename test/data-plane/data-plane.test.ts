@@ -1,19 +1,24 @@
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DataPlane, type DataPlaneObserver, type DataPlaneOptions, type ScoredRun } from '../../src/data-plane/data-plane.js';
 import type { ModelInfo } from '../../src/data-plane/model.js';
 import { InferenceFailedError, InvalidRowsError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, ServiceClosingError } from '../../src/errors.js';
 import { spiedChurnModels, VALID_CUSTOMER } from '../helpers.js';
-import { BUNDLED_MODEL, LINEAR_MODEL, versionedModels } from './model-fixtures.js';
+import { BUNDLED_MODEL, LINEAR_MODEL, versionedModels, type VersionedModels } from './model-fixtures.js';
 
-const models = versionedModels(['2.0.0-a', '2.0.0-b']);
-const [A, B] = models.paths as [string, string];
-// The swap test loads 51 models: tree-free ones keep it fast under mutation testing, where building
-// the TreeSHAP tables at every load in instrumented code cost over 30 s. It is about the handle, not the trees.
-const treeFree = versionedModels(['2.0.0-a', '2.0.0-b'], LINEAR_MODEL);
-const [LINEAR_A, LINEAR_B] = treeFree.paths as [string, string];
+let models: VersionedModels | undefined;
+let treeFree: VersionedModels | undefined;
+let A: string, B: string, LINEAR_A: string, LINEAR_B: string;
+beforeAll(() => {
+  models = versionedModels(['2.0.0-a', '2.0.0-b']);
+  [A, B] = models.paths as [string, string];
+  // The swap test loads 51 models: tree-free ones keep it fast under mutation testing, where building
+  // the TreeSHAP tables at every load in instrumented code cost over 30 s. It is about the handle, not the trees.
+  treeFree = versionedModels(['2.0.0-a', '2.0.0-b'], LINEAR_MODEL);
+  [LINEAR_A, LINEAR_B] = treeFree.paths as [string, string];
+});
 afterAll(() => {
-  models.remove();
-  treeFree.remove();
+  models?.remove();
+  treeFree?.remove();
 });
 afterEach(() => vi.restoreAllMocks());
 

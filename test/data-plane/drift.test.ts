@@ -73,6 +73,7 @@ describe('the population stability index', () => {
 });
 
 const row = (values: number[]) => Float32Array.from(values);
+const total = (bins: number[]) => bins.reduce((sum, count) => sum + count, 0);
 
 describe('DriftWindow', () => {
   const reference: DriftReference = { features: [bins, values], score: { name: 'churn_probability', kind: 'bins', edges: [0.5], shares: [0.5, 0.5] } };
@@ -91,6 +92,27 @@ describe('DriftWindow', () => {
     expect(window.counts()).toEqual({ rows: 2, counts: [[0, 0, 1, 1], [0, 2, 0], [0, 2]] });
     for (let step = 0; step < 5; step += 1) window.add(row([3, 0]), 1, [0.2]);
     expect(window.counts()).toEqual({ rows: 2, counts: [[0, 2, 0, 0], [2, 0, 0], [2, 0]] });
+  });
+
+  it('never counts more rows than its capacity, however many come and in batches of any size', () => {
+    const capacity = 5;
+    const window = new DriftWindow(reference, capacity);
+    let added = 0;
+    for (const batch of [1, 3, 5, 6, 17, 2, 40]) {
+      const features = Array.from({ length: batch * 2 }, (_, index) => (index * 7 + added) % 15);
+      const scores = Array.from({ length: batch }, (_, index) => ((index + added) % 10) / 10);
+      window.add(row(features), batch, scores);
+      added += batch;
+      const counted = window.counts();
+      expect(counted.rows).toBe(Math.min(added, capacity));
+      for (const bins of counted.counts) expect(total(bins)).toBe(counted.rows);
+      if (batch >= capacity) {
+        // A batch as big as the window leaves only its own last rows in it, counted as a window that saw only those would.
+        const alone = new DriftWindow(reference, capacity);
+        alone.add(row(features.slice((batch - capacity) * 2)), capacity, scores.slice(batch - capacity));
+        expect(counted).toEqual(alone.counts());
+      }
+    }
   });
 
   it('adds up several processes\' counts', () => {
@@ -127,6 +149,18 @@ describe('DriftMonitor', () => {
     expect(monitor.snapshot()).toMatchObject({ modelVersion: '2', live: { rows: 0 } });
     monitor.switchTo(first, undefined);
     expect(monitor.snapshot()).toEqual({ modelVersion: '1', modelSha256: 'a', unavailable: 'the model has no drift reference profile (it came without a model card)' });
+  });
+
+  it('counts no more rows than its window holds, however many the model scores', () => {
+    const monitor = new DriftMonitor(100);
+    const model = { version: '1', sha256: 'a' };
+    monitor.switchTo(model, REFERENCE);
+    const batch = 37;
+    const features = row(Array.from({ length: batch }, () => [2, 70.7, 151.65, 2, 0]).flat());
+    for (let run = 0; run < 30; run += 1) monitor.observe(model, features, batch, new Array<number>(batch).fill(0.6));
+    const live = monitor.snapshot()!.live!;
+    expect(live.rows).toBe(100);
+    for (const bins of live.counts) expect(total(bins)).toBe(100);
   });
 
   it('combines the snapshots of the model most processes serve, or of the one asked for', () => {

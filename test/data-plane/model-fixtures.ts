@@ -8,8 +8,17 @@ export const BUNDLED_MODEL = fileURLToPath(new URL('../../models/churn_model.onn
 /** A valid churn model without trees (a logistic regression): it loads without building TreeSHAP tables. */
 export const LINEAR_MODEL = fileURLToPath(new URL('../fixtures/unexplainable-models/linear/churn_model.onnx', import.meta.url));
 
-/** Copies of a model (the bundled one unless `source` says otherwise), each in its own directory with its own model_version.txt. */
-export function versionedModels(versions: string[], source = BUNDLED_MODEL): { paths: string[]; remove: () => void } {
+export interface VersionedModels {
+  paths: string[];
+  remove: () => void;
+}
+
+/**
+ * Copies of a model (the bundled one unless `source` says otherwise), each in its own directory with its own model_version.txt.
+ * Call it in a test or a beforeAll, never at a file's top level or in a describe body: a run that selects none of the file's
+ * tests (-t) would still make the copies, and afterAll would never remove them.
+ */
+export function versionedModels(versions: string[], source = BUNDLED_MODEL): VersionedModels {
   const root = mkdtempSync(join(tmpdir(), 'churn-models-'));
   const paths = versions.map((version, index) => {
     const dir = join(root, `model-${index}`);

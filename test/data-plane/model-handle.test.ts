@@ -1,16 +1,20 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadChurnModel } from '../../src/data-plane/churn-model.js';
 import type { Model, ModelLoader } from '../../src/data-plane/model.js';
 import { ModelHandle } from '../../src/data-plane/model-handle.js';
 import { ModelLoadError, ModelNotReadyError } from '../../src/errors.js';
-import { deferred, versionedModels } from './model-fixtures.js';
+import { deferred, versionedModels, type VersionedModels } from './model-fixtures.js';
 
 const OPTIONS = { intraOpThreads: 1 };
-const models = versionedModels(['1.0.0-a', '1.0.0-b', '1.0.0-c']);
-const [A, B, C] = models.paths as [string, string, string];
-afterAll(() => models.remove());
+let models: VersionedModels | undefined;
+let A: string, B: string, C: string;
+beforeAll(() => {
+  models = versionedModels(['1.0.0-a', '1.0.0-b', '1.0.0-c']);
+  [A, B, C] = models.paths as [string, string, string];
+});
+afterAll(() => models?.remove());
 afterEach(() => vi.restoreAllMocks());
 
 const ROW = Float32Array.from([2, 70.7, 151.65, 2, 0]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BranchMode, Tree, TreeEnsemble } from '../../src/data-plane/onnx-trees.js';
-import { TreeExplainer } from '../../src/data-plane/tree-explainer.js';
+import { MAX_TABLE_SPLITS, TreeExplainer } from '../../src/data-plane/tree-explainer.js';
 import { bruteForceShap, GRID, MODES, predictTree, randomRow, randomTree, seededRandom } from './synthetic-trees.js';
 
 /**
@@ -60,6 +60,16 @@ describe('TreeExplainer on made-up ensembles equals the Shapley values by defini
       expect([...shap]).toEqual([0, 0, expect.closeTo(expected, 12), 0, 0]);
       expect(baseValue + shap[2]!).toBeCloseTo(0.5 + predictTree(tree, row), 12);
     }
+  });
+
+  it(`tables a tree of up to MAX_TABLE_SPLITS (${MAX_TABLE_SPLITS}) splits, and builds no table for a bigger one, which it still explains exactly`, () => {
+    const atLimit = ensembleOf(31, [MAX_TABLE_SPLITS], MODES);
+    const used = new Set(atLimit.trees[0]!.flatMap((node) => (node.split ? [node.split.feature] : []))).size;
+    expect(new TreeExplainer(atLimit, FEATURES).tableBytes).toBe(2 ** MAX_TABLE_SPLITS * used * Float64Array.BYTES_PER_ELEMENT);
+    // A deep tree tabled would take 2^splits patterns: a tree of 30 splits, 40 GB.
+    const overLimit = ensembleOf(32, [MAX_TABLE_SPLITS + 1, MAX_TABLE_SPLITS + 6], MODES);
+    expect(new TreeExplainer(overLimit, FEATURES).tableBytes).toBe(0);
+    expectExact(overLimit, 132);
   });
 
   it('gives each call its own values, whatever was explained before', () => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { utimesSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigSchema } from '../../src/config.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { CLI_ENTRY, SERVER_ENTRY, freePort, startServer, waitUntilHealthy } from './server-process.js';
@@ -87,8 +87,7 @@ describe('churn-serve', () => {
     try {
       await waitUntilHealthy(server);
       expect((await predict(server.baseUrl)).status).toBe(200);
-      for (let waited = 0; (server.output().match(/"msg":"model loaded"/g) ?? []).length < 2 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(server.output().match(/"msg":"model loaded"/g)).toHaveLength(2);
+      await vi.waitFor(() => expect(server.output().match(/"msg":"model loaded"/g)).toHaveLength(2), { timeout: 5000, interval: 50 });
     } finally {
       expect(await server.stop()).toBe(0);
     }
@@ -143,8 +142,7 @@ describe('npm run dev', () => {
       const source = fileURLToPath(new URL('../../src/errors.ts', import.meta.url));
       const now = new Date();
       utimesSync(source, now, now);
-      for (let waited = 0; loads() < 2 && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(loads(), dev.output()).toBe(2);
+      await vi.waitFor(() => expect(loads(), dev.output()).toBe(2), { timeout: 30_000, interval: 100 });
       // The old server drained before the new one started.
       expect(plainText(dev.output())).toMatch(/INFO: shutdown complete\n(?:.*\n)*?\[[\d:.]+\] INFO: model loaded$/m);
       await waitUntilHealthy(dev, 30_000);

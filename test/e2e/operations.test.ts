@@ -4,8 +4,8 @@ import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { LINEAR_MODEL, versionedModels } from '../data-plane/model-fixtures.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LINEAR_MODEL, versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
@@ -13,8 +13,11 @@ import { freePort, startServer, waitUntilHealthy } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'e2e-admin-token-0123456789';
-const models = versionedModels(['5.0.0', '5.0.0']);
-afterAll(() => models.remove());
+let models: VersionedModels;
+beforeAll(() => {
+  models = versionedModels(['5.0.0', '5.0.0']);
+});
+afterAll(() => models?.remove());
 
 const processAlive = (pid: number) => {
   try {
@@ -59,8 +62,7 @@ describe('npm start', () => {
     expect(serverPid).not.toBe(npm.pid);
     npm.kill(signal);
     await exited;
-    for (let waited = 0; processAlive(serverPid) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(processAlive(serverPid), output).toBe(false);
+    await vi.waitFor(() => expect(processAlive(serverPid), output).toBe(false), { timeout: 5000, interval: 50 });
     expect(output).toContain('"msg":"shutdown complete"');
     await expect(fetch(`${server.baseUrl}/health/live`)).rejects.toThrow();
   });
@@ -148,8 +150,7 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
       writeFileSync(join(dirname(model), 'model_version.txt'), '6.1.0\n');
       server.child.kill('SIGHUP');
       const loads = () => (server.output().match(/"trigger":"reload"[^\n]*"msg":"model loaded"/g) ?? []).length;
-      for (let waited = 0; loads() < workers && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(loads()).toBe(workers);
+      await vi.waitFor(() => expect(loads()).toBe(workers), { timeout: 10_000, interval: 50 });
       for (let call = 0; call < 10; call += 1) expect(await version()).toBe('6.1.0');
 
       writeFileSync(join(dirname(model), 'model_version.txt'), '7.0.0\n');
@@ -157,8 +158,7 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
       writeFileSync(original, 'not a model');
       server.child.kill('SIGHUP');
       const failures = () => (server.output().match(/model reload failed; the current model keeps serving/g) ?? []).length;
-      for (let waited = 0; failures() < workers && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(failures()).toBe(workers);
+      await vi.waitFor(() => expect(failures()).toBe(workers), { timeout: 10_000, interval: 50 });
       for (let call = 0; call < 10; call += 1) expect(await version()).toBe('6.1.0');
 
       // The admin call reports the same failure from every worker, by pid.
@@ -221,7 +221,7 @@ describe('drift with WORKERS=2', () => {
       const shifted = Array.from({ length: 100 }, (_, index) => ({ ...VALID_CUSTOMER, tenure_months: index % 4, monthly_charges: 20 + (index % 90) }));
       await Promise.all(Array.from({ length: 6 }, () => fetch(`${server.baseUrl}/predict/batch`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ customers: shifted }) })));
       const warnings = () => server.output().split('\n').filter((line) => line.includes('"msg":"drift: tenure_months is significant"'));
-      for (let waited = 0; warnings().length === 0 && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      await vi.waitFor(() => expect(warnings()).not.toHaveLength(0), { timeout: 10_000, interval: 100 });
       expect(warnings()).toHaveLength(1);
       expect(JSON.parse(warnings()[0]!)).toMatchObject({ pid: server.child.pid, level: 40, feature: 'tenure_months', to: 'significant' });
       const drift = (await (await fetch(`${server.baseUrl}/monitoring/drift`)).json()) as { window: { rows: number } };

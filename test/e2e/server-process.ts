@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { expect, vi } from 'vitest';
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/server.js', import.meta.url));
 export const CLI_ENTRY = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -53,18 +54,20 @@ export function startServer(env: Record<string, string>, port: number, command: 
   };
 }
 
-/** Polls /health until it answers 200; fails with the server's output if it exits or times out. */
+/** Polls /health until it answers 200; fails with the server's output as soon as it exits, or when it times out. */
 export async function waitUntilHealthy(server: ServerProcess, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
-    try {
-      const response = await fetch(`${server.baseUrl}/health`);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`server not healthy after ${timeoutMs} ms:\n${server.output()}`);
+  const outcome = await vi
+    .waitFor(
+      async () => {
+        if (server.child.exitCode !== null) return 'exited';
+        // Rejects while the server is not listening yet: waitFor asks again.
+        expect((await fetch(`${server.baseUrl}/health`)).status).toBe(200);
+        return 'healthy';
+      },
+      { timeout: timeoutMs, interval: 50 },
+    )
+    .catch((error: Error) => {
+      throw new Error(`server not healthy after ${timeoutMs} ms (${error.message}):\n${server.output()}`);
+    });
+  if (outcome === 'exited') throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { freePort, startServer, waitUntilHealthy, type ServerProcess } from './server-process.js';
 
@@ -55,9 +55,7 @@ describe('the real server over HTTP', () => {
     await fetch(`${server.baseUrl}/health`, { headers: { 'x-request-id': 'e2e-log-check' } });
     // The line is written after the response is sent, so it may trail the answer a little.
     const linesFor = () => server.output().split('\n').filter((line) => line.includes('"e2e-log-check"'));
-    for (let waited = 0; linesFor().length === 0 && waited < 5000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await vi.waitFor(() => expect(linesFor()).not.toHaveLength(0), { timeout: 5000, interval: 20 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const lines = linesFor();
     expect(lines).toHaveLength(1);
@@ -109,13 +107,14 @@ describe('worker processes', () => {
       await waitUntilHealthy(server);
       const workerPids = () =>
         [...server.output().matchAll(/"pid":(\d+),[^\n]*"msg":"model loaded"/g)].map((match) => Number(match[1]));
-      while (workerPids().length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Up to the test's own timeout, as long as the workers take to load.
+      await vi.waitFor(() => expect(workerPids()).toHaveLength(2), { timeout: 30_000, interval: 50 });
       const [first, second] = workerPids();
       expect(first).not.toBe(second);
       expect(first).not.toBe(server.child.pid);
 
       process.kill(first!, 'SIGKILL');
-      while (workerPids().length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+      await vi.waitFor(() => expect(workerPids()).toHaveLength(3), { timeout: 30_000, interval: 50 });
       expect(server.output()).toMatch(new RegExp(`"pid":${first},[^\\n]*worker died; starting a replacement`));
       await waitUntilHealthy(server);
       const response = await post(server, '/predict', VALID_CUSTOMER);

@@ -47,9 +47,11 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
       expect(limited.statusCode).toBe(429);
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(limited.json().error).toMatch(/^Rate limit of 3 requests per minute reached; retry in \d+ s\.$/);
-      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready']) {
-        expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+      // The same client, its bucket spent: every probe still answers it, while metadata (no probe) is refused.
+      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready']) {
+        expect((await app.inject({ method: 'GET', url, headers })).statusCode, url).toBe(200);
       }
+      expect((await app.inject({ method: 'GET', url: '/v2/models/churn', headers })).statusCode).toBe(429);
     } finally {
       await app.close();
     }

@@ -1,14 +1,18 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLED_MODEL, versionedModels } from '../data-plane/model-fixtures.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODEL, versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 
 const TOKEN = 'admin-token-0123456789';
-const models = versionedModels(['3.0.0']);
-const MODEL = models.paths[0]!;
-afterAll(() => models.remove());
+let models: VersionedModels | undefined;
+let MODEL: string;
+beforeAll(() => {
+  models = versionedModels(['3.0.0']);
+  MODEL = models.paths[0]!;
+});
+afterAll(() => models?.remove());
 
 const reload = (app: Awaited<ReturnType<typeof buildTestApp>>['app'], authorization?: string) =>
   app.inject({ method: 'POST', url: '/admin/reload', headers: authorization ? { authorization } : {} });

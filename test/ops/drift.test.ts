@@ -108,6 +108,18 @@ describe('drift monitoring', () => {
     });
   });
 
+  it('counts no more than DRIFT_WINDOW_ROWS rows, however many are scored', async () => {
+    testApp = await buildTestApp({ DRIFT_WINDOW_ROWS: '100', DRIFT_MIN_ROWS: '100' });
+    await score(testApp.app, HOLDOUT.slice(0, 350));
+    const body = await report(testApp.app);
+    expect(body.window).toMatchObject({ rows: 100, capacity: 100 });
+    for (const finding of [...body.features, body.score]) {
+      expect(finding.bins.reduce((sum: number, bin: { live_share: number }) => sum + bin.live_share, 0), finding.feature).toBeCloseTo(1, 9);
+    }
+    const metrics = (await testApp.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.1.0' })).toBe(100);
+  });
+
   it('starts a fresh window on reload', async () => {
     const token = 'admin-token-0123456789';
     testApp = await buildTestApp({ ADMIN_TOKEN: token });
