@@ -24,13 +24,16 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
     }
   });
 
-  it('with PROTECT_OPS, needs the key for metadata and probes too', async () => {
+  it('with PROTECT_OPS, needs the key for metadata, never for the probes', async () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent', API_KEYS: KEY, PROTECT_OPS: 'true' });
     try {
-      for (const url of ['/v2', '/v2/health/ready', '/v2/models/churn', '/v2/models/churn/versions/1.1.0/ready']) {
+      for (const url of ['/v2', '/v2/models/churn']) {
         const refused = await app.inject({ method: 'GET', url });
         expect([refused.statusCode, refused.json()], url).toEqual([401, EXAMPLE_OIP_ERRORS[401]]);
         expect((await app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY } })).statusCode, url).toBe(200);
+      }
+      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready']) {
+        expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
       }
     } finally {
       await app.close();

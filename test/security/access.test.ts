@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
@@ -84,14 +85,45 @@ describe('PROTECT_OPS=true', () => {
   });
   afterAll(async () => testApp.app.close());
 
-  it.each(['/health', '/health/live', '/health/ready', '/metrics', '/docs', '/openapi.json', '/redoc'])('protects %s too', async (url) => {
+  it.each(['/metrics'])('protects %s too', async (url) => {
     expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBe(401);
     expect((await testApp.app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY_NEW } })).statusCode).toBeLessThan(400);
   });
 
-  it('declares it on the operations routes in the OpenAPI document', async () => {
-    const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json', headers: { 'x-api-key': KEY_NEW } })).json();
-    expect(spec.paths['/health/ready'].get.security).toEqual([{ apiKeyHeader: [] }, { apiKeyBearer: [] }]);
+  it.each(['/health', '/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready'])(
+    'leaves the probe %s open: orchestrators send no key',
+    async (url) => {
+      expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+    },
+  );
+
+  it('answers the image\'s HEALTHCHECK, which sends no key', async () => {
+    const healthcheck = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8').split('\n').find((line) => line.includes('fetch('));
+    const path = /\/health[\w/-]*/.exec(healthcheck ?? '')?.[0];
+    expect(path, 'the Dockerfile HEALTHCHECK fetches a /health route').toBeDefined();
+    expect((await testApp.app.inject({ method: 'GET', url: path! })).statusCode).toBe(200);
+  });
+
+  it.each([
+    '/docs',
+    '/docs/static/index.html',
+    '/docs/static/swagger-initializer.js',
+    '/docs/static/swagger-ui-bundle.js',
+    '/docs/static/swagger-ui.css',
+    '/docs/json',
+    '/openapi.json',
+    '/redoc',
+    '/redoc/redoc.standalone.js',
+    '/favicon.ico',
+  ])('lets a browser load the docs without a key: %s', async (url) => {
+    expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBeLessThan(400);
+  });
+
+  it('declares the key on /metrics in the OpenAPI document, and none on the probes', async () => {
+    const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(spec.paths['/metrics'].get.security).toEqual([{ apiKeyHeader: [] }, { apiKeyBearer: [] }]);
+    expect(spec.paths['/health/ready'].get.security).toBeUndefined();
+    expect(spec.paths['/v2/models/{model_name}/ready'].get.security).toBeUndefined();
   });
 });
 
