@@ -54,8 +54,8 @@ export const ConfigSchema = Type.Object({
   DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted significantly.' }),
   DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading, say) is closed.' }),
-  API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to the prediction routes; unset leaves them open.' })),
-  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /metrics, /model, /monitoring/drift and the Open Inference metadata too; probes and docs stay open.' }),
+  API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to every route but the probes, the docs and /metrics; unset leaves them open.' })),
+  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /metrics too, as for every route but the probes and the docs.' }),
   RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key (or per client address when open); unset turns rate limiting off.' })),
   TRUST_PROXY: Type.Optional(
     Type.String({

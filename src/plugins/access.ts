@@ -8,9 +8,10 @@ export type Access = 'inference' | 'ops' | 'probe' | 'docs' | 'admin';
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * Who may call the route: `inference` needs an API key when API_KEYS is set, `ops` (the
-     * default) only with PROTECT_OPS as well, `probe` and `docs` never (orchestrators and
-     * browsers call them without one), and `admin` checks its own token (ADMIN_TOKEN).
+     * Who may call the route, once API_KEYS is set: `inference` (the default, so a new route is
+     * closed until it says otherwise) needs an API key; `ops` (/metrics, for scrapers) needs one
+     * only with PROTECT_OPS; `probe` and `docs` never do (orchestrators and browsers call them
+     * without one, and they reveal nothing); `admin` checks its own token (ADMIN_TOKEN).
      */
     access?: Access;
   }
@@ -21,7 +22,7 @@ declare module 'fastify' {
  * hook below enforces and the OpenAPI document declares.
  */
 export function needsApiKey(access: Access | undefined, protectOps: boolean): boolean {
-  switch (access ?? 'ops') {
+  switch (access ?? 'inference') {
     case 'inference':
       return true;
     case 'ops':
@@ -37,12 +38,12 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 const REALM = 'churn-service';
 
 /**
- * The API-key check for every route, in one place. Inference routes (predictions, and every
- * protocol's infer routes) need one of API_KEYS, as `Authorization: Bearer <key>` or
- * `X-API-Key: <key>`; the other operations routes need one only with PROTECT_OPS=true; probes
- * and docs never do (a HEALTHCHECK or a kubelet sends no key, and they reveal nothing). Keys are
- * compared in constant time; listing an old and a new key together rotates them. /admin routes
- * have their own token (ADMIN_TOKEN). Without API_KEYS no hook is installed at all.
+ * The API-key check for every route, in one place. Every route needs one of API_KEYS, as
+ * `Authorization: Bearer <key>` or `X-API-Key: <key>` (the model card, drift and protocol
+ * metadata included), but the probes and the docs, which never do (a HEALTHCHECK or a kubelet
+ * sends no key), and /metrics, which needs one only with PROTECT_OPS=true. Keys are compared in
+ * constant time; listing an old and a new key together rotates them. /admin routes have their
+ * own token (ADMIN_TOKEN). Without API_KEYS no hook is installed at all.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {

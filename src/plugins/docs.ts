@@ -39,7 +39,7 @@ export interface DocsPluginOptions {
   version: string;
   /** The inference routes need an API key (API_KEYS is set). */
   apiKeys: boolean;
-  /** The operations routes need one too (PROTECT_OPS). */
+  /** /metrics needs one too (PROTECT_OPS). */
   protectOps: boolean;
 }
 
