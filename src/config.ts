@@ -253,7 +253,8 @@ export interface LoadedConfig {
  * `overrides` (the command line's flags, by variable name) win over the environment.
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, string> = {}): LoadedConfig {
-  const { values: raw, setAs, warnings } = pickDefined({ ...env, ...overrides });
+  const given = { ...env, ...overrides };
+  const { values: raw, setAs, warnings } = pickDefined(given);
   const candidate = Value.Default(ConfigSchema, parseValues(raw));
   const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
     const name = error.path.replace(/^\//, '').split('/')[0] as ConfigName;
@@ -265,7 +266,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   const unique = [...new Set(problems)];
   if (unique.length > 0) throw new ConfigError(`Invalid environment: ${unique.join('; ')}.`);
   const config = candidate as Config;
-  const wrong = VALUE_CHECKS.map((check) => check(config, { ...env, ...overrides })).filter((problem) => problem !== undefined);
+  const wrong = VALUE_CHECKS.map((check) => check(config, given)).filter((problem) => problem !== undefined);
   if (wrong.length > 0) throw new ConfigError(`Invalid environment: ${wrong.join('; ')}.`);
   const broken = CROSS_CHECKS.filter(([, holds]) => !holds(config)).map(([describe]) => describe(config));
   if (broken.length > 0) throw new ConfigError(`Invalid environment: ${broken.join('; ')}.`);

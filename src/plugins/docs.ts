@@ -37,7 +37,7 @@ const REDOC_PAGE = `<!DOCTYPE html>
 
 export interface DocsPluginOptions {
   version: string;
-  /** The inference routes need an API key (API_KEYS is set). */
+  /** Routes need an API key, but the probes, the docs and /metrics (API_KEYS is set). */
   apiKeys: boolean;
   /** /metrics needs one too (PROTECT_OPS). */
   protectOps: boolean;
