@@ -49,14 +49,15 @@ call POST /predict/batch 200 "${json[@]}" "${auth[@]}" \
 call POST /predict 422 "${json[@]}" "${auth[@]}" \
   -d '{"tenure_months":999,"monthly_charges":70.7,"total_charges":151.65,"num_products":2,"has_support_calls":0}'
 
-# The model card (training data, metrics, features, operating points) and drift against the training data.
-call GET /model 200
-call GET /monitoring/drift 200
+# The model card (training data, metrics, features, operating points) and drift against the training data;
+# like every route but the probes, the docs and /metrics, they need the key when the server has API_KEYS.
+call GET /model 200 "${auth[@]}"
+call GET /monitoring/drift 200 "${auth[@]}"
 
 # The same model over the Open Inference Protocol (KServe V2), for KServe, Triton and MLServer clients.
-call GET /v2 200
+call GET /v2 200 "${auth[@]}"
 call GET /v2/health/ready 200
-call GET /v2/models/churn 200
+call GET /v2/models/churn 200 "${auth[@]}"
 call GET /v2/models/churn/ready 200
 # One FP32 [N, 5] input, one row per customer, columns in the order the metadata lists them;
 # data may be nested (as here) or flat.

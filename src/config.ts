@@ -1,3 +1,4 @@
+import { isIP, isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -54,13 +55,14 @@ export const ConfigSchema = Type.Object({
   DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted significantly.' }),
   DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading, say) is closed.' }),
-  API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to the prediction routes; unset leaves them open.' })),
-  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /health*, /metrics and the docs too.' }),
+  API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to every route but the probes, the docs and /metrics; unset leaves them open.' })),
+  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /metrics too, as for every route but the probes and the docs.' }),
   RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key (or per client address when open); unset turns rate limiting off.' })),
   TRUST_PROXY: Type.Optional(
     Type.String({
       minLength: 1,
-      description: 'Which proxies may set X-Forwarded-For (the client address for rate limits and logs): "true" for any, a hop count, or comma-separated addresses and CIDR ranges.',
+      expected: '"true", "false", a hop count, or comma-separated IP addresses and CIDR ranges',
+      description: 'Which proxies may set X-Forwarded-For (the client address for rate limits and logs): "true" for any, "false" for none, a hop count, or comma-separated addresses and CIDR ranges.',
     }),
   ),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for /admin routes; they do not exist when it is unset.' })),
@@ -159,6 +161,57 @@ function describeRule(schema: RuleSchema): string {
   return `${kinds[schema.type ?? 'string']}${bounds}`;
 }
 
+/** The names proxy-addr (Fastify's trustProxy) expands to address ranges. */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IPv4 netmask such as 255.255.0.0 as its prefix length; undefined when its ones are not contiguous. */
+function netmaskPrefix(mask: string): number | undefined {
+  const bits = mask.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.replace(/0+$/, '').length : undefined;
+}
+
+/**
+ * Whether proxy-addr, which Fastify hands TRUST_PROXY's entries to, takes `entry`: it throws on
+ * anything else when the app is built, and a stack trace names no variable.
+ */
+function isProxyEntry(entry: string): boolean {
+  if (NAMED_RANGES.has(entry)) return true;
+  const slash = entry.lastIndexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const range = entry.slice(slash + 1);
+  const longest = family === 4 ? 32 : 128;
+  const prefix = /^\d+$/.test(range) ? Number(range) : family === 4 && isIPv4(range) ? netmaskPrefix(range) : undefined;
+  return prefix !== undefined && prefix >= 1 && prefix <= longest;
+}
+
+/** TRUST_PROXY's value as a list of proxies, or undefined when it is a keyword or a hop count. */
+function proxyList(value: string): string[] | undefined {
+  if (/^(true|false)$/i.test(value) || /^\d+$/.test(value)) return undefined;
+  return value.split(',').map((entry) => entry.trim());
+}
+
+/**
+ * Rules on one variable that its schema cannot say, each a problem in the schema's words or
+ * undefined. `raw` is the environment as given, before empty values count as unset.
+ */
+const VALUE_CHECKS: ((config: Config, raw: Record<string, string | undefined>) => string | undefined)[] = [
+  // Commas and spaces alone would pass as "set" while leaving every route open.
+  (config, raw) =>
+    raw.API_KEYS !== undefined && raw.API_KEYS !== '' && apiKeys(config).length === 0
+      ? 'API_KEYS holds no key, only commas or spaces: set at least one key of 16 characters or more, or unset API_KEYS to run without keys'
+      : undefined,
+  (config) => {
+    const proxies = config.TRUST_PROXY === undefined ? undefined : proxyList(config.TRUST_PROXY);
+    const wrong = proxies?.filter((entry) => !isProxyEntry(entry));
+    if (!wrong?.length) return undefined;
+    const rule = describeRule(ConfigSchema.properties.TRUST_PROXY as RuleSchema);
+    return `TRUST_PROXY must be ${rule}, got ${JSON.stringify(config.TRUST_PROXY)} (not an address or a range: ${wrong.map((entry) => JSON.stringify(entry)).join(', ')})`;
+  },
+];
+
 /** Rules between variables, each with the message that names both. */
 const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config: Config) => boolean][] = [
   [
@@ -201,7 +254,8 @@ export interface LoadedConfig {
  * `overrides` (the command line's flags, by variable name) win over the environment.
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, string> = {}): LoadedConfig {
-  const { values: raw, setAs, warnings } = pickDefined({ ...env, ...overrides });
+  const given = { ...env, ...overrides };
+  const { values: raw, setAs, warnings } = pickDefined(given);
   const candidate = Value.Default(ConfigSchema, parseValues(raw));
   const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
     const name = error.path.replace(/^\//, '').split('/')[0] as ConfigName;
@@ -213,6 +267,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   const unique = [...new Set(problems)];
   if (unique.length > 0) throw new ConfigError(`Invalid environment: ${unique.join('; ')}.`);
   const config = candidate as Config;
+  const wrong = VALUE_CHECKS.map((check) => check(config, given)).filter((problem) => problem !== undefined);
+  if (wrong.length > 0) throw new ConfigError(`Invalid environment: ${wrong.join('; ')}.`);
   const broken = CROSS_CHECKS.filter(([, holds]) => !holds(config)).map(([describe]) => describe(config));
   if (broken.length > 0) throw new ConfigError(`Invalid environment: ${broken.join('; ')}.`);
   return { config, warnings };
@@ -228,10 +284,10 @@ export function workerCount(config: Config, cores: number): number {
   return config.WORKERS === 'auto' ? cores : config.WORKERS;
 }
 
-/** Fastify's trustProxy from TRUST_PROXY: unset trusts no proxy; a number trusts that many hops. */
+/** Fastify's trustProxy from TRUST_PROXY: unset or "false" trusts no proxy; a number trusts that many hops. */
 export function trustProxy(config: Config): boolean | string | ((address: string, hop: number) => boolean) {
   const value = config.TRUST_PROXY;
-  if (value === undefined) return false;
+  if (value === undefined || value.toLowerCase() === 'false') return false;
   if (value.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(value)) {
     const hops = Number(value);

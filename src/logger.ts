@@ -5,6 +5,18 @@ import pretty from 'pino-pretty';
 const FLUSH_INTERVAL_MS = 1000;
 /** Bytes gathered before a write: a few dozen request lines per syscall under load. */
 const WRITE_CHUNK_BYTES = 4096;
+/**
+ * Most characters of log lines held back while standard output does not keep up (a reader that
+ * is slow, or stopped). Past it new lines are dropped, not queued: memory stays bounded and no
+ * request ever waits on the log. About 4 MB of JSON lines, some seconds of them at full load.
+ */
+export const LOG_BUFFER_MAX_CHARS = 4 * 1024 * 1024;
+
+/** Where the buffered JSON lines go, and how many characters of them may wait. */
+export interface BufferedOutput {
+  fd: number;
+  maxBufferedChars: number;
+}
 
 export interface LoggerSettings {
   level: string;
@@ -12,6 +24,15 @@ export interface LoggerSettings {
   format?: 'auto' | 'json' | 'pretty';
   /** Where lines go; buffered standard output unless a test captures them. */
   destination?: DestinationStream;
+  /** The buffered output: standard output and LOG_BUFFER_MAX_CHARS, unless a test gives a pipe of its own. */
+  output?: BufferedOutput;
+}
+
+let droppedLineCount = 0;
+
+/** Log lines this process has dropped since it started because its output did not keep up. */
+export function droppedLogLines(): number {
+  return droppedLineCount;
 }
 
 /** Readable lines for a person at a terminal; written at once, since nobody benchmarks a terminal. */
@@ -20,13 +41,26 @@ function prettyStdout(): DestinationStream {
 }
 
 /**
- * Standard output written asynchronously in chunks, so logging a line costs no syscall of its
- * own on the request path. Graceful exits wait for `flushLogs`; any other exit still writes what
- * is buffered synchronously (pino flushes its own destinations on process exit).
+ * Output written asynchronously in chunks, so logging a line costs no syscall of its own on the
+ * request path, and bounded: lines that find the buffer full are dropped and counted, and once a
+ * write goes through again `reportDrops` hears how many. Graceful exits wait for `flushLogs`;
+ * any other exit still writes what is buffered synchronously (pino flushes its own destinations
+ * on process exit).
  */
-function bufferedStdout(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: WRITE_CHUNK_BYTES });
-  setInterval(() => stream.flush(), FLUSH_INTERVAL_MS).unref();
+function bufferedOutput({ fd, maxBufferedChars }: BufferedOutput, reportDrops: (count: number) => void): DestinationStream {
+  const stream = pino.destination({ dest: fd, sync: false, minLength: WRITE_CHUNK_BYTES, maxLength: maxBufferedChars, periodicFlush: FLUSH_INTERVAL_MS });
+  let unreported = 0;
+  stream.on('drop', () => {
+    unreported += 1;
+    droppedLineCount += 1;
+  });
+  stream.on('write', () => {
+    if (unreported === 0) return;
+    const count = unreported;
+    unreported = 0;
+    // On the next tick the written bytes have left the buffer, so the report finds room.
+    process.nextTick(reportDrops, count);
+  });
   return stream;
 }
 
@@ -43,9 +77,15 @@ export const REDACTED_PATHS = [
 ];
 
 /** The service's one logger: the server, the app and the cluster primary all write through it. */
-export function createLogger({ level, format = 'json', destination }: LoggerSettings): Logger {
+export function createLogger({ level, format = 'json', destination, output = { fd: 1, maxBufferedChars: LOG_BUFFER_MAX_CHARS } }: LoggerSettings): Logger {
+  const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination ?? (readable ? prettyStdout() : bufferedStdout()));
+  if (destination || readable) return pino(options, destination ?? prettyStdout());
+  const logger: Logger = pino(
+    options,
+    bufferedOutput(output, (count) => logger.warn({ droppedLines: count }, `dropped ${count} log lines: the log output did not keep up`)),
+  );
+  return logger;
 }
 
 /** Resolves once every line logged so far has been written. */

@@ -90,9 +90,19 @@ export class ServiceMetrics {
   readonly #modelInfo: Gauge<'model_name' | 'model_version'>;
   readonly #modelLoads: Counter<'model_name' | 'trigger' | 'outcome'>;
 
-  constructor(modelName: string) {
+  /** `droppedLogLines`: the process's count of log lines its output could not take (logger.ts). */
+  constructor(modelName: string, droppedLogLines: () => number = () => 0) {
     this.#modelName = modelName;
     const registers = [this.registry];
+    new Counter({
+      name: 'churn_log_lines_dropped_total',
+      help: 'Log lines dropped because the log output (standard output) did not keep up and the bounded log buffer was full.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines());
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     for (const metric of [
       this.#httpRequests,

@@ -22,12 +22,20 @@ export function driftSettings(config: Config): DriftSettings {
 
 const rounded = (value: number) => Math.round(value * 1e6) / 1e6;
 
-function findingBody(finding: DriftFinding) {
+/**
+ * `withholdLiveShares`: the window is below DRIFT_MIN_ROWS. The shares of a few rows would tell
+ * anyone who reads the report the features of the last customers scored, so they read null.
+ */
+function findingBody(finding: DriftFinding, withholdLiveShares: boolean) {
   return {
     feature: finding.name,
     psi: finding.psi === undefined ? null : rounded(finding.psi),
     status: finding.status ?? null,
-    bins: finding.bins.map((bin) => ({ bin: bin.bin, reference_share: rounded(bin.referenceShare), live_share: rounded(bin.liveShare) })),
+    bins: finding.bins.map((bin) => ({
+      bin: bin.bin,
+      reference_share: rounded(bin.referenceShare),
+      live_share: withholdLiveShares ? null : rounded(bin.liveShare),
+    })),
   };
 }
 
@@ -43,7 +51,8 @@ export function driftReport(snapshot: DriftSnapshot | undefined, settings: Drift
     return { available: false, reason: unavailable ?? snapshot?.unavailable ?? 'no model is loaded yet', ...base, features: [], score: null };
   }
   const { features, score } = assessDrift(snapshot.reference, snapshot.live, settings.thresholds, settings.minRows);
-  return { available: true, ...base, features: features.map(findingBody), score: findingBody(score) };
+  const withhold = snapshot.live.rows < settings.minRows;
+  return { available: true, ...base, features: features.map((finding) => findingBody(finding, withhold)), score: findingBody(score, withhold) };
 }
 
 /** A feature's (or the score's) drift status that moved, for the warning line. */

@@ -81,7 +81,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
   app.get(
     '/health/live',
     {
-      config: { rateLimited: false },
+      config: { access: 'probe', rateLimited: false },
       schema: {
         tags: [TAG],
         summary: 'Server liveness: 200 whenever the process answers',
@@ -94,7 +94,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
   app.get(
     '/health/ready',
     {
-      config: { rateLimited: false },
+      config: { access: 'probe', rateLimited: false },
       schema: {
         tags: [TAG],
         summary: 'Server readiness: 200 when the model is loaded and the service is not draining; 503 otherwise',
@@ -121,11 +121,11 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
       404: modelErrors[404],
     },
   });
-  app.get('/models/:model_name/ready', { config: { rateLimited: false }, schema: readySchema(ModelParams) }, async (request, reply) => {
+  app.get('/models/:model_name/ready', { config: { access: 'probe', rateLimited: false }, schema: readySchema(ModelParams) }, async (request, reply) => {
     const answer = await modelReady(request.params.model_name, undefined);
     return reply.code(answer.ready ? 200 : 503).send(answer);
   });
-  app.get('/models/:model_name/versions/:model_version/ready', { config: { rateLimited: false }, schema: readySchema(VersionedModelParams) }, async (request, reply) => {
+  app.get('/models/:model_name/versions/:model_version/ready', { config: { access: 'probe', rateLimited: false }, schema: readySchema(VersionedModelParams) }, async (request, reply) => {
     const answer = await modelReady(request.params.model_name, request.params.model_version);
     return reply.code(answer.ready ? 200 : 503).send(answer);
   });

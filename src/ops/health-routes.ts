@@ -3,12 +3,12 @@ import fp from 'fastify-plugin';
 import { HealthResponse, LiveResponse, ReadyResponse } from '../schemas/health.js';
 import { sharedRef } from '../schemas/shared-ref.js';
 
-/** Probes for orchestrators and load balancers. */
+/** Probes for orchestrators and load balancers: never behind an API key, since they send none. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
     {
-      config: { rateLimited: false },
+      config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
         summary: 'Service health, as the FastAPI service answered it: 200 when the model is loaded, 503 when not',
@@ -32,7 +32,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/live',
     {
-      config: { rateLimited: false },
+      config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
         summary: 'Liveness: 200 whenever the process answers (restart it if it does not)',
@@ -45,7 +45,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/ready',
     {
-      config: { rateLimited: false },
+      config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
         summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic)',

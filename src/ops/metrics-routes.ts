@@ -12,6 +12,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
   app.get(
     '/metrics',
     {
+      // Scrapers (the pods' prometheus.io annotations) send no key; PROTECT_OPS asks them for one.
+      config: { access: 'ops' },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics of the whole server (all workers)',

@@ -3,15 +3,34 @@ import { apiKeys, type Config } from '../config.js';
 import { Credentials, presentedKey } from '../auth/credentials.js';
 import { UnauthorizedError } from '../errors.js';
 
-export type Access = 'inference' | 'ops' | 'admin';
+export type Access = 'inference' | 'ops' | 'probe' | 'docs' | 'admin';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * Who may call the route: `inference` needs an API key when API_KEYS is set, `ops` (the
-     * default) only with PROTECT_OPS, and `admin` checks its own token (ADMIN_TOKEN).
+     * Who may call the route, once API_KEYS is set: `inference` (the default, so a new route is
+     * closed until it says otherwise) needs an API key; `ops` (/metrics, for scrapers) needs one
+     * only with PROTECT_OPS; `probe` and `docs` never do (orchestrators and browsers call them
+     * without one, and they reveal nothing); `admin` checks its own token (ADMIN_TOKEN).
      */
     access?: Access;
+  }
+}
+
+/**
+ * Whether a route of this access needs one of API_KEYS, once some are set: the one rule the
+ * hook below enforces and the OpenAPI document declares.
+ */
+export function needsApiKey(access: Access | undefined, protectOps: boolean): boolean {
+  switch (access ?? 'inference') {
+    case 'inference':
+      return true;
+    case 'ops':
+      return protectOps;
+    case 'probe':
+    case 'docs':
+    case 'admin':
+      return false;
   }
 }
 
@@ -19,11 +38,12 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 const REALM = 'churn-service';
 
 /**
- * The API-key check for every route, in one place. Inference routes (predictions, and every
- * protocol's infer routes) need one of API_KEYS, as `Authorization: Bearer <key>` or
- * `X-API-Key: <key>`; probes, metrics and docs need one only with PROTECT_OPS=true. Keys are
- * compared in constant time; listing an old and a new key together rotates them. /admin routes
- * have their own token (ADMIN_TOKEN). Without API_KEYS no hook is installed at all.
+ * The API-key check for every route, in one place. Every route needs one of API_KEYS, as
+ * `Authorization: Bearer <key>` or `X-API-Key: <key>` (the model card, drift and protocol
+ * metadata included), but the probes and the docs, which never do (a HEALTHCHECK or a kubelet
+ * sends no key), and /metrics, which needs one only with PROTECT_OPS=true. Keys are compared in
+ * constant time; listing an old and a new key together rotates them. /admin routes have their
+ * own token (ADMIN_TOKEN). Without API_KEYS no hook is installed at all.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
@@ -38,8 +58,7 @@ export default fp<{ config: Config }>(
     app.addHook('onRequest', (request, _reply, done) => {
       // Unknown routes answer 404 whoever asks; every known route says what it needs.
       if (request.is404) return done();
-      const access = request.routeOptions.config.access ?? 'ops';
-      if (access === 'admin' || (access === 'ops' && !protectOps)) return done();
+      if (!needsApiKey(request.routeOptions.config.access, protectOps)) return done();
       if (keys.accepts(presentedKey(request.headers))) return done();
       done(new UnauthorizedError('A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".', REALM));
     });

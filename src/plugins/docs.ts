@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
-import type { Access } from './access.js';
+import { needsApiKey, type Access } from './access.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,9 +37,9 @@ const REDOC_PAGE = `<!DOCTYPE html>
 
 export interface DocsPluginOptions {
   version: string;
-  /** The inference routes need an API key (API_KEYS is set). */
+  /** Routes need an API key, but the probes, the docs and /metrics (API_KEYS is set). */
   apiKeys: boolean;
-  /** The operations routes need one too (PROTECT_OPS). */
+  /** /metrics needs one too (PROTECT_OPS). */
   protectOps: boolean;
 }
 
@@ -57,7 +57,7 @@ export default fp<DocsPluginOptions>(
     // (and Swagger UI's Authorize) can never disagree with what the service checks.
     const securityFor = (access: Access | undefined) => {
       if (access === 'admin') return ADMIN_SECURITY;
-      if (access === 'inference' ? apiKeys : apiKeys && protectOps) return API_KEY_SECURITY;
+      if (apiKeys && needsApiKey(access, protectOps)) return API_KEY_SECURITY;
       return undefined;
     };
     await app.register(swagger, {
@@ -95,18 +95,27 @@ export default fp<DocsPluginOptions>(
       // Components are named after each schema's $id, so the docs read "CustomerFeatures", not "def-0".
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`) },
     });
-    // No validator badge: it would send the document to validator.swagger.io.
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
+    // The docs load without a key, whatever PROTECT_OPS says: the page reveals no more than the
+    // document does, and Swagger UI asks for a key only to try a call. Swagger UI's own routes
+    // (page, assets, its copy of the document) are marked as they are added.
+    const docsRoute = { access: 'docs' as const };
+    await app.register(async (docsScope) => {
+      docsScope.addHook('onRoute', (route) => {
+        route.config = { ...route.config, ...docsRoute };
+      });
+      // No validator badge: it would send the document to validator.swagger.io.
+      await docsScope.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
+    });
 
     const redocScript = await redocBundle();
     // Browsers ask for /favicon.ico on every docs page; Swagger UI's icon answers it.
     const favicon = await readFile(require.resolve('@fastify/swagger-ui/static/favicon-32x32.png'));
-    app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
+    app.get('/favicon.ico', { config: docsRoute, schema: { hide: true } }, async (_request, reply) =>
       reply.type('image/png').header('cache-control', 'public, max-age=86400').send(favicon),
     );
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-    app.get('/redoc', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
-    app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>
+    app.get('/openapi.json', { config: docsRoute, schema: { hide: true } }, async () => app.swagger());
+    app.get('/redoc', { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+    app.get('/redoc/redoc.standalone.js', { config: docsRoute, schema: { hide: true } }, async (_request, reply) =>
       reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocScript),
     );
   },

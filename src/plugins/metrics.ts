@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import { droppedLogLines } from '../logger.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
@@ -14,7 +15,7 @@ export const UNMATCHED_ROUTE = 'unmatched';
 /** Records every answered request and lets a server-wide scrape collect this worker's metrics. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const metrics = new ServiceMetrics(config.MODEL_NAME);
+    const metrics = new ServiceMetrics(config.MODEL_NAME, droppedLogLines);
     app.decorate('metrics', metrics);
     app.workers.onCollect('metrics', () => metrics.snapshot());
     app.addHook('onResponse', (request, reply, done) => {

@@ -13,7 +13,9 @@ export const DriftFeatureReport = Type.Object({
     Type.Object({
       bin: Type.String({ description: 'Interval (low, high] of a binned feature, or a value; "other" holds values training never had.' }),
       reference_share: Type.Number({ description: 'Share of the training rows in the bin.' }),
-      live_share: Type.Number({ description: 'Share of the window\'s rows in the bin.' }),
+      live_share: Type.Union([Type.Number(), Type.Null()], {
+        description: 'Share of the window\'s rows in the bin; null (withheld) while the window holds fewer than DRIFT_MIN_ROWS rows, since the shares of a few rows would reveal those customers\' features.',
+      }),
     }),
   ),
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -105,6 +105,33 @@ function finalStageInstructions(dockerfile: string): { keyword: string; args: st
     });
   const lastFrom = instructions.map((instruction) => instruction.keyword).lastIndexOf('FROM');
   return instructions.slice(lastFrom);
+}
+
+/** The variables that hold credentials: they come from a Secret, never from a manifest. */
+const CREDENTIALS = ['API_KEYS', 'ADMIN_TOKEN'] as const;
+
+/**
+ * Every place in `manifests` where a credential is written out: an env entry with a `value`, a
+ * ConfigMap or Secret key (data, stringData), or `NAME=` in any string (a generator's literals, a
+ * command line). A secretKeyRef names the variable only as a value (`key: API_KEYS`), so it passes.
+ */
+function literalCredentials(manifests: Manifest[]): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown, where: string): void => {
+    if (typeof node === 'string') {
+      for (const name of CREDENTIALS) if (node.includes(`${name}=`)) found.push(`${where}: "${name}=" in a string`);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Doc;
+    if (CREDENTIALS.includes(record.name) && 'value' in record) found.push(`${where}: ${record.name} has a literal value`);
+    for (const [key, child] of Object.entries(record)) {
+      if ((CREDENTIALS as readonly string[]).includes(key)) found.push(`${where}.${key}: a literal value`);
+      visit(child, `${where}.${key}`);
+    }
+  };
+  for (const { name, doc } of manifests) visit(doc, name);
+  return found;
 }
 
 /** Kubernetes quantities as numbers: CPU in cores, memory in bytes. */
@@ -223,6 +250,45 @@ describe('deploy/k8s: the manifests agree with each other, the Dockerfile and th
       expect(request, resource).toBeLessThanOrEqual(limit);
     }
     expect(hpa.spec.metrics).toContainEqual({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } } });
+  });
+
+  it('takes API_KEYS and ADMIN_TOKEN from a Secret, and the pod does not start without API_KEYS', () => {
+    const env = Object.fromEntries((container.env as Doc[]).map((entry) => [entry.name, entry]));
+    const secretName = env.API_KEYS?.valueFrom?.secretKeyRef?.name;
+    expect(secretName).toEqual(expect.any(String));
+    // optional: false, so a missing Secret stops the rollout instead of leaving the routes open.
+    expect(env.API_KEYS).toEqual({ name: 'API_KEYS', valueFrom: { secretKeyRef: { name: secretName, key: 'API_KEYS', optional: false } } });
+    // Without ADMIN_TOKEN the /admin routes do not exist: optional fails closed.
+    expect(env.ADMIN_TOKEN).toEqual({ name: 'ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: secretName, key: 'ADMIN_TOKEN', optional: true } } });
+    expect(container.envFrom.every((source: Doc) => source.secretRef === undefined || source.secretRef.name !== secretName)).toBe(true);
+  });
+
+  it('documents how to create that Secret, with both keys, in README.md', () => {
+    const secretName = container.env.find((entry: Doc) => entry.name === 'API_KEYS').valueFrom.secretKeyRef.name;
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\\\n\s*/g, ' ');
+    const command = new RegExp(`kubectl create secret generic ${secretName} .*`).exec(readme)?.[0];
+    expect(command, `README.md: kubectl create secret generic ${secretName} ...`).toBeDefined();
+    for (const name of CREDENTIALS) expect(command).toContain(`--from-literal=${name}=`);
+  });
+
+  it('holds no literal API_KEYS or ADMIN_TOKEN in any manifest of deploy/k8s', () => {
+    const everyFile = readdirSync(K8S_DIR).filter((file) => /\.ya?ml$/.test(file));
+    const everyDocument = everyFile.flatMap((file) => parseYamlDocuments(file).map((doc, index) => ({ name: `${file}#${index}`, doc })));
+    expect(everyDocument.length).toBeGreaterThan(manifests.length);
+    expect(literalCredentials(everyDocument)).toEqual([]);
+  });
+
+  it('catches a credential written into a manifest (negative case)', () => {
+    const inEnv = structuredClone(deployment);
+    inEnv.spec.template.spec.containers[0].env = [{ name: 'API_KEYS', value: 'key-0123456789abcdef' }];
+    const inConfigMap = structuredClone(configMap);
+    inConfigMap.data.ADMIN_TOKEN = 'token-0123456789abcdef';
+    const inGenerator = { secretGenerator: [{ name: 'churn-service-secrets', literals: ['API_KEYS=key-0123456789abcdef'] }] };
+    expect(literalCredentials([{ name: 'env', doc: inEnv }, { name: 'configmap', doc: inConfigMap }, { name: 'kustomization', doc: inGenerator }])).toEqual([
+      'env.spec.template.spec.containers.0.env.0: API_KEYS has a literal value',
+      'configmap.data.ADMIN_TOKEN: a literal value',
+      'kustomization.secretGenerator.0.literals.0: "API_KEYS=" in a string',
+    ]);
   });
 
   it('has ConfigMap values that the service’s config accepts', () => {

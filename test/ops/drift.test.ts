@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
+import { DriftReport } from '../../src/schemas/drift.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 
@@ -51,6 +53,29 @@ describe('drift monitoring', () => {
     const body = await report(testApp.app);
     expect(body).toMatchObject({ available: true, model_version: '1.1.0', window: { rows: 300, capacity: 10_000, min_rows: 1_000 }, thresholds: { moderate: 0.1, significant: 0.25 }, smoothing: 0.0001 });
     expect(body.features.map((finding: { psi: unknown; status: unknown }) => [finding.psi, finding.status])).toEqual(FEATURE_NAMES.map(() => [null, null]));
+  });
+
+  it('withholds the live shares until the window holds DRIFT_MIN_ROWS rows: a few rows would reveal those customers', async () => {
+    testApp = await buildTestApp({ DRIFT_MIN_ROWS: '100' });
+    const liveShares = (body: DriftReport) => [...body.features, body.score!].flatMap((finding) => finding.bins.map((bin) => bin.live_share));
+    await score(testApp.app, HOLDOUT.slice(0, 1));
+    const one: DriftReport = await report(testApp.app);
+    expect(Value.Check(DriftReport, one)).toBe(true);
+    expect(one.window.rows).toBe(1);
+    expect(new Set(liveShares(one))).toEqual(new Set([null]));
+    expect([...one.features, one.score!].every((finding) => finding.bins.every((bin) => typeof bin.reference_share === 'number'))).toBe(true);
+    await score(testApp.app, HOLDOUT.slice(1, 99));
+    expect(new Set(liveShares(await report(testApp.app)))).toEqual(new Set([null]));
+
+    await score(testApp.app, HOLDOUT.slice(99, 100));
+    const enough: DriftReport = await report(testApp.app);
+    expect(Value.Check(DriftReport, enough)).toBe(true);
+    expect(enough.window.rows).toBe(100);
+    for (const finding of [...enough.features, enough.score!]) {
+      const shares = finding.bins.map((bin) => bin.live_share);
+      expect(shares.every((share) => typeof share === 'number'), finding.feature).toBe(true);
+      expect((shares as number[]).reduce((sum, share) => sum + share, 0)).toBeCloseTo(1, 5);
+    }
   });
 
   it('keeps every feature and the score stable on the hold-out customers', async () => {
@@ -143,6 +168,9 @@ describe('drift monitoring', () => {
     testApp = await buildTestApp();
     const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the window, per feature and for the score.');
+    const bin = spec.components.schemas.DriftReport.properties.features.items.properties.bins.items.properties;
+    expect(bin.live_share).toMatchObject({ type: 'number', nullable: true });
+    expect(bin.live_share.description).toMatch(/null \(withheld\) while the window holds fewer than DRIFT_MIN_ROWS rows/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
@@ -52,6 +53,42 @@ describe('API keys', () => {
     expect(response.statusCode).toBeLessThan(400);
   });
 
+  it.each(['/model', '/monitoring/drift', '/v2', '/v2/models/churn', '/v2/models/churn/versions/1.1.0'])(
+    'needs a key for %s: the model card, drift shares and protocol metadata are not for anyone',
+    async (url) => {
+      const refused = await testApp.app.inject({ method: 'GET', url });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="churn-service"');
+      expect((await testApp.app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY_NEW } })).statusCode).toBe(200);
+    },
+  );
+
+  it('refuses every documented route without a key, but the probes and /metrics: a new route is closed until it says otherwise', async () => {
+    const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const open = ['/health', '/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/v2/models/{model_name}/ready', '/v2/models/{model_name}/versions/{model_version}/ready', '/metrics'];
+    const answers = await Promise.all(
+      Object.entries(spec.paths).flatMap(([path, operations]) =>
+        Object.keys(operations).map(async (method) => {
+          const url = path.replace('{model_name}', 'churn').replace('{model_version}', '1.1.0');
+          const response = await testApp.app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'post' ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}) });
+          return [`${method} ${path}`, response.statusCode === 401 ? 'refused' : 'open'] as const;
+        }),
+      ),
+    );
+    expect(answers.length).toBeGreaterThan(open.length + 5);
+    expect(Object.fromEntries(answers)).toEqual(Object.fromEntries(answers.map(([operation]) => [operation, open.includes(operation.split(' ')[1]!) ? 'open' : 'refused'])));
+  });
+
+  it('answers a CORS preflight without a key: browsers never send one with it', async () => {
+    const preflight = await testApp.app.inject({
+      method: 'OPTIONS',
+      url: '/predict',
+      headers: { origin: 'https://dashboard.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key, content-type' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('*');
+  });
+
   it('keeps /admin behind ADMIN_TOKEN, not API keys', async () => {
     const withKey = await testApp.app.inject({ method: 'POST', url: '/admin/reload', headers: { authorization: `Bearer ${KEY_NEW}` } });
     expect(withKey.statusCode).toBe(401);
@@ -73,7 +110,9 @@ describe('API keys', () => {
     expect(spec.paths['/predict'].post.security).toEqual(security);
     expect(spec.paths['/predict/batch'].post.security).toEqual(security);
     expect(spec.paths['/admin/reload'].post.security).toEqual([{ adminToken: [] }]);
+    for (const path of ['/model', '/monitoring/drift', '/v2', '/v2/models/{model_name}']) expect(spec.paths[path].get.security, path).toEqual(security);
     expect(spec.paths['/health/ready'].get.security).toBeUndefined();
+    expect(spec.paths['/metrics'].get.security).toBeUndefined();
   });
 });
 
@@ -84,14 +123,45 @@ describe('PROTECT_OPS=true', () => {
   });
   afterAll(async () => testApp.app.close());
 
-  it.each(['/health', '/health/live', '/health/ready', '/metrics', '/docs', '/openapi.json', '/redoc'])('protects %s too', async (url) => {
+  it.each(['/metrics'])('protects %s too', async (url) => {
     expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBe(401);
     expect((await testApp.app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY_NEW } })).statusCode).toBeLessThan(400);
   });
 
-  it('declares it on the operations routes in the OpenAPI document', async () => {
-    const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json', headers: { 'x-api-key': KEY_NEW } })).json();
-    expect(spec.paths['/health/ready'].get.security).toEqual([{ apiKeyHeader: [] }, { apiKeyBearer: [] }]);
+  it.each(['/health', '/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready'])(
+    'leaves the probe %s open: orchestrators send no key',
+    async (url) => {
+      expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+    },
+  );
+
+  it('answers the image\'s HEALTHCHECK, which sends no key', async () => {
+    const healthcheck = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8').split('\n').find((line) => line.includes('fetch('));
+    const path = /\/health[\w/-]*/.exec(healthcheck ?? '')?.[0];
+    expect(path, 'the Dockerfile HEALTHCHECK fetches a /health route').toBeDefined();
+    expect((await testApp.app.inject({ method: 'GET', url: path! })).statusCode).toBe(200);
+  });
+
+  it.each([
+    '/docs',
+    '/docs/static/index.html',
+    '/docs/static/swagger-initializer.js',
+    '/docs/static/swagger-ui-bundle.js',
+    '/docs/static/swagger-ui.css',
+    '/docs/json',
+    '/openapi.json',
+    '/redoc',
+    '/redoc/redoc.standalone.js',
+    '/favicon.ico',
+  ])('lets a browser load the docs without a key: %s', async (url) => {
+    expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBeLessThan(400);
+  });
+
+  it('declares the key on /metrics in the OpenAPI document, and none on the probes', async () => {
+    const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(spec.paths['/metrics'].get.security).toEqual([{ apiKeyHeader: [] }, { apiKeyBearer: [] }]);
+    expect(spec.paths['/health/ready'].get.security).toBeUndefined();
+    expect(spec.paths['/v2/models/{model_name}/ready'].get.security).toBeUndefined();
   });
 });
 

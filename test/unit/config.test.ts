@@ -1,3 +1,4 @@
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { apiKeys, ConfigError, ConfigSchema, corsOrigins, describeVariables, loadConfig, readConfig, trustProxy, workerCount } from '../../src/config.js';
 
@@ -191,6 +192,48 @@ describe('loadConfig', () => {
   });
 
   it.each([
+    ['seventeen commas', ','.repeat(17)],
+    ['sixteen spaces', ' '.repeat(16)],
+    ['commas and spaces', ' ,'.repeat(10)],
+  ])('refuses API_KEYS that holds no key (%s) instead of leaving every route open', (_what, value) => {
+    expect(() => loadConfig({ API_KEYS: value })).toThrowError(
+      new ConfigError(
+        'Invalid environment: API_KEYS holds no key, only commas or spaces: set at least one key of 16 characters or more, or unset API_KEYS to run without keys.',
+      ),
+    );
+  });
+
+  it('still reads an empty API_KEYS as unset, like every other variable', () => {
+    expect(loadConfig({ API_KEYS: '' }).API_KEYS).toBeUndefined();
+  });
+
+  const TRUST_PROXY_RULE = 'TRUST_PROXY must be "true", "false", a hop count, or comma-separated IP addresses and CIDR ranges';
+  it.each([
+    ['maybe', '"maybe"'],
+    ['10.0.0.0/33', '"10.0.0.0/33"'],
+    ['10.0.0.0/0', '"10.0.0.0/0"'],
+    ['::1/129', '"::1/129"'],
+    ['10.0.0.0/255.0.255.0', '"10.0.0.0/255.0.255.0"'],
+    ['10.0.0.0/', '"10.0.0.0/"'],
+    ['2x', '"2x"'],
+    ['true, 10.0.0.1', '"true"'],
+    ['10.0.0.1,, 10.0.0.2', '""'],
+    ['10.0.0.1, proxy.internal, 300.0.0.1', '"proxy.internal", "300.0.0.1"'],
+  ])('refuses TRUST_PROXY=%s with a message that names it, not a stack trace from proxy-addr', (value, wrong) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrowError(
+      new ConfigError(`Invalid environment: ${TRUST_PROXY_RULE}, got ${JSON.stringify(value)} (not an address or a range: ${wrong}).`),
+    );
+  });
+
+  it.each(['true', 'TRUE', 'false', 'False', '0', '2', '10.0.0.1', '10.0.0.0/8, 127.0.0.1', '10.0.0.0/255.0.0.0', '::1/128', 'fe80::1%eth0/64', '::ffff:10.0.0.1', 'loopback, uniquelocal', '192.168.0.0/32'])(
+    'accepts TRUST_PROXY=%s, and Fastify builds with it',
+    (value) => {
+      const config = loadConfig({ TRUST_PROXY: value });
+      expect(() => Fastify({ trustProxy: trustProxy(config) })).not.toThrow();
+    },
+  );
+
+  it.each([
     [{ MEDIUM_RISK_THRESHOLD: '0.7', HIGH_RISK_THRESHOLD: '0.7' }],
     [{ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '5000' }],
     [{ DRIFT_MIN_ROWS: '500', DRIFT_WINDOW_ROWS: '500' }],
@@ -227,14 +270,15 @@ describe('describeVariables', () => {
 });
 
 describe('derived settings', () => {
-  it('trustProxy: no proxy when unset, any for "true", a hop count for digits, else the addresses as given', () => {
+  it('trustProxy: no proxy when unset or "false", any for "true", a hop count for digits, else the addresses as given', () => {
     expect(trustProxy(loadConfig({}))).toBe(false);
+    expect(trustProxy(loadConfig({ TRUST_PROXY: 'false' }))).toBe(false);
+    expect(trustProxy(loadConfig({ TRUST_PROXY: 'FALSE' }))).toBe(false);
     expect(trustProxy(loadConfig({ TRUST_PROXY: 'true' }))).toBe(true);
     expect(trustProxy(loadConfig({ TRUST_PROXY: 'TRUE' }))).toBe(true);
     expect(trustProxy(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }))).toBe('10.0.0.0/8, 127.0.0.1');
     const hops = trustProxy(loadConfig({ TRUST_PROXY: '2' })) as (address: string, hop: number) => boolean;
     expect([0, 1, 2, 3].map((hop) => hops('10.0.0.1', hop))).toEqual([true, true, false, false]);
-    expect(trustProxy(loadConfig({ TRUST_PROXY: '2x' }))).toBe('2x');
   });
 
   it('apiKeys: none when unset; trimmed, without empty entries, when set', () => {
