@@ -102,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(securityHeaders);
   await app.register(cors, { origin: corsOrigins(config), exposedHeaders: ['x-request-id'] });
   await app.register(jsonBody);
+  // Before access: a wrong or missing key is counted (per address) before it is answered 401.
   await app.register(rateLimit, { config });
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });
