@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { isCountRequest, PrimaryCounts } from '../rate-limit/cluster-counts.js';
 import { isClusterMessage, type CollectReply, type GatherRequest, type WorkerOutcome } from './messages.js';
 
 export interface SupervisorOptions {
@@ -39,6 +40,8 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
   let nextRelayId = 1;
   let stopping = false;
   let failedWorkers = 0;
+  // The one rate-limit count of every worker: each worker's store asks here (no relay).
+  const rateLimitCounts = new PrimaryCounts();
 
   const finishRelay = (relayId: number) => {
     const relay = relays.get(relayId);
@@ -76,6 +79,10 @@ export function superviseWorkers({ workers, shutdownTimeoutMs, reloadTimeoutMs, 
     const worker = cluster.fork();
     worker.once('listening', () => listening.add(worker));
     worker.on('message', (message: unknown) => {
+      if (isCountRequest(message)) {
+        if (worker.isConnected()) worker.send(rateLimitCounts.answer(message));
+        return;
+      }
       if (!isClusterMessage(message)) return;
       if (message.kind === 'churn:gather') {
         relay(message, (outcomes) => {
