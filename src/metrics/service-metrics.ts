@@ -89,6 +89,7 @@ export class ServiceMetrics {
   });
   readonly #modelInfo: Gauge<'model_name' | 'model_version'>;
   readonly #modelLoads: Counter<'model_name' | 'trigger' | 'outcome'>;
+  readonly #rateLimitUnchecked: Counter;
 
   constructor(modelName: string) {
     this.#modelName = modelName;
@@ -121,6 +122,11 @@ export class ServiceMetrics {
       name: 'churn_model_loads_total',
       help: 'Model loads, at start-up and on reload, by outcome.',
       labelNames: ['model_name', 'trigger', 'outcome'],
+      registers,
+    });
+    this.#rateLimitUnchecked = new Counter({
+      name: 'churn_rate_limit_unchecked_total',
+      help: 'Requests served without a rate-limit count because the shared count (Redis, or the cluster primary) did not answer.',
       registers,
     });
   }
@@ -163,6 +169,10 @@ export class ServiceMetrics {
       this.#modelInfo.reset();
       this.#modelInfo.set({ model_name: this.#modelName, model_version: model.version }, 1);
     }
+  }
+
+  rateLimitUnchecked(): void {
+    this.#rateLimitUnchecked.inc();
   }
 
   /** No model is served any more (the process is shutting down). */
