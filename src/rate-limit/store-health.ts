@@ -15,10 +15,6 @@ export class StoreHealth {
     this.#store = store;
   }
 
-  get failing(): boolean {
-    return this.#failingSince !== undefined;
-  }
-
   failed(error: unknown): void {
     if (this.#failingSince !== undefined) return;
     this.#failingSince = Date.now();

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { freePort } from '../e2e/server-process.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
@@ -22,6 +23,10 @@ beforeAll(() => {
 afterAll(async () => {
   await redis.quit();
 });
+// Each test counts under its own prefix, so tests never share a count and clean up only theirs.
+beforeEach(() => {
+  prefix = `churn-test:${randomUUID()}:`;
+});
 afterEach(async () => {
   await Promise.all(apps.splice(0).map(({ app }) => app.close()));
   for (const child of children.splice(0)) {
@@ -32,7 +37,6 @@ afterEach(async () => {
   if (keys.length > 0) await redis.del(...keys);
 });
 
-/** Each test counts under its own prefix, so tests never share a count and clean up only theirs. */
 async function replica(env: Record<string, string>): Promise<TestApp> {
   const testApp = await buildTestApp({ RATE_LIMIT_REDIS_PREFIX: prefix, ...env });
   apps.push(testApp);
@@ -45,7 +49,6 @@ const unchecked = async ({ app }: TestApp) =>
 
 describe('RATE_LIMIT_REDIS_URL', () => {
   it('shares one limit between replicas, with buckets named by a digest of the key', async () => {
-    prefix = `churn-test:${randomUUID()}:`;
     const env = { RATE_LIMIT_PER_MINUTE: '3', API_KEYS: KEY, RATE_LIMIT_REDIS_URL: REDIS_URL };
     const [first, second] = [await replica(env), await replica(env)];
     const asKey = (target: TestApp) => postJson(target.app, '/predict', VALID_CUSTOMER, { 'x-api-key': KEY });
@@ -65,7 +68,6 @@ describe('RATE_LIMIT_REDIS_URL', () => {
   });
 
   it('fails open when Redis is unreachable: serves, counts the unchecked requests, warns once, and limits again once Redis answers', async () => {
-    prefix = `churn-test:${randomUUID()}:`;
     const port = await freePort();
     const testApp = await replica({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}` });
     const send = () => postJson(testApp.app, '/predict', VALID_CUSTOMER);
@@ -87,8 +89,15 @@ describe('RATE_LIMIT_REDIS_URL', () => {
     expect(await unchecked(testApp)).toBe(5);
   });
 
+  it('takes a redis:// or rediss:// URL and never echoes it, and has a default key prefix', () => {
+    expect(loadConfig({ RATE_LIMIT_REDIS_URL: 'rediss://:password@redis.internal:6380/2' }).RATE_LIMIT_REDIS_URL).toBe('rediss://:password@redis.internal:6380/2');
+    expect(loadConfig({}).RATE_LIMIT_REDIS_PREFIX).toBe('churn-service:rate-limit:');
+    expect(() => loadConfig({ RATE_LIMIT_REDIS_URL: 'http://:password@redis:6379' })).toThrowError(
+      new ConfigError('Invalid environment: RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL, got a value of 27 characters.'),
+    );
+  });
+
   it('warns that a Redis URL without RATE_LIMIT_PER_MINUTE limits nothing', async () => {
-    prefix = `churn-test:${randomUUID()}:`;
     const testApp = await replica({ RATE_LIMIT_REDIS_URL: REDIS_URL });
     expect(testApp.logs.some((line) => line.level === 40 && line.msg === 'RATE_LIMIT_REDIS_URL is set but RATE_LIMIT_PER_MINUTE is not: nothing is rate limited.')).toBe(true);
     for (let call = 0; call < 3; call += 1) expect((await postJson(testApp.app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
