@@ -109,6 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(config.CORS_MAX_AGE_SECONDS > 0 ? { maxAge: config.CORS_MAX_AGE_SECONDS } : {}),
   });
   await app.register(jsonBody);
+  // Before access: a wrong or missing key is counted (per address) before it is answered 401.
   await app.register(rateLimit, { config });
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });

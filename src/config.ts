@@ -57,7 +57,9 @@ export const ConfigSchema = Type.Object({
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading, say) is closed.' }),
   API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to every route but the probes, the docs and /metrics; unset leaves them open.' })),
   PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /metrics too, as for every route but the probes and the docs.' }),
-  RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key (or per client address when open); unset turns rate limiting off.' })),
+  RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key (or per client address without a valid key), over every worker; unset turns rate limiting off.' })),
+  RATE_LIMIT_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+', secret: true, expected: 'a redis:// or rediss:// URL', description: 'Redis that keeps the rate-limit counts, so every replica shares one limit; unset keeps them in this server (the cluster primary with WORKERS > 1).' })),
+  RATE_LIMIT_REDIS_PREFIX: Type.String({ minLength: 1, maxLength: 128, default: 'churn-service:rate-limit:', description: 'Prefix of the rate-limit keys in Redis: deployments that share one Redis need different prefixes.' }),
   TRUST_PROXY: Type.Optional(
     Type.String({
       minLength: 1,

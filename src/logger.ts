@@ -74,6 +74,8 @@ export const REDACTED_PATHS = [
   'headers.cookie',
   'config.API_KEYS',
   'config.ADMIN_TOKEN',
+  // Its URL may carry the Redis password.
+  'config.RATE_LIMIT_REDIS_URL',
 ];
 
 /** The service's one logger: the server, the app and the cluster primary all write through it. */

@@ -12,6 +12,7 @@ import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
 import { DriftCheck } from './monitoring/drift-report.js';
+import { primaryCountResponder } from './rate-limit/cluster-counts.js';
 
 /** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
 const IDLE_CONNECTION_GRACE_MS = 500;
@@ -180,6 +181,8 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
       logger,
       exit: (code) => void exitAfterLogs(logger, code),
       periodicGathers: config.DRIFT_MONITORING ? [new DriftCheck(config, logger).periodicGather()] : [],
+      // One rate limit for the whole server: the workers' counts are kept here.
+      responders: [primaryCountResponder()],
     });
     cluster.once('listening', (_worker, address) => announceListening(logger, config.HOST, address.port));
   } else {

@@ -25,13 +25,21 @@ export interface SupervisorOptions {
   /** Ends the process; the server flushes its logs first. */
   exit: (code: number) => void;
   periodicGathers?: readonly AnyPeriodicGather[];
+  /**
+   * Questions a worker asks the primary itself (not relayed to the other workers): each responder
+   * answers the messages it knows, and says nothing (undefined) to the rest.
+   */
+  responders?: readonly PrimaryResponder[];
 }
+
+/** The primary's answer to one kind of question from a worker; undefined for any other message. */
+export type PrimaryResponder = (message: unknown) => object | undefined;
 
 /** A worker process as the supervisor uses it (node:cluster's Worker has all of it). */
 export interface SupervisedWorker extends RelayTarget {
   readonly process: { readonly pid?: number | undefined; kill(signal: NodeJS.Signals): unknown };
   isConnected(): boolean;
-  send(message: ClusterMessage): unknown;
+  send(message: ClusterMessage | object): unknown;
   once(event: 'listening', listener: () => void): unknown;
   on(event: 'message', listener: (message: unknown) => void): unknown;
 }
@@ -126,6 +134,12 @@ export class Supervisor<Worker extends SupervisedWorker> {
     const worker = this.#pool.fork();
     worker.once('listening', () => this.#listening.add(worker));
     worker.on('message', (message: unknown) => {
+      for (const respond of this.#options.responders ?? []) {
+        const reply = respond(message);
+        if (reply === undefined) continue;
+        if (worker.isConnected()) worker.send(reply);
+        return;
+      }
       if (!isClusterMessage(message)) return;
       if (message.kind === 'churn:gather') {
         this.#relay.ask(this.#connectedWorkers(), message, (outcomes) => {

@@ -89,6 +89,7 @@ export class ServiceMetrics {
   });
   readonly #modelInfo: Gauge<'model_name' | 'model_version'>;
   readonly #modelLoads: Counter<'model_name' | 'trigger' | 'outcome'>;
+  readonly #rateLimitUnchecked: Counter;
 
   /** `droppedLogLines`: the process's count of log lines its output could not take (logger.ts). */
   constructor(modelName: string, droppedLogLines: () => number = () => 0) {
@@ -133,6 +134,11 @@ export class ServiceMetrics {
       labelNames: ['model_name', 'trigger', 'outcome'],
       registers,
     });
+    this.#rateLimitUnchecked = new Counter({
+      name: 'churn_rate_limit_unchecked_total',
+      help: 'Requests served without a rate-limit count because the shared count (Redis, or the cluster primary) did not answer.',
+      registers,
+    });
   }
 
   /** The data plane reports its runs and what it served here. */
@@ -173,6 +179,10 @@ export class ServiceMetrics {
       this.#modelInfo.reset();
       this.#modelInfo.set({ model_name: this.#modelName, model_version: model.version }, 1);
     }
+  }
+
+  rateLimitUnchecked(): void {
+    this.#rateLimitUnchecked.inc();
   }
 
   /** No model is served any more (the process is shutting down). */

@@ -6,7 +6,7 @@ import { Supervisor, type AnyPeriodicGather, type SupervisorOptions } from '../.
 
 /** A worker process as node:cluster's primary sees it; the test plays the process. */
 class FakeWorker extends EventEmitter {
-  readonly sent: ClusterMessage[] = [];
+  readonly sent: (ClusterMessage | object)[] = [];
   readonly signals: NodeJS.Signals[] = [];
   readonly process: { pid: number; kill: (signal: NodeJS.Signals) => void };
   connected = true;
@@ -19,19 +19,19 @@ class FakeWorker extends EventEmitter {
   isConnected() {
     return this.connected;
   }
-  send(message: ClusterMessage) {
+  send(message: ClusterMessage | object) {
     this.sent.push(message);
   }
   listen() {
     this.emit('listening');
   }
   /** A message from this worker to the primary. */
-  tell(message: ClusterMessage) {
+  tell(message: ClusterMessage | object) {
     this.emit('message', message);
   }
   /** The collect requests the primary sent this worker. */
   get asked(): CollectRequest[] {
-    return this.sent.filter((message): message is CollectRequest => message.kind === 'churn:collect');
+    return this.sent.filter((message): message is CollectRequest => (message as { kind?: string }).kind === 'churn:collect');
   }
   /** This worker's answer to the last collect request it was sent. */
   answer(outcome: Omit<WorkerOutcome, 'pid'>) {
@@ -178,6 +178,22 @@ describe('Supervisor', () => {
     expect(lines.at(-1)).toMatchObject({ workers: [second.process.pid] });
   });
 
+  it('answers a worker\'s own question with the responder that knows it, to that worker only, never as a gather', () => {
+    const question = { kind: 'rate-limit:hit', id: 7, key: 'k', windowMs: 60_000 };
+    const { first, second } = supervise({
+      responders: [(message) => undefined, (message) => ((message as { kind?: string }).kind === 'rate-limit:hit' ? { kind: 'rate-limit:count', id: 7, current: 1 } : undefined)],
+    });
+    first.tell(question);
+    expect(first.sent).toEqual([{ kind: 'rate-limit:count', id: 7, current: 1 }]);
+    expect(second.sent).toEqual([]);
+    first.connected = false;
+    first.tell(question);
+    expect(first.sent).toHaveLength(1);
+    // Gathers still go through the relay.
+    second.tell({ kind: 'churn:gather', id: 1, topic: 'metrics', payload: undefined, timeoutMs: 1000 });
+    expect(second.asked).toHaveLength(1);
+  });
+
   it('reloads the model in every connected worker and logs the outcome', () => {
     const { supervisor, first, second, logged, lines } = supervise();
     supervisor.reload();
@@ -261,7 +277,7 @@ describe('Supervisor', () => {
     replacement.connected = false;
     first.answer({ result: null });
     vi.advanceTimersByTime(3000);
-    expect(replacement.sent.filter((message) => message.kind === 'churn:gathered')).toEqual([]);
+    expect(replacement.sent.filter((message) => (message as { kind?: string }).kind === 'churn:gathered')).toEqual([]);
   });
 
   describe('periodic gathers', () => {
