@@ -2,8 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 /** Tests that run the compiled server (dist/) as a process of its own. */
 export const DIST_TESTS = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'];
-/** Tests that start processes of their own: the compiled server, or the benchmark's floors under tsx. */
-export const PROCESS_TESTS = [...DIST_TESTS, 'test/bench/**/*.test.ts'];
+/** Tests that pack packages/ with npm and typecheck a client project against the tarball. */
+export const PACKAGE_TESTS = ['test/package/**/*.test.ts'];
+/** Tests that start processes of their own: the compiled server, npm and tsc, or the benchmark's floors under tsx. */
+export const PROCESS_TESTS = [...DIST_TESTS, ...PACKAGE_TESTS, 'test/bench/**/*.test.ts'];
 
 /**
  * `npm test` runs every project; `npm run test:unit` (--project in-process) only what runs inside
@@ -19,6 +21,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'in-process', include: ['test/**/*.test.ts'], exclude: PROCESS_TESTS } },
       { extends: true, test: { name: 'dist', include: DIST_TESTS, globalSetup: ['test/build-dist.ts'] } },
+      { extends: true, test: { name: 'package', include: PACKAGE_TESTS } },
       { extends: true, test: { name: 'bench', include: ['test/bench/**/*.test.ts'] } },
     ],
   },

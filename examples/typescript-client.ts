@@ -1,12 +1,13 @@
 /**
  * A typed client for the churn API, for the mobile app's backend or any TypeScript caller.
- * The request and response types come from the service itself (`churn-service/types`, generated
- * from the same TypeBox schemas that validate requests), so a change to the API is a compile error
- * here, not a runtime surprise.
+ * The request and response types come from the `churn-service-types` package (packages/service-types,
+ * generated from the same TypeBox schemas that validate requests), so a change to the API is a
+ * compile error here, not a runtime surprise. Another project installs it with
+ * `npm install churn-service-types` (or the tarball `npm pack packages/service-types` makes).
  *
  *   npx tsx examples/typescript-client.ts http://localhost:8000 [api-key]
  */
-import type { BatchPredictionResponse, CustomerFeatures, ErrorResponse, PredictionResponse, ValidationErrorResponse } from 'churn-service/types';
+import type { BatchPredictionRequest, BatchPredictionResponse, CustomerFeatures, ErrorResponse, PredictionResponse, ValidationErrorResponse } from 'churn-service-types';
 
 export class ChurnApiError extends Error {
   constructor(
@@ -34,7 +35,7 @@ export class ChurnClient {
 
   /** Up to 100 customers per call (BATCH_MAX_SIZE); answers come back in the order sent. */
   predictBatch(customers: CustomerFeatures[]): Promise<BatchPredictionResponse> {
-    return this.post<BatchPredictionResponse>('/predict/batch', { customers });
+    return this.post<BatchPredictionResponse>('/predict/batch', { customers } satisfies BatchPredictionRequest);
   }
 
   private async post<T>(path: string, body: unknown, attempt = 0): Promise<T> {
