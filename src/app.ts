@@ -9,6 +9,7 @@ import churnApi from './churn-api/routes.js';
 import { answerClientError } from './client-errors.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
 import type { ModelLoader } from './data-plane/model.js';
+import { answerFrameworkError } from './error-handling.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -73,6 +74,8 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     // server.ts stops new connections itself before closing the app.
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
+    // A URL the router cannot read, answered in the JSON shape of the scope that owns the path.
+    frameworkErrors: answerFrameworkError,
     ajv: {
       customOptions: {
         // A drop-in for the FastAPI service: null, booleans and strings are never numbers,

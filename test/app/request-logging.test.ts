@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_LOGGED_PATH_CHARS } from '../../src/plugins/request-logging.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
@@ -27,6 +28,13 @@ describe('request ids and logs', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ method: 'POST', path: '/predict', statusCode: 422, reqId: 'log-test-1' });
     expect(typeof lines[0]!.latencyMs).toBe('number');
+  });
+
+  it('logs the start of a long unknown path, not all of it', async () => {
+    const before = testApp.logs.length;
+    await testApp.app.inject({ method: 'GET', url: `/${'p'.repeat(32 * 1024)}?q=1`, headers: { 'x-request-id': 'log-test-2' } });
+    const [line] = testApp.logs.slice(before).filter((entry) => entry.reqId === 'log-test-2' && entry.msg === 'request completed');
+    expect(line).toMatchObject({ method: 'GET', statusCode: 404, path: `/${'p'.repeat(MAX_LOGGED_PATH_CHARS - 1)}…` });
   });
 });
 
