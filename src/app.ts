@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import churnApi from './churn-api/routes.js';
-import { answerClientError } from './client-errors.js';
+import { answerClientError, replaceNodeAnswers } from './client-errors.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
 import type { ModelLoader } from './data-plane/model.js';
 import { answerFrameworkError } from './error-handling.js';
@@ -18,6 +17,7 @@ import modelRoutes from './ops/model-routes.js';
 import monitoringRoutes from './ops/monitoring-routes.js';
 import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
+import cors from './plugins/cors.js';
 import dataPlane from './plugins/data-plane.js';
 import driftMonitoring from './plugins/drift-monitoring.js';
 import docs from './plugins/docs.js';
@@ -92,6 +92,7 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>();
+  replaceNodeAnswers(app);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
@@ -103,7 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(workerGroup);
   await app.register(metrics, { config });
   await app.register(securityHeaders);
-  await app.register(cors, { origin: corsOrigins(config), exposedHeaders: ['x-request-id'] });
+  await app.register(cors, { origin: corsOrigins(config) });
   await app.register(jsonBody);
   await app.register(rateLimit, { config });
   await app.register(access, { config });

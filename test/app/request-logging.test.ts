@@ -44,6 +44,35 @@ describe('CORS', () => {
     expect(response.headers['access-control-allow-origin']).toBe('*');
   });
 
+  it('answers a preflight with 204 and the CORS headers', async () => {
+    const response = await testApp.app.inject({
+      method: 'OPTIONS',
+      url: '/predict',
+      headers: { origin: 'https://dashboard.example', 'access-control-request-method': 'POST' },
+    });
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(response.headers['access-control-allow-methods']).toBeDefined();
+  });
+
+  it.each([
+    ['no CORS headers', {}],
+    ['an Origin alone', { origin: 'https://dashboard.example' }],
+    ['a requested method alone', { 'access-control-request-method': 'GET' }],
+  ])('answers an OPTIONS request that is no preflight (%s) like any method no route takes, as JSON', async (_case, headers) => {
+    const health = await testApp.app.inject({ method: 'OPTIONS', url: '/health', headers });
+    const notAllowed = 'Method OPTIONS is not allowed on /health; use GET';
+    expect([health.statusCode, health.headers.allow, health.json()]).toEqual([
+      405,
+      'GET',
+      { statusCode: 405, error: 'Method Not Allowed', message: notAllowed, detail: notAllowed },
+    ]);
+    const live = await testApp.app.inject({ method: 'OPTIONS', url: '/v2/health/live', headers });
+    expect([live.statusCode, live.headers.allow, live.json()]).toEqual([405, 'GET', { error: 'Method OPTIONS is not allowed on /v2/health/live; use GET.' }]);
+    const unknown = await testApp.app.inject({ method: 'OPTIONS', url: '/nowhere', headers });
+    expect([unknown.statusCode, unknown.json()]).toMatchObject([404, { statusCode: 404, message: 'Route OPTIONS /nowhere not found' }]);
+  });
+
   it('allows only the configured origins', async () => {
     const restricted = await buildTestApp({ CORS_ORIGINS: 'https://dashboard.example' });
     try {
