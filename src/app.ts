@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import churnApi from './churn-api/routes.js';
-import { answerClientError } from './client-errors.js';
+import { answerClientError, replaceNodeAnswers } from './client-errors.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
 import type { ModelLoader } from './data-plane/model.js';
+import { answerFrameworkError } from './error-handling.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -17,6 +17,7 @@ import modelRoutes from './ops/model-routes.js';
 import monitoringRoutes from './ops/monitoring-routes.js';
 import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
+import cors from './plugins/cors.js';
 import dataPlane from './plugins/data-plane.js';
 import driftMonitoring from './plugins/drift-monitoring.js';
 import docs from './plugins/docs.js';
@@ -34,8 +35,6 @@ import { SHARED_SCHEMAS } from './schemas/shared-schemas.js';
 
 const { name: SERVICE_NAME, version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-/** Response headers a browser page may read: @fastify/rate-limit's, and ours. */
-const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
 /** How often Node checks the header and request timeouts, so a 408 comes close to its limit. */
 const TIMEOUT_CHECK_INTERVAL_MS = 250;
 
@@ -75,6 +74,8 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     // server.ts stops new connections itself before closing the app.
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
+    // A URL the router cannot read, answered in the JSON shape of the scope that owns the path.
+    frameworkErrors: answerFrameworkError,
     ajv: {
       customOptions: {
         // A drop-in for the FastAPI service: null, booleans and strings are never numbers,
@@ -91,6 +92,7 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>();
+  replaceNodeAnswers(app);
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
@@ -102,12 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(workerGroup);
   await app.register(metrics, { config });
   await app.register(securityHeaders);
-  await app.register(cors, {
-    origin: corsOrigins(config),
-    // A dashboard reads the request id, and when to retry after a 429 or 503.
-    exposedHeaders: EXPOSED_HEADERS,
-    ...(config.CORS_MAX_AGE_SECONDS > 0 ? { maxAge: config.CORS_MAX_AGE_SECONDS } : {}),
-  });
+  await app.register(cors, { origin: corsOrigins(config), maxAge: config.CORS_MAX_AGE_SECONDS });
   await app.register(jsonBody);
   // Before access: a wrong or missing key is counted (per address) before it is answered 401.
   await app.register(rateLimit, { config });

@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { cutEcho } from './echo.js';
 import { classify, type InvalidInput } from './error-classifier.js';
 
 /** How one protocol writes the answers classify() decides on. */
@@ -12,11 +13,93 @@ export interface ErrorRenderer {
   readonly routeMessageEnd: '' | '.';
 }
 
+/**
+ * Which renderer answers a path: that of the innermost scope that installed error handling and
+ * whose prefix holds the path. For answers given outside any route's scope: a URL the router cannot
+ * read, an OPTIONS request that is no CORS preflight, what Node's HTTP server meets before Fastify.
+ */
+export class ErrorScopes {
+  readonly #scopes: { prefix: string; renderer: ErrorRenderer }[] = [];
+
+  add(prefix: string, renderer: ErrorRenderer): void {
+    this.#scopes.push({ prefix, renderer });
+    this.#scopes.sort((one, other) => other.prefix.length - one.prefix.length);
+  }
+
+  rendererFor(path: string): ErrorRenderer {
+    const scope = this.#scopes.find(({ prefix }) => prefix === '' || path === prefix || path.startsWith(`${prefix}/`));
+    if (!scope) throw new Error(`No error handling is installed for ${cutEcho(path)}; install it on the root scope first.`);
+    return scope.renderer;
+  }
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The body property that holds a route's feature rows; unset when the body is the one row. */
     rowsAt?: string;
   }
+  interface FastifyInstance {
+    /** The error shape of each scope, by path (see ErrorScopes); set by the root scope's installErrorHandling. */
+    errorScopes: ErrorScopes;
+  }
+}
+
+/** A request's path, without the query string. */
+export const pathOf = (url: string): string => url.split('?')[0] ?? '/';
+
+/** An answer written outside any route: its status, headers and body. */
+export interface Answer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * The answer to `method` on `path` when no route takes it, in the shape of the scope that owns the
+ * path: 405 with an Allow header when the path is served with other methods (as FastAPI answers
+ * it), 404 otherwise. The path is echoed once, cut short. Needs the route-registry plugin.
+ */
+export function noRouteAnswer(app: FastifyInstance, method: string, path: string): Answer {
+  const renderer = app.errorScopes.rendererFor(path);
+  const allowed = app.allowedMethods(path);
+  const shownPath = cutEcho(path);
+  const end = renderer.routeMessageEnd;
+  if (allowed.length > 0) {
+    return {
+      statusCode: 405,
+      headers: { allow: allowed.join(', ') },
+      body: renderer.errorBody(405, `Method ${method} is not allowed on ${shownPath}; use ${allowed.join(' or ')}${end}`),
+    };
+  }
+  return { statusCode: 404, headers: {}, body: renderer.errorBody(404, `Route ${method} ${shownPath} not found${end}`) };
+}
+
+const send = (reply: FastifyReply, { statusCode, headers, body }: Answer) => reply.code(statusCode).headers(headers).send(body);
+
+/** What a URL the router cannot read is answered with, the path cut short in it. */
+const FRAMEWORK_ERROR_MESSAGES: Record<string, (shownPath: string) => string> = {
+  FST_ERR_BAD_URL: (shownPath) => `'${shownPath}' is not a valid URL path: it holds a malformed percent-escape.`,
+  FST_ERR_MAX_PARAM_LENGTH: (shownPath) => `'${shownPath}' has a path segment longer than this service reads.`,
+};
+
+/**
+ * Fastify's frameworkErrors: a URL the router cannot read (a malformed percent-escape, a path
+ * parameter over maxParamLength) never reaches a scope's error handler, so it is answered here in
+ * the shape of the scope that owns the path, never with Fastify's own body that echoes the whole URL.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = pathOf(request.url);
+  const renderer = request.server.errorScopes.rendererFor(path);
+  const explain = FRAMEWORK_ERROR_MESSAGES[error.code];
+  if (explain && error.statusCode !== undefined) return reply.code(error.statusCode).send(renderer.errorBody(error.statusCode, explain(cutEcho(path))));
+  // Only an async route constraint fails otherwise, and this service has none: a fault.
+  request.log.error({ err: error }, 'request failed');
+  return reply.code(500).send(renderer.errorBody(500, 'Internal Server Error'));
+}
+
+/** Answers an OPTIONS request (or any other) that no route takes, as the scope owning its path would. */
+export function answerNoRoute(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return send(reply, noRouteAnswer(request.server, request.method, pathOf(request.url)));
 }
 
 /**
@@ -26,6 +109,10 @@ declare module 'fastify' {
  * Needs the route-registry plugin.
  */
 export function installErrorHandling(app: FastifyInstance, renderer: ErrorRenderer): void {
+  // The root scope installs first and holds the shapes of all scopes; inner scopes inherit it.
+  if (!app.hasDecorator('errorScopes')) app.decorate('errorScopes', new ErrorScopes());
+  app.errorScopes.add(app.prefix, renderer);
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const classification = classify(error, {
       parts: { body: request.body, querystring: request.query, params: request.params, headers: request.headers },
@@ -38,16 +125,5 @@ export function installErrorHandling(app: FastifyInstance, renderer: ErrorRender
     return reply.code(classification.status).headers(classification.headers).send(renderer.errorBody(classification.status, classification.publicMessage));
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
-    const allowed = app.allowedMethods(path);
-    const end = renderer.routeMessageEnd;
-    if (allowed.length > 0) {
-      return reply
-        .code(405)
-        .header('allow', allowed.join(', '))
-        .send(renderer.errorBody(405, `Method ${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}${end}`));
-    }
-    return reply.code(404).send(renderer.errorBody(404, `Route ${request.method} ${path} not found${end}`));
-  });
+  app.setNotFoundHandler((request, reply) => send(reply, noRouteAnswer(app, request.method, pathOf(request.url))));
 }

@@ -1,3 +1,4 @@
+import { cutEcho } from './echo.js';
 import type { RowIssue } from './errors.js';
 import type { ValidationIssue } from './schemas/errors.js';
 
@@ -15,6 +16,8 @@ export interface SchemaViolation {
   instancePath: string;
   params: Record<string, unknown>;
   message?: string;
+  /** Where in the schema the rule sits; ties a union's failed members to the union (`…/anyOf/0/type` to `…/anyOf`). */
+  schemaPath?: string;
 }
 
 /** Problems in a form every protocol can render. */
@@ -29,11 +32,16 @@ export interface IssueList {
 
 /** At most this many problems are listed; the rest are only counted. */
 export const MAX_DETAIL_ENTRIES = 20;
-/** An echoed string input is cut to this many characters (then "…"). */
-export const MAX_INPUT_CHARS = 64;
+/**
+ * The listed issues (as JSON) and their sentences together take at most this many bytes, so that an
+ * error body stays under 4 KB whatever was sent; the problems that do not fit are only counted.
+ * The first problem is always listed (every echo in it is cut short, so it is small).
+ */
+export const MAX_ISSUE_BYTES = 3 * 1024;
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
+/** Where the violation is, with the keys exactly as sent (to read the offending value there). */
 function locationOf(violation: SchemaViolation, context: string): Location {
   const segments = violation.instancePath
     .split('/')
@@ -48,27 +56,35 @@ function valueAt(root: unknown, location: Location): unknown {
   return location.slice(1).reduce<unknown>((value, key) => (value as Record<string | number, unknown> | null)?.[key], root);
 }
 
+/** A location as an issue shows it: a key the caller made up may be of any length, so it is cut short. */
+const shownLocation = (location: Location): Location => location.map((segment) => (typeof segment === 'string' ? cutEcho(segment) : segment));
+
 /**
  * What an issue may echo of an offending value: scalars only, strings cut short. Objects and arrays
  * are never echoed, so an error body stays small (and serialisable) whatever was sent.
  */
 function echoed(value: unknown): Pick<ValidationIssue, 'input'> {
-  if (typeof value === 'string') return { input: value.length > MAX_INPUT_CHARS ? `${value.slice(0, MAX_INPUT_CHARS)}…` : value };
+  if (typeof value === 'string') return { input: cutEcho(value) };
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return { input: value };
   return {};
 }
 
+/** "a, b or c". */
+function alternatives(words: readonly string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? '');
+}
+
 /** pydantic's way of listing allowed values: 'a', 'b' or 'c'. */
 function expectedValues(values: readonly unknown[]): string {
-  const quoted = values.map((value) => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value)));
-  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : (quoted[0] ?? '');
+  return alternatives(values.map((value) => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value))));
 }
 
 /** Ajv's keywords in the words, type names, `input` and `ctx` of pydantic v2. */
 function toIssue(violation: SchemaViolation, context: string, root: unknown): ValidationIssue {
-  const loc = locationOf(violation, context);
+  const location = locationOf(violation, context);
+  const loc = shownLocation(location);
   const limit = violation.params.limit as number;
-  const input = valueAt(root, loc);
+  const input = valueAt(root, location);
   const issue = (type: string, msg: string, ctx?: ValidationIssue['ctx']): ValidationIssue =>
     ctx ? { type, loc, msg, ...echoed(input), ctx } : { type, loc, msg, ...echoed(input) };
   // pydantic echoes the object a missing field is missing from; objects are never echoed here.
@@ -94,7 +110,8 @@ function toIssue(violation: SchemaViolation, context: string, root: unknown): Va
             ? missing()
             : issue('model_attributes_type', 'Input should be a valid dictionary or object to extract fields from');
         default:
-          return issue('type_error', `Input should be of type ${String(violation.params.type)}`);
+          // A union of types (a `type` list, or merged union members) arrives as "string,number,boolean".
+          return issue('type_error', `Input should be of type ${alternatives(String(violation.params.type).split(','))}`);
       }
     case 'enum': {
       const expected = expectedValues(violation.params.allowedValues as unknown[]);
@@ -146,15 +163,53 @@ function sentence(issue: ValidationIssue): string {
   return `${field} must ${rule}.`;
 }
 
-/** The listed issues with the count of the rest, and all of it in sentences. */
-function issueList(issues: ValidationIssue[], total: number): IssueList {
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** The issues that fit in MAX_ISSUE_BYTES with the count of the rest, and all of it in sentences. */
+function issueList(candidates: readonly ValidationIssue[], total: number): IssueList {
+  const issues: ValidationIssue[] = [];
+  const sentences: string[] = [];
+  let bytes = 0;
+  for (const issue of candidates) {
+    const said = sentence(issue);
+    bytes += jsonBytes(issue) + jsonBytes(said);
+    if (issues.length > 0 && bytes > MAX_ISSUE_BYTES) break;
+    issues.push(issue);
+    sentences.push(said);
+  }
   const moreProblems = total - issues.length;
-  const sentences = issues.map(sentence).join(' ');
+  const message = sentences.join(' ');
   return {
     issues,
     moreProblems,
-    message: moreProblems > 0 ? `${sentences} …and ${plural(moreProblems, 'more problem')}.` : sentences,
+    message: moreProblems > 0 ? `${message} …and ${plural(moreProblems, 'more problem')}.` : message,
   };
+}
+
+/** A violation found inside `union`'s members: under its schema path. */
+const isMemberOf = (violation: SchemaViolation, union: SchemaViolation): boolean => violation.schemaPath?.startsWith(`${union.schemaPath}/`) === true;
+
+/**
+ * A union (`anyOf`) that no member matches is one problem, not one per member plus one for the
+ * union: each would repeat the location, and a made-up key as long as the body would come back many
+ * times over. Members that are all type rules become one type rule ("string,number,boolean"); any
+ * other union is reported by its `anyOf` violation alone. The validator lists a union's members
+ * right before the union itself (each value of a record or list has its own), so one pass finds them.
+ */
+function withUnionsMerged(violations: readonly SchemaViolation[]): SchemaViolation[] {
+  const merged: SchemaViolation[] = [];
+  for (const violation of violations) {
+    if (violation.keyword !== 'anyOf' || violation.schemaPath === undefined) {
+      merged.push(violation);
+      continue;
+    }
+    const members: SchemaViolation[] = [];
+    while (merged.length > 0 && isMemberOf(merged.at(-1)!, violation)) members.push(merged.pop()!);
+    members.reverse();
+    const typesOnly = members.length > 0 && members.every((member) => member.keyword === 'type' && member.instancePath === violation.instancePath);
+    merged.push(typesOnly ? { ...violation, keyword: 'type', params: { type: members.map((member) => String(member.params.type)).join(',') } } : violation);
+  }
+  return merged;
 }
 
 /**
@@ -162,9 +217,10 @@ function issueList(issues: ValidationIssue[], total: number): IssueList {
  * `querystring`, `params`, `headers`) and `root` is that part, where offending values are read.
  */
 export function schemaIssues(violations: readonly SchemaViolation[], context: string, root: unknown): IssueList {
+  const problems = withUnionsMerged(violations);
   return issueList(
-    violations.slice(0, MAX_DETAIL_ENTRIES).map((violation) => toIssue(violation, context, root)),
-    violations.length,
+    problems.slice(0, MAX_DETAIL_ENTRIES).map((violation) => toIssue(violation, context, root)),
+    problems.length,
   );
 }
 

@@ -96,7 +96,7 @@ export interface Explanation {
      */
     value: number;
     /**
-     * How much this value moves the prediction from base_value, in log-odds (4 decimals): positive raises the churn risk.
+     * How much this value moves the prediction from base_value (the average customer's), in log-odds (4 decimals): positive raises the churn risk.
      */
     shap: number;
   }[];
@@ -450,9 +450,9 @@ export interface DriftFeatureReport {
      */
     reference_share: number;
     /**
-     * Share of the window's rows in the bin.
+     * Share of the window's rows in the bin; null (withheld) while the window holds fewer than DRIFT_MIN_ROWS rows, since the shares of a few rows would reveal those customers' features.
      */
-    live_share: number;
+    live_share: number | null;
   }[];
 }
 

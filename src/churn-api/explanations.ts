@@ -13,13 +13,17 @@ const PHRASES: Record<FeatureName, (value: number) => string> = {
   monthly_charges: (value) => `a monthly charge of ${dollars(value)}`,
   total_charges: (value) => `${dollars(value)} charged so far`,
   num_products: (value) => `having ${value} ${value === 1 ? 'product or service' : 'products and services'}`,
-  // The model learned this flag from the tech-support add-on (see the model card).
-  has_support_calls: (value) => (value === 1 ? 'having support calls (the tech-support flag)' : 'having no support calls (the tech-support flag)'),
+  // The field's name is the old API's; the flag it carries is the tech-support add-on (see the model card).
+  has_support_calls: (value) => (value === 1 ? 'having the tech-support add-on' : 'having no tech-support add-on'),
 };
 
-/** A reason in words: "a tenure of 2 months raises the churn risk". */
+/**
+ * A reason in words: "a tenure of 2 months raises the churn risk above the average customer's".
+ * A reason is a positive SHAP value, which moves the score up from the explainer's base value, the
+ * average customer's log-odds; a customer at 3 % risk has reasons too, so the phrase says from where.
+ */
 export function reasonPhrase(feature: FeatureName, value: number): string {
-  return `${PHRASES[feature](value)} raises the churn risk`;
+  return `${PHRASES[feature](value)} raises the churn risk above the average customer's`;
 }
 
 const rounded = (value: number) => Math.round(value * 10_000) / 10_000;

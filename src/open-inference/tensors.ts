@@ -1,6 +1,7 @@
 import type { OutputSpec, TensorSpec } from '../data-plane/model.js';
 import type { Score } from '../data-plane/data-plane.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
+import { cutEcho } from '../echo.js';
 import { BadRequestError, type RowIssue } from '../errors.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../schemas/customer-features.js';
 import type { Datatype, MetadataTensor, RequestInput, ResponseOutput } from '../schemas/open-inference.js';
@@ -54,6 +55,8 @@ function describeInput(input: TensorSpec): string {
 }
 
 const invalid = (message: string) => new BadRequestError(message);
+/** A tensor name the caller chose, as a message quotes it: cut short. */
+const quoted = (name: string) => `'${cutEcho(name)}'`;
 
 /** The one element at `path` must be a JSON number; the data plane then checks its range. */
 function numberAt(value: unknown, path: string, name: string): number {
@@ -68,7 +71,7 @@ function numberAt(value: unknown, path: string, name: string): number {
 export function rowsFromInputs(inputs: readonly RequestInput[], modelInput: TensorSpec, maxRows: number): FeatureRow[] {
   const input = inputs[0]!;
   if (inputs.length > 1 || input.name !== modelInput.name) {
-    const names = inputs.map((candidate) => `'${candidate.name}'`).join(', ');
+    const names = inputs.map((candidate) => quoted(candidate.name)).join(', ');
     throw invalid(`The model takes one input, ${describeInput(modelInput)}; the request sent ${names}.`);
   }
   const { name, datatype, shape, data } = input;
@@ -131,7 +134,7 @@ export function selectOutputs(served: readonly OutputSpec[], requested: readonly
   if (requested === undefined || requested.length === 0) return [...served];
   const unknown = requested.filter((output) => !served.some((candidate) => candidate.name === output.name));
   if (unknown.length > 0) {
-    throw invalid(`Unknown output ${unknown.map((output) => `'${output.name}'`).join(', ')}; the model gives ${served.map((output) => `'${output.name}'`).join(' and ')}.`);
+    throw invalid(`Unknown output ${unknown.map((output) => quoted(output.name)).join(', ')}; the model gives ${served.map((output) => `'${output.name}'`).join(' and ')}.`);
   }
   const names = [...new Set(requested.map((output) => output.name))];
   return names.map((name) => served.find((candidate) => candidate.name === name)!);

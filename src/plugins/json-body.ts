@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import secureJson from 'secure-json-parse';
+import { cutEcho } from '../echo.js';
 import { BadRequestError, UnsupportedMediaTypeError } from '../errors.js';
 
 /** Deeper than any valid body (a batch is 3 levels), and far below what could exhaust a stack. */
@@ -29,7 +30,7 @@ function deeperThan(value: unknown, levelsLeft: number): boolean {
  */
 export function parseJsonBody(contentType: string | undefined, contentEncoding: string | undefined, text: string): unknown {
   if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
-    throw new UnsupportedMediaTypeError(`Content-Encoding ${contentEncoding} is not accepted; send the body uncompressed.`);
+    throw new UnsupportedMediaTypeError(`Content-Encoding ${cutEcho(contentEncoding)} is not accepted; send the body uncompressed.`);
   }
   const charset = CHARSET.exec(contentType ?? '')?.[1];
   if (charset !== undefined && !UTF8.test(charset)) {

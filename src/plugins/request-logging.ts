@@ -1,4 +1,8 @@
 import fp from 'fastify-plugin';
+import { cutEcho } from '../echo.js';
+
+/** A path no route matched is the caller's own text: a log line keeps only its start. */
+export const MAX_LOGGED_PATH_CHARS = 256;
 
 /**
  * Returns the request id to the caller and writes one log line per finished request. The hooks
@@ -14,7 +18,7 @@ export default fp(
       request.log.info(
         {
           method: request.method,
-          path: request.routeOptions.url ?? request.url.split('?')[0],
+          path: request.routeOptions.url ?? cutEcho(request.url.split('?')[0]!, MAX_LOGGED_PATH_CHARS),
           statusCode: reply.statusCode,
           latencyMs: Math.round(reply.elapsedTime * 100) / 100,
         },

@@ -15,7 +15,7 @@ export const Explanation = Type.Object(
       Type.Object({
         feature: FeatureName,
         value: Type.Number({ description: 'The value sent.' }),
-        shap: Type.Number({ description: 'How much this value moves the prediction from base_value, in log-odds (4 decimals): positive raises the churn risk.' }),
+        shap: Type.Number({ description: "How much this value moves the prediction from base_value (the average customer's), in log-odds (4 decimals): positive raises the churn risk." }),
       }),
       { description: "Every feature, in the model's column order: its exact SHAP value (path-dependent TreeSHAP)." },
     ),

@@ -39,3 +39,36 @@ describe('requests Node refuses before any route sees them', () => {
     expect(body).toMatchObject({ statusCode: 431, message: 'The request headers are too large.' });
   });
 });
+
+describe('requests Node\'s HTTP server would answer on its own, without JSON', () => {
+  it('answer an Expect other than 100-continue with a JSON 417 in the path\'s error shape, and close', async () => {
+    const message = 'Expect: 100-continue is the only expectation this service meets; send the request without the Expect header.';
+    const health = await raw('GET /health HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n');
+    expect(health.head).toMatch(/^HTTP\/1\.1 417 Expectation Failed/);
+    expect(health.head).toMatch(/content-type: application\/json; charset=utf-8/i);
+    expect(health.head).toMatch(/connection: close/i);
+    expect(health.body).toEqual({ statusCode: 417, error: 'Expectation Failed', message, detail: message });
+    const infer = await raw('POST /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    expect(infer.head).toMatch(/^HTTP\/1\.1 417 Expectation Failed/);
+    expect(infer.body).toEqual({ error: message });
+  });
+
+  it('answer CONNECT with a JSON 405 (this is no proxy) and close the connection', async () => {
+    const message = 'Method CONNECT is not allowed: this service is not a proxy.';
+    const tunnel = await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(tunnel.head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed/);
+    expect(tunnel.head).toMatch(/Content-Type: application\/json; charset=utf-8/);
+    expect(tunnel.head).toMatch(/Connection: close/);
+    // A host names no resource here: it allows no method.
+    expect(tunnel.head).toMatch(/\r\nAllow: $/m);
+    expect(tunnel.body).toEqual({ statusCode: 405, error: 'Method Not Allowed', message, detail: message });
+    const onPath = await raw('CONNECT /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(onPath.head).toMatch(/\r\nAllow: POST$/m);
+    expect(onPath.body).toEqual({ error: message });
+  });
+
+  it('still serve requests afterwards', async () => {
+    const { head } = await raw('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
+  });
+});

@@ -80,6 +80,26 @@ describe('error responses', () => {
     }
   });
 
+  it.each([
+    ['/predict/%zz', 400, { statusCode: 400, error: 'Bad Request', message: "'/predict/%zz' is not a valid URL path: it holds a malformed percent-escape.", detail: "'/predict/%zz' is not a valid URL path: it holds a malformed percent-escape." }],
+    ['/v2/models/%zz/ready', 400, { error: "'/v2/models/%zz/ready' is not a valid URL path: it holds a malformed percent-escape." }],
+    [`/v2/models/${'m'.repeat(200)}`, 414, { error: `'/v2/models/${'m'.repeat(53)}…' has a path segment longer than this service reads.` }],
+  ])('answers a URL the router cannot read (%s) as JSON in the error shape of the path\'s scope, the path cut short', async (path, statusCode, body) => {
+    const response = await testApp.app.inject({ method: 'GET', url: `${path}?q=${'q'.repeat(1024)}` });
+    expect(response.statusCode).toBe(statusCode);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.json()).toEqual(body);
+  });
+
+  it('never echoes a 32 KB URL back in a router error', async () => {
+    for (const url of [`/v2/models/churn/versions/${'%zz'.repeat(11_000)}`, `/v2/models/${'m'.repeat(32 * 1024)}/ready`, `/predict/${'%'.repeat(32 * 1024)}`]) {
+      const response = await testApp.app.inject({ method: 'GET', url });
+      expect(response.statusCode, url.slice(0, 40)).toBeGreaterThanOrEqual(400);
+      expect(Buffer.byteLength(response.body), url.slice(0, 40)).toBeLessThan(512);
+      expect(() => response.json()).not.toThrow();
+    }
+  });
+
   it('answers 500 without a stack trace or internals when inference fails', async () => {
     testApp.predict.mockRejectedValueOnce(new Error('secret internal detail at /srv/x.ts:1'));
     const response = await postJson(testApp.app, '/predict', VALID_CUSTOMER);

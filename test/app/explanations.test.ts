@@ -50,7 +50,7 @@ describe('POST /predict?explain=true', () => {
     const total = body.explanation.contributions.reduce((sum, contribution) => sum + contribution.shap, body.explanation.base_value);
     expect(Math.abs(total - logit(body.churn_probability))).toBeLessThan(0.002);
     // A 2-month customer: short tenure is the strongest reason.
-    expect(body.explanation.reasons[0]).toEqual({ feature: 'tenure_months', shap: expect.any(Number), phrase: 'a tenure of 2 months raises the churn risk' });
+    expect(body.explanation.reasons[0]).toEqual({ feature: 'tenure_months', shap: expect.any(Number), phrase: "a tenure of 2 months raises the churn risk above the average customer's" });
   });
 
   it('lists at most 3 reasons, only positive ones, strongest first, each matching its contribution', async () => {
@@ -60,23 +60,35 @@ describe('POST /predict?explain=true', () => {
       expect(explanation.reasons.map((reason) => reason.feature)).toEqual(positive.slice(0, 3).map((contribution) => contribution.feature));
       for (const reason of explanation.reasons) {
         expect(reason.shap).toBe(explanation.contributions.find((contribution) => contribution.feature === reason.feature)!.shap);
-        expect(reason.phrase).toMatch(/ raises the churn risk$/);
+        expect(reason.phrase).toMatch(/ raises the churn risk above the average customer's$/);
       }
     }
   });
 
+  it('says what a reason raises the risk above: the average customer\'s, even for a customer far below the average', async () => {
+    const loyal = { tenure_months: 72, monthly_charges: 20, total_charges: 1440, num_products: 5, has_support_calls: 1 };
+    const body = (await explained(loyal)).json() as Explained;
+    expect(body.churn_probability).toBeLessThan(0.05);
+    // base_value is the average customer's log-odds; this customer is far below it, yet has reasons.
+    expect(logit(body.churn_probability)).toBeLessThan(body.explanation.base_value);
+    expect(body.explanation.reasons.map((reason) => reason.phrase)).toEqual([
+      "having the tech-support add-on raises the churn risk above the average customer's",
+      "having 5 products and services raises the churn risk above the average customer's",
+    ]);
+  });
+
   it.each([
-    ['tenure_months', 1, 'a tenure of 1 month raises the churn risk'],
-    ['tenure_months', 2, 'a tenure of 2 months raises the churn risk'],
-    ['monthly_charges', 99.5, 'a monthly charge of $99.50 raises the churn risk'],
-    ['total_charges', 1234, '$1234.00 charged so far raises the churn risk'],
-    ['num_products', 1, 'having 1 product or service raises the churn risk'],
-    ['num_products', 3, 'having 3 products and services raises the churn risk'],
-    ['has_support_calls', 0, 'having no support calls (the tech-support flag) raises the churn risk'],
-    ['has_support_calls', 1, 'having support calls (the tech-support flag) raises the churn risk'],
-  ] as const)('words %s = %d as "%s"', async (feature, value, phrase) => {
+    ['tenure_months', 1, 'a tenure of 1 month'],
+    ['tenure_months', 2, 'a tenure of 2 months'],
+    ['monthly_charges', 99.5, 'a monthly charge of $99.50'],
+    ['total_charges', 1234, '$1234.00 charged so far'],
+    ['num_products', 1, 'having 1 product or service'],
+    ['num_products', 3, 'having 3 products and services'],
+    ['has_support_calls', 0, 'having no tech-support add-on'],
+    ['has_support_calls', 1, 'having the tech-support add-on'],
+  ] as const)('words %s = %d as "%s", raising the risk above the average customer\'s', async (feature, value, words) => {
     const { reasonPhrase } = await import('../../src/churn-api/explanations.js');
-    expect(reasonPhrase(feature, value)).toBe(phrase);
+    expect(reasonPhrase(feature, value)).toBe(`${words} raises the churn risk above the average customer's`);
   });
 
   it('leaves the answer byte for byte as it was without explain=true', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_LOGGED_PATH_CHARS } from '../../src/plugins/request-logging.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
@@ -27,6 +28,13 @@ describe('request ids and logs', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ method: 'POST', path: '/predict', statusCode: 422, reqId: 'log-test-1' });
     expect(typeof lines[0]!.latencyMs).toBe('number');
+  });
+
+  it('logs the start of a long unknown path, not all of it', async () => {
+    const before = testApp.logs.length;
+    await testApp.app.inject({ method: 'GET', url: `/${'p'.repeat(32 * 1024)}?q=1`, headers: { 'x-request-id': 'log-test-2' } });
+    const [line] = testApp.logs.slice(before).filter((entry) => entry.reqId === 'log-test-2' && entry.msg === 'request completed');
+    expect(line).toMatchObject({ method: 'GET', statusCode: 404, path: `/${'p'.repeat(MAX_LOGGED_PATH_CHARS - 1)}…` });
   });
 });
 
@@ -62,6 +70,35 @@ describe('CORS', () => {
     } finally {
       await noCache.app.close();
     }
+  });
+
+  it('answers a preflight with 204 and the CORS headers', async () => {
+    const response = await testApp.app.inject({
+      method: 'OPTIONS',
+      url: '/predict',
+      headers: { origin: 'https://dashboard.example', 'access-control-request-method': 'POST' },
+    });
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(response.headers['access-control-allow-methods']).toBeDefined();
+  });
+
+  it.each([
+    ['no CORS headers', {}],
+    ['an Origin alone', { origin: 'https://dashboard.example' }],
+    ['a requested method alone', { 'access-control-request-method': 'GET' }],
+  ])('answers an OPTIONS request that is no preflight (%s) like any method no route takes, as JSON', async (_case, headers) => {
+    const health = await testApp.app.inject({ method: 'OPTIONS', url: '/health', headers });
+    const notAllowed = 'Method OPTIONS is not allowed on /health; use GET';
+    expect([health.statusCode, health.headers.allow, health.json()]).toEqual([
+      405,
+      'GET',
+      { statusCode: 405, error: 'Method Not Allowed', message: notAllowed, detail: notAllowed },
+    ]);
+    const live = await testApp.app.inject({ method: 'OPTIONS', url: '/v2/health/live', headers });
+    expect([live.statusCode, live.headers.allow, live.json()]).toEqual([405, 'GET', { error: 'Method OPTIONS is not allowed on /v2/health/live; use GET.' }]);
+    const unknown = await testApp.app.inject({ method: 'OPTIONS', url: '/nowhere', headers });
+    expect([unknown.statusCode, unknown.json()]).toMatchObject([404, { statusCode: 404, message: 'Route OPTIONS /nowhere not found' }]);
   });
 
   it('allows only the configured origins', async () => {

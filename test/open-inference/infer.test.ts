@@ -191,11 +191,28 @@ describe('POST /v2/models/{name}/infer: each error is 400 with {"error"}', () =>
     expect(error).toMatch(/; …and 30 more\.$/);
   });
 
-  it('a parameter value that is no string, number or boolean, in sentences that say "must" once', async () => {
-    expect(await refused({ ...tensor(CUSTOMER), parameters: { priority: null } })).toBe(
-      'parameters.priority must be a valid string. parameters.priority must be a valid number. parameters.priority must be of type boolean. ' +
-        'parameters.priority must match a schema in anyOf.',
+  it('a parameter value that is no string, number or boolean, in one sentence that says "must" once', async () => {
+    expect(await refused({ ...tensor(CUSTOMER), parameters: { priority: null } })).toBe('parameters.priority must be of type string, number or boolean.');
+    expect(await refused({ ...tensor(CUSTOMER), parameters: { priority: null, trace: {} } })).toBe(
+      'parameters.priority must be of type string, number or boolean. parameters.trace must be of type string, number or boolean.',
     );
+  });
+
+  it('a parameter under a huge key, named once and cut short: the error stays small however large the key', async () => {
+    const key = 'k'.repeat(1_000_000);
+    const response = await infer({ ...tensor(CUSTOMER), parameters: { [key]: [1] } });
+    expect([response.statusCode, response.json()]).toEqual([400, { error: `parameters.${'k'.repeat(64)}… must be of type string, number or boolean.` }]);
+  });
+
+  it('input and output names the model does not have, each cut short', async () => {
+    const name = (letter: string) => letter.repeat(256);
+    const inputs = Array.from({ length: 16 }, (_, index) => ({ ...tensor(CUSTOMER).inputs[0], name: name(String.fromCharCode(97 + index)) }));
+    const wrongInputs = await refused({ inputs });
+    expect(wrongInputs).toContain(`the request sent '${'a'.repeat(64)}…', '${'b'.repeat(64)}…',`);
+    expect(wrongInputs.length).toBeLessThan(1_500);
+    const outputs = Array.from({ length: 16 }, (_, index) => ({ name: name(String.fromCharCode(97 + index)) }));
+    const wrongOutputs = await refused({ ...tensor(CUSTOMER), outputs });
+    expect(wrongOutputs).toMatch(new RegExp(`^Unknown output '${'a'.repeat(64)}…', '${'b'.repeat(64)}…', .*'${'p'.repeat(64)}…'; the model gives 'label' and 'probabilities'\\.$`));
   });
 
   it('an unknown output', async () => {

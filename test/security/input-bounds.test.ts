@@ -54,6 +54,13 @@ describe('content handling', () => {
     expect(response.json().message).toBe(`Content-Encoding ${encoding} is not accepted; send the body uncompressed.`);
   });
 
+  it('echoes a huge Content-Encoding once, cut short', async () => {
+    const encoding = 'x'.repeat(32 * 1024);
+    const response = await send(BODY, { 'content-type': 'application/json', 'content-encoding': encoding });
+    const message = `Content-Encoding ${'x'.repeat(64)}… is not accepted; send the body uncompressed.`;
+    expect([response.statusCode, response.json()]).toEqual([415, { statusCode: 415, error: 'Unsupported Media Type', message, detail: message }]);
+  });
+
   it('accepts Content-Encoding identity', async () => {
     expect((await send(BODY, { 'content-type': 'application/json', 'content-encoding': 'identity' })).statusCode).toBe(200);
   });

@@ -10,7 +10,7 @@ import {
   UnauthorizedError,
   type RowIssue,
 } from '../../src/errors.js';
-import { MAX_DETAIL_ENTRIES } from '../../src/validation-issues.js';
+import { MAX_DETAIL_ENTRIES, MAX_ISSUE_BYTES } from '../../src/validation-issues.js';
 
 // Errors are built inside each test (the tables hold factories): code run while tests are collected
 // runs before Stryker switches a mutant on.
@@ -62,6 +62,35 @@ describe('classify: invalid input', () => {
     expect(classification).toMatchObject({ kind: 'invalid-input', moreProblems: 3 });
     expect(classification.kind === 'invalid-input' && classification.issues).toHaveLength(MAX_DETAIL_ENTRIES);
     expect(classification.kind === 'invalid-input' && classification.message).toMatch(/^f0 is required\. .* f19 is required\. …and 3 more problems\.$/);
+  });
+
+  it('lists only the problems whose issues and sentences fit in MAX_ISSUE_BYTES, and counts the rest', () => {
+    // Each echo is cut to 64 characters, but 64 control characters are 384 bytes of JSON.
+    const body = { tags: Array.from({ length: MAX_DETAIL_ENTRIES }, () => '\u0001'.repeat(1_000)) };
+    const error = Object.assign(new Error('invalid'), {
+      validation: body.tags.map((_, index) => ({ keyword: 'type', instancePath: `/tags/${index}`, params: { type: 'integer' } })),
+    });
+    const classification = classify(error, { parts: { body } });
+    if (classification.kind !== 'invalid-input') throw new Error('not invalid input');
+    const listed = classification.issues.length;
+    expect(listed).toBeGreaterThan(0);
+    expect(listed).toBeLessThan(MAX_DETAIL_ENTRIES);
+    expect(classification.moreProblems).toBe(MAX_DETAIL_ENTRIES - listed);
+    expect(Buffer.byteLength(JSON.stringify(classification.issues)) + Buffer.byteLength(JSON.stringify(classification.message))).toBeLessThanOrEqual(MAX_ISSUE_BYTES + 100);
+    expect(classification.message).toMatch(new RegExp(`…and ${MAX_DETAIL_ENTRIES - listed} more problems\\.$`));
+  });
+
+  it('always lists the first problem, however long its echoes', () => {
+    const key = 'k'.repeat(100_000);
+    const error = Object.assign(new Error('invalid'), { validation: [{ keyword: 'type', instancePath: `/${key}`, params: { type: 'integer' } }] });
+    const classification = classify(error, { parts: { body: { [key]: 'v'.repeat(100_000) } } });
+    expect(classification).toMatchObject({ kind: 'invalid-input', moreProblems: 0, issues: [{ loc: ['body', `${'k'.repeat(64)}…`], input: `${'v'.repeat(64)}…` }] });
+    // A schema's own words can be long too (an enum of many values): the first problem is still listed.
+    const allowedValues = Array.from({ length: 1_000 }, (_, index) => `value-${index}`);
+    const enums = Object.assign(new Error('invalid'), {
+      validation: [0, 1].map((index) => ({ keyword: 'enum', instancePath: `/${index}`, params: { allowedValues } })),
+    });
+    expect(classify(enums, { parts: { body: ['x', 'y'] } })).toMatchObject({ kind: 'invalid-input', moreProblems: 1, issues: [{ type: 'literal_error', input: 'x' }] });
   });
 
   it('takes rows the data plane refused as invalid input, located under the route\'s rows property, with the rows kept', () => {

@@ -26,6 +26,9 @@ const BODY_SCHEMA = {
     tags: { type: 'array', items: { type: 'integer' } },
     one: { type: 'array', minItems: 1, maxItems: 1 },
     nested: { type: 'object', properties: { 'a/b': { type: 'integer' }, 'c~d': { type: 'integer' }, '7up': { type: 'integer' }, up7: { type: 'integer' } } },
+    labels: { type: 'object', additionalProperties: { type: 'integer' } },
+    choice: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
+    either: { anyOf: [{ type: 'integer', minimum: 10 }, { type: 'string', maxLength: 2 }] },
   },
 } as const;
 
@@ -207,6 +210,44 @@ describe('422 bodies for each Ajv keyword, as FastAPI (pydantic v2) writes them'
     ]);
   });
 
+  it('report a value no member of a union of types takes as one problem, naming the types', async () => {
+    const response = await post({ id: 1, choice: true, labels: { a: [1] } });
+    expect(response.json()).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: 'labels.a must be a valid integer. choice must be of type string or integer.',
+      detail: [
+        { type: 'int_type', loc: ['body', 'labels', 'a'], msg: 'Input should be a valid integer' },
+        { type: 'type_error', loc: ['body', 'choice'], msg: 'Input should be of type string or integer', input: true },
+      ],
+    });
+  });
+
+  it('report any other union no member matches once, by the union itself', async () => {
+    const response = await post({ id: 1, either: 5 });
+    expect(response.json().detail).toEqual([{ type: 'anyOf', loc: ['body', 'either'], msg: 'must match a schema in anyOf', input: 5 }]);
+  });
+
+  it('cut a made-up key short where it is shown, and still echo the value found under the whole key', async () => {
+    const key = 'k'.repeat(100_000);
+    const response = await post({ id: 1, labels: { [key]: 'x' } });
+    expect(response.json()).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: `labels.${'k'.repeat(64)}… must be a valid integer.`,
+      detail: [{ type: 'int_type', loc: ['body', 'labels', `${'k'.repeat(64)}…`], msg: 'Input should be a valid integer', input: 'x' }],
+    });
+  });
+
+  it('list only as many problems as fit in a few kilobytes, and count the rest', async () => {
+    const response = await post({ id: 1, tags: Array.from({ length: 30 }, (_, index) => `${index}`.padEnd(1_000, 'x')) });
+    const body = response.json();
+    expect(Buffer.byteLength(response.body)).toBeLessThan(4096);
+    expect(body.detail.length).toBeLessThan(20);
+    expect(body.detail.length + body.more_problems).toBe(30);
+    expect(body.message).toMatch(new RegExp(`…and ${body.more_problems} more problems\\.$`));
+  });
+
   it('take problems raised outside Ajv as body problems, with Ajv\'s keyword when nothing maps it and a fallback message', async () => {
     const response = await app.inject({ method: 'POST', url: '/custom-validation', payload: JSON.stringify({ list: [1, 1] }), headers: { 'content-type': 'application/json' } });
     expect(response.statusCode).toBe(422);
@@ -301,6 +342,16 @@ describe('404 and 405', () => {
       undefined,
       { statusCode: 404, error: 'Not Found', message: `Route ${method} ${path} not found`, detail: `Route ${method} ${path} not found` },
     ]);
+  });
+
+  it('echo a long path once in each field, cut short', async () => {
+    const long = 'p'.repeat(32 * 1024);
+    const unknown = await app.inject({ method: 'GET', url: `/${long}?q=1` });
+    const notFound = `Route GET /${'p'.repeat(63)}… not found`;
+    expect([unknown.statusCode, unknown.json()]).toEqual([404, { statusCode: 404, error: 'Not Found', message: notFound, detail: notFound }]);
+    const wrongMethod = await app.inject({ method: 'POST', url: `/files/${long}` });
+    const notAllowed = `Method POST is not allowed on /files/${'p'.repeat(57)}…; use GET`;
+    expect([wrongMethod.statusCode, wrongMethod.json()]).toEqual([405, { statusCode: 405, error: 'Method Not Allowed', message: notAllowed, detail: notAllowed }]);
   });
 
   it('lists the methods a concrete path is served on', () => {
