@@ -50,11 +50,12 @@ function valueAt(root: unknown, location: Location): unknown {
 
 /**
  * What an issue may echo of an offending value: scalars only, strings cut short. Objects and arrays
- * are never echoed, so an error body stays small (and serialisable) whatever was sent.
+ * are never echoed, so an error body stays small (and serialisable) whatever was sent; nor is a
+ * number that overflowed to ±Infinity, which JSON cannot hold.
  */
 function echoed(value: unknown): Pick<ValidationIssue, 'input'> {
   if (typeof value === 'string') return { input: value.length > MAX_INPUT_CHARS ? `${value.slice(0, MAX_INPUT_CHARS)}…` : value };
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return { input: value };
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' || value === null) return { input: value };
   return {};
 }
 
