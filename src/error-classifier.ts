@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { InvalidRowsError, ServiceError, type RowIssue } from './errors.js';
+import { InvalidRowsError, ServiceError, UnsupportedMediaTypeError, type RowIssue } from './errors.js';
 import { rowIssues, schemaIssues, type IssueList, type SchemaViolation } from './validation-issues.js';
 
 /**
@@ -10,6 +10,7 @@ import { rowIssues, schemaIssues, type IssueList, type SchemaViolation } from '.
 /** Anything a route, hook or library may throw: an Error, perhaps with Fastify's or Ajv's extras. */
 export type ThrownError = Error & {
   statusCode?: number;
+  code?: string;
   validation?: readonly SchemaViolation[];
   validationContext?: string;
 };
@@ -51,6 +52,11 @@ function faultStatus(statusCode: number | undefined): number {
   return statusCode !== undefined && statusCode >= 500 && statusCode <= 599 ? statusCode : 500;
 }
 
+function contentTypeOf(facts: RequestFacts): string | undefined {
+  const contentType = (facts.parts.headers as Record<string, unknown> | undefined)?.['content-type'];
+  return typeof contentType === 'string' ? contentType : undefined;
+}
+
 export function classify(error: ThrownError, facts: RequestFacts): Classification {
   if (error.validation) {
     const context = error.validationContext ?? 'body';
@@ -64,6 +70,8 @@ export function classify(error: ThrownError, facts: RequestFacts): Classificatio
     const failure: Failure = { kind: 'failure', status: error.statusCode, headers: error.headers, publicMessage: error.publicMessage };
     return error.statusCode >= 500 ? { ...failure, log: { level: 'error', err: error } } : failure;
   }
+  // Fastify refuses a malformed Content-Type itself, saying only "Unsupported Media Type".
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return classify(UnsupportedMediaTypeError.forContentType(contentTypeOf(facts)), facts);
   const statusCode = error.statusCode;
   // A library's client error (a 4xx) speaks to the caller; its message says what to fix.
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {

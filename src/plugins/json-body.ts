@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import secureJson from 'secure-json-parse';
-import { BadRequestError, UnsupportedMediaTypeError } from '../errors.js';
+import { BadRequestError, SEND_JSON, UnsupportedMediaTypeError } from '../errors.js';
 
 /** Deeper than any valid body (a batch is 3 levels), and far below what could exhaust a stack. */
 export const MAX_JSON_DEPTH = 32;
@@ -24,8 +24,8 @@ function deeperThan(value: unknown, levelsLeft: number): boolean {
  * The one way a body gets in: UTF-8 JSON (`application/json` or an `application/*+json` type),
  * without a content encoding, at most MAX_JSON_DEPTH levels deep, and without the `__proto__` or
  * `constructor.prototype` keys that could pollute prototypes. Anything else is a 415 or a 400
- * that says why, before validation ever sees it. Fastify's text/plain parser is gone, so plain
- * text is a 415 too.
+ * that says why, before validation ever sees it. Fastify's text/plain parser is gone: any other
+ * content type, or none, is a 415 that says what to send.
  */
 export function parseJsonBody(contentType: string | undefined, contentEncoding: string | undefined, text: string): unknown {
   if (contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== 'identity') {
@@ -33,7 +33,7 @@ export function parseJsonBody(contentType: string | undefined, contentEncoding: 
   }
   const charset = CHARSET.exec(contentType ?? '')?.[1];
   if (charset !== undefined && !UTF8.test(charset)) {
-    throw new UnsupportedMediaTypeError(`Only UTF-8 JSON is accepted; the content type says charset=${charset.slice(0, 32)}.`);
+    throw new UnsupportedMediaTypeError(`Only UTF-8 JSON is accepted, and the content type says charset=${charset.slice(0, 32)}; ${SEND_JSON}.`);
   }
   if (text.length === 0) throw new BadRequestError("Body cannot be empty when content-type is set to 'application/json'.");
   let body: unknown;
@@ -62,6 +62,11 @@ export default fp(
     };
     app.addContentTypeParser('application/json', { parseAs: 'string' }, parser);
     app.addContentTypeParser(/^application\/[\w.!#$&^-]+\+json(\s*;|$)/i, { parseAs: 'string' }, parser);
+    // Every other content type, and a body without one, is refused before the body is read; an
+    // unknown route or method still gets its 404 or 405, as when no parser matched.
+    app.addContentTypeParser('*', (request, _payload, done) =>
+      request.is404 ? done(null, undefined) : done(UnsupportedMediaTypeError.forContentType(request.headers['content-type']), undefined),
+    );
   },
   { name: 'json-body' },
 );
