@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { InvalidRowsError, ServiceError, UnsupportedMediaTypeError, type RowIssue } from './errors.js';
-import { rowIssues, schemaIssues, type IssueList, type SchemaViolation } from './validation-issues.js';
+import { rowIssues, schemaIssues, type IssueList, type RefusedValues, type SchemaViolation } from './validation-issues.js';
 
 /**
  * What any error thrown while answering a request means for the caller, decided once for every
@@ -21,6 +21,8 @@ export interface RequestFacts {
   parts: { body?: unknown; querystring?: unknown; params?: unknown; headers?: unknown };
   /** The body property that holds a route's feature rows; unset when the body is the one row. */
   rowsAt?: string;
+  /** Values a hook refused before validation, by part, with pydantic's error for each. */
+  refused?: Partial<Record<keyof RequestFacts['parts'], RefusedValues>>;
 }
 
 /**
@@ -59,9 +61,8 @@ function contentTypeOf(facts: RequestFacts): string | undefined {
 
 export function classify(error: ThrownError, facts: RequestFacts): Classification {
   if (error.validation) {
-    const context = error.validationContext ?? 'body';
-    const root = facts.parts[context as keyof RequestFacts['parts']];
-    return { kind: 'invalid-input', ...schemaIssues(error.validation, context, root) };
+    const context = (error.validationContext ?? 'body') as keyof RequestFacts['parts'];
+    return { kind: 'invalid-input', ...schemaIssues(error.validation, context, facts.parts[context], facts.refused?.[context]) };
   }
   if (error instanceof InvalidRowsError) {
     return { kind: 'invalid-input', ...rowIssues(error.issues, facts.rowsAt), rowIssues: error.issues };

@@ -62,6 +62,7 @@ export function installErrorHandling(app: FastifyInstance, renderer: ErrorRender
     const classification = classify(error, {
       parts: { body: request.body, querystring: request.query, params: request.params, headers: request.headers },
       rowsAt: request.routeOptions.config.rowsAt,
+      refused: request.refusedInput ?? undefined,
     });
     if (classification.kind === 'invalid-input') {
       return sendErrorBody(request, reply, renderer, renderer.invalidInputStatus, NO_HEADERS, renderer.invalidInputBody(classification));

@@ -158,6 +158,12 @@ function floatFromString(text: string): LaxOutcome<number> {
  * `literal` says how a number beyond ±2^63 was written; without it a number is read as a float.
  */
 export function laxInt(input: unknown, literal?: NumberLiteral): LaxOutcome<number> {
+  const int = intFrom(input, literal);
+  // A Python int has no negative zero: "-0" and -0.0 are 0.
+  return int.ok && int.value === 0 ? ok(0) : int;
+}
+
+function intFrom(input: unknown, literal?: NumberLiteral): LaxOutcome<number> {
   if (typeof input === 'boolean') return ok(input ? 1 : 0);
   if (typeof input === 'number') return literal === 'integer' ? ok(input) : intFromFloat(input);
   if (typeof input === 'string') return intFromString(input);

@@ -143,8 +143,9 @@ function sentence(issue: ValidationIssue): string {
   const field = fieldName(issue.loc);
   if (issue.type === 'missing') return `${field} is required.`;
   // The rule alone: without pydantic's "Input should" or "String/List should", or Ajv's own "must".
-  const rule = issue.msg.replace(/^(?:(?:Input|String|List) should|must) /, '');
-  return `${field} must ${rule}.`;
+  const should = /^(?:(?:Input|String|List) should|must) /.exec(issue.msg);
+  // A message that is no rule ("Unable to parse input string as an integer, …") is quoted whole.
+  return should ? `${field} must ${issue.msg.slice(should[0].length)}.` : `${field}: ${issue.msg}.`;
 }
 
 /** The listed issues with the count of the rest, and all of it in sentences. */
@@ -159,12 +160,31 @@ function issueList(issues: ValidationIssue[], total: number): IssueList {
 }
 
 /**
- * A schema validator's findings. `context` names the part of the request validated (`body`,
- * `querystring`, `params`, `headers`) and `root` is that part, where offending values are read.
+ * A value a hook refused before validation (a conversion pydantic would not make), with pydantic's
+ * error for it and the value as sent. The hook leaves the value as it was, so the schema refuses
+ * it too, with one violation (a scalar breaks one rule: its type, or a bound); the refusal's error
+ * replaces that violation's.
  */
-export function schemaIssues(violations: readonly SchemaViolation[], context: string, root: unknown): IssueList {
+export type RefusedValue = Pick<ValidationIssue, 'type' | 'msg' | 'ctx'> & { input: unknown };
+
+/** Refused values of one part of the request, by their JSON pointer (`/customers/0/tenure_months`), as Ajv's `instancePath` names them. */
+export type RefusedValues = ReadonlyMap<string, RefusedValue>;
+
+function refusedIssue({ type, msg, ctx, input }: RefusedValue, loc: Location): ValidationIssue {
+  return ctx ? { type, loc, msg, ...echoed(input), ctx } : { type, loc, msg, ...echoed(input) };
+}
+
+/**
+ * A schema validator's findings. `context` names the part of the request validated (`body`,
+ * `querystring`, `params`, `headers`) and `root` is that part, where offending values are read;
+ * `refused` are the values of that part a hook refused before validation.
+ */
+export function schemaIssues(violations: readonly SchemaViolation[], context: string, root: unknown, refused?: RefusedValues): IssueList {
   return issueList(
-    violations.slice(0, MAX_DETAIL_ENTRIES).map((violation) => toIssue(violation, context, root)),
+    violations.slice(0, MAX_DETAIL_ENTRIES).map((violation) => {
+      const refusal = refused?.get(violation.instancePath);
+      return refusal ? refusedIssue(refusal, locationOf(violation, context)) : toIssue(violation, context, root);
+    }),
     violations.length,
   );
 }

@@ -103,6 +103,9 @@ const INT_CASES: [input: unknown, expected: unknown][] = [
   ['\ufeff42', 'int_parsing'],
   // From the code, a quirk of strip_leading_zeros: the zeros before a minus sign are dropped.
   ['0-1', -1],
+  // A Python int has no negative zero.
+  ['-0', 0],
+  [-0, 0],
 ];
 
 const FLOAT_CASES: [input: unknown, expected: unknown][] = [
