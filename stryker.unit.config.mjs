@@ -2,9 +2,9 @@
 import base from './stryker.config.mjs';
 
 /**
- * Stryker over the data plane, the error family, its classifier and pydantic's lax rules with their unit tests only
- * (vitest.mutation-unit.config.ts): minutes instead of an hour, and a lower bound on what the whole
- * suite catches.
+ * Stryker over the data plane, the error family, its classifier and pydantic's lax rules with their
+ * unit tests only (vitest.mutation-unit.config.ts): minutes instead of an hour, and a lower bound on
+ * what the whole suite catches.
  *   npx stryker run stryker.unit.config.mjs [--mutate files]
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
