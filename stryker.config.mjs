@@ -17,6 +17,7 @@ export default {
     'src/errors.ts',
     'src/error-classifier.ts',
     'src/validation-issues.ts',
+    'src/pydantic-lax.ts',
     'src/error-handling.ts',
     'src/fastapi-error-renderer.ts',
     'src/client-errors.ts',

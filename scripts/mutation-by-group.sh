@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A GROUPS_TO_FILES=(
-  [errors-and-config]='src/errors.ts,src/error-classifier.ts,src/validation-issues.ts,src/error-handling.ts,src/fastapi-error-renderer.ts,src/client-errors.ts,src/plugins/error-handler.ts,src/plugins/route-registry.ts,src/config.ts,src/schemas/customer-features.ts'
+  [errors-and-config]='src/errors.ts,src/error-classifier.ts,src/validation-issues.ts,src/pydantic-lax.ts,src/error-handling.ts,src/fastapi-error-renderer.ts,src/client-errors.ts,src/plugins/error-handler.ts,src/plugins/route-registry.ts,src/config.ts,src/schemas/customer-features.ts'
   [rest-and-batching]='src/churn-api/**/*.ts,src/data-plane/micro-batcher.ts,src/data-plane/data-plane.ts,src/data-plane/feature-rows.ts,src/data-plane/model-handle.ts'
   [model]='src/data-plane/churn-model.ts'
   [explanations-and-drift]='src/data-plane/tree-explainer.ts,src/data-plane/onnx-trees.ts,src/data-plane/drift.ts'

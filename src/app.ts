@@ -78,8 +78,9 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     frameworkErrors: answerFrameworkError,
     ajv: {
       customOptions: {
-        // A drop-in for the FastAPI service: null, booleans and strings are never numbers,
-        // and every problem in a body is reported at once.
+        // A drop-in for the FastAPI service: Ajv never coerces (JavaScript's rules are not
+        // pydantic's; the churn API converts as pydantic does before validation, see
+        // churn-api/lax-input.ts), and every problem in a body is reported at once.
         coerceTypes: false,
         allErrors: true,
         removeAdditional: false,

@@ -34,6 +34,11 @@ export const ConfigSchema = Type.Object({
   MEDIUM_RISK_THRESHOLD: Probability('risk_tier is MEDIUM when the probability is at least this (and below HIGH).', 0.4),
   BATCH_MAX_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Most customers in one /predict/batch request.' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body accepted; larger ones get 413.' }),
+  STRICT_TYPES: Type.Boolean({
+    default: false,
+    description:
+      'false: the churn API converts values as FastAPI (pydantic v2 lax mode) does: "2" and "70.7" are numbers, true and false are 1 and 0, and explain=1, yes or on is true. true: only JSON numbers are numbers, and explain must be exactly true or false.',
+  }),
   CORS_ORIGINS: Type.String({ minLength: 1, default: '*', description: 'Allowed CORS origins: "*" or a comma-separated list.' }),
   CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600, description: 'How long browsers may reuse a CORS preflight answer (Access-Control-Max-Age), so calls are not each preceded by one. 0 sends none.' }),
   INTRA_OP_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'onnxruntime intra-op threads per process.' }),

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { InvalidRowsError, ServiceError, type RowIssue } from './errors.js';
-import { rowIssues, schemaIssues, type IssueList, type SchemaViolation } from './validation-issues.js';
+import { InvalidRowsError, ServiceError, UnsupportedMediaTypeError, type RowIssue } from './errors.js';
+import { rowIssues, schemaIssues, type IssueList, type RefusedValues, type SchemaViolation } from './validation-issues.js';
 
 /**
  * What any error thrown while answering a request means for the caller, decided once for every
@@ -10,6 +10,7 @@ import { rowIssues, schemaIssues, type IssueList, type SchemaViolation } from '.
 /** Anything a route, hook or library may throw: an Error, perhaps with Fastify's or Ajv's extras. */
 export type ThrownError = Error & {
   statusCode?: number;
+  code?: string;
   validation?: readonly SchemaViolation[];
   validationContext?: string;
 };
@@ -20,6 +21,8 @@ export interface RequestFacts {
   parts: { body?: unknown; querystring?: unknown; params?: unknown; headers?: unknown };
   /** The body property that holds a route's feature rows; unset when the body is the one row. */
   rowsAt?: string;
+  /** Values a hook refused before validation, by part, with pydantic's error for each. */
+  refused?: Partial<Record<keyof RequestFacts['parts'], RefusedValues>>;
 }
 
 /**
@@ -51,11 +54,15 @@ function faultStatus(statusCode: number | undefined): number {
   return statusCode !== undefined && statusCode >= 500 && statusCode <= 599 ? statusCode : 500;
 }
 
+function contentTypeOf(facts: RequestFacts): string | undefined {
+  const contentType = (facts.parts.headers as Record<string, unknown> | undefined)?.['content-type'];
+  return typeof contentType === 'string' ? contentType : undefined;
+}
+
 export function classify(error: ThrownError, facts: RequestFacts): Classification {
   if (error.validation) {
-    const context = error.validationContext ?? 'body';
-    const root = facts.parts[context as keyof RequestFacts['parts']];
-    return { kind: 'invalid-input', ...schemaIssues(error.validation, context, root) };
+    const context = (error.validationContext ?? 'body') as keyof RequestFacts['parts'];
+    return { kind: 'invalid-input', ...schemaIssues(error.validation, context, facts.parts[context], facts.refused?.[context]) };
   }
   if (error instanceof InvalidRowsError) {
     return { kind: 'invalid-input', ...rowIssues(error.issues, facts.rowsAt), rowIssues: error.issues };
@@ -64,6 +71,8 @@ export function classify(error: ThrownError, facts: RequestFacts): Classificatio
     const failure: Failure = { kind: 'failure', status: error.statusCode, headers: error.headers, publicMessage: error.publicMessage };
     return error.statusCode >= 500 ? { ...failure, log: { level: 'error', err: error } } : failure;
   }
+  // Fastify refuses a malformed Content-Type itself, saying only "Unsupported Media Type".
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return classify(UnsupportedMediaTypeError.forContentType(contentTypeOf(facts)), facts);
   const statusCode = error.statusCode;
   // A library's client error (a 4xx) speaks to the caller; its message says what to fix.
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cutEcho } from './echo.js';
 import { classify, type InvalidInput } from './error-classifier.js';
@@ -102,6 +103,37 @@ export function answerNoRoute(request: FastifyRequest, reply: FastifyReply): Fas
   return send(reply, noRouteAnswer(request.server, request.method, pathOf(request.url)));
 }
 
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Sends an error body serialized here, with the route's response schema for the status, rather than
+ * by Fastify after the handler: a body that fails there would go to Fastify's own fallback, which
+ * logs nothing (request logging is off) and answers a 500 naming the schema. Here the failure is
+ * logged at error level with its cause, and the caller gets the protocol's generic 500.
+ */
+function sendErrorBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  renderer: ErrorRenderer,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  body: unknown,
+): FastifyReply {
+  const code = String(status);
+  // A response schema per content type, or one for every content type, or none (then plain JSON, as Fastify does).
+  const schemaSerializer = reply.getSerializationFunction(code, 'application/json') ?? reply.getSerializationFunction(code);
+  let payload: string;
+  try {
+    payload = typeof schemaSerializer === 'function' ? schemaSerializer(body as Record<string, unknown>) : JSON.stringify(body);
+  } catch (cause) {
+    request.log.error({ err: new Error(`The ${status} error body could not be serialized; answered 500 instead`, { cause }) }, 'request failed');
+    return reply.code(500).send(renderer.errorBody(500, STATUS_CODES[500]!));
+  }
+  return reply.code(status).headers(headers).type(JSON_CONTENT_TYPE).send(payload);
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = {};
+
 /**
  * Every error in `app`'s scope, and every request no route there matches, is answered here through
  * `renderer`: the error handler, and the not-found handler that tells a known path with the wrong
@@ -117,12 +149,13 @@ export function installErrorHandling(app: FastifyInstance, renderer: ErrorRender
     const classification = classify(error, {
       parts: { body: request.body, querystring: request.query, params: request.params, headers: request.headers },
       rowsAt: request.routeOptions.config.rowsAt,
+      refused: request.refusedInput ?? undefined,
     });
     if (classification.kind === 'invalid-input') {
-      return reply.code(renderer.invalidInputStatus).send(renderer.invalidInputBody(classification));
+      return sendErrorBody(request, reply, renderer, renderer.invalidInputStatus, NO_HEADERS, renderer.invalidInputBody(classification));
     }
     if (classification.log) request.log[classification.log.level]({ err: classification.log.err }, 'request failed');
-    return reply.code(classification.status).headers(classification.headers).send(renderer.errorBody(classification.status, classification.publicMessage));
+    return sendErrorBody(request, reply, renderer, classification.status, classification.headers, renderer.errorBody(classification.status, classification.publicMessage));
   });
 
   app.setNotFoundHandler((request, reply) => send(reply, noRouteAnswer(app, request.method, pathOf(request.url))));

@@ -118,10 +118,19 @@ export class BadRequestError extends ServiceError {
   readonly statusCode = 400;
 }
 
+/** What a client must send instead of a body the service does not take: every 415 about the content type ends with it. */
+export const SEND_JSON = 'send a UTF-8 JSON body with Content-Type: application/json';
+
 /** A content type, charset or content encoding the service does not take. */
 export class UnsupportedMediaTypeError extends ServiceError {
   override name = 'UnsupportedMediaTypeError';
   readonly statusCode = 415;
+
+  /** A body in a content type the service does not take, a malformed one, or none. */
+  static forContentType(contentType: string | undefined): UnsupportedMediaTypeError {
+    const sent = contentType?.trim() ? `Content-Type ${contentType.trim().slice(0, 64)} is not accepted` : 'The body has no Content-Type';
+    return new UnsupportedMediaTypeError(`${sent}; ${SEND_JSON}.`);
+  }
 }
 
 export class RateLimitedError extends ServiceError {

@@ -61,11 +61,12 @@ const shownLocation = (location: Location): Location => location.map((segment) =
 
 /**
  * What an issue may echo of an offending value: scalars only, strings cut short. Objects and arrays
- * are never echoed, so an error body stays small (and serialisable) whatever was sent.
+ * are never echoed, so an error body stays small (and serialisable) whatever was sent; nor is a
+ * number that overflowed to ±Infinity, which JSON cannot hold.
  */
 function echoed(value: unknown): Pick<ValidationIssue, 'input'> {
   if (typeof value === 'string') return { input: cutEcho(value) };
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return { input: value };
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' || value === null) return { input: value };
   return {};
 }
 
@@ -159,8 +160,9 @@ function sentence(issue: ValidationIssue): string {
   const field = fieldName(issue.loc);
   if (issue.type === 'missing') return `${field} is required.`;
   // The rule alone: without pydantic's "Input should" or "String/List should", or Ajv's own "must".
-  const rule = issue.msg.replace(/^(?:(?:Input|String|List) should|must) /, '');
-  return `${field} must ${rule}.`;
+  const should = /^(?:(?:Input|String|List) should|must) /.exec(issue.msg);
+  // A message that is no rule ("Unable to parse input string as an integer, …") is quoted whole.
+  return should ? `${field} must ${issue.msg.slice(should[0].length)}.` : `${field}: ${issue.msg}.`;
 }
 
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
@@ -213,13 +215,32 @@ function withUnionsMerged(violations: readonly SchemaViolation[]): SchemaViolati
 }
 
 /**
- * A schema validator's findings. `context` names the part of the request validated (`body`,
- * `querystring`, `params`, `headers`) and `root` is that part, where offending values are read.
+ * A value a hook refused before validation (a conversion pydantic would not make), with pydantic's
+ * error for it and the value as sent. The hook leaves the value as it was, so the schema refuses
+ * it too, with one violation (a scalar breaks one rule: its type, or a bound); the refusal's error
+ * replaces that violation's.
  */
-export function schemaIssues(violations: readonly SchemaViolation[], context: string, root: unknown): IssueList {
+export type RefusedValue = Pick<ValidationIssue, 'type' | 'msg' | 'ctx'> & { input: unknown };
+
+/** Refused values of one part of the request, by their JSON pointer (`/customers/0/tenure_months`), as Ajv's `instancePath` names them. */
+export type RefusedValues = ReadonlyMap<string, RefusedValue>;
+
+function refusedIssue({ type, msg, ctx, input }: RefusedValue, loc: Location): ValidationIssue {
+  return ctx ? { type, loc, msg, ...echoed(input), ctx } : { type, loc, msg, ...echoed(input) };
+}
+
+/**
+ * A schema validator's findings. `context` names the part of the request validated (`body`,
+ * `querystring`, `params`, `headers`) and `root` is that part, where offending values are read;
+ * `refused` are the values of that part a hook refused before validation.
+ */
+export function schemaIssues(violations: readonly SchemaViolation[], context: string, root: unknown, refused?: RefusedValues): IssueList {
   const problems = withUnionsMerged(violations);
   return issueList(
-    problems.slice(0, MAX_DETAIL_ENTRIES).map((violation) => toIssue(violation, context, root)),
+    problems.slice(0, MAX_DETAIL_ENTRIES).map((violation) => {
+      const refusal = refused?.get(violation.instancePath);
+      return refusal ? refusedIssue(refusal, locationOf(violation, context)) : toIssue(violation, context, root);
+    }),
     problems.length,
   );
 }

@@ -8,8 +8,9 @@ import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
 import { EXAMPLE_BATCH_RESPONSE, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VALIDATION_ERROR } from '../schemas/examples.js';
 import { PredictionResponse } from '../schemas/prediction.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
-import { ExplainQuery } from '../schemas/explanation.js';
+import { explainQuery } from '../schemas/explanation.js';
 import { explain } from './explanations.js';
+import { convertLaxInput } from './lax-input.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
 
 /** How this API's predictions are labelled in the metrics. */
@@ -46,9 +47,19 @@ function tooManyCustomers(maxItems: number) {
   };
 }
 
+/** What the route descriptions say of the conversion, when it is on. */
+const LAX_TYPES_NOTE =
+  ' As in the FastAPI service (pydantic v2 lax mode), the features may also be sent as strings ("2", "70.7") or booleans (true is 1, false 0): they are converted first, then checked against their ranges; "2.5" or 2.5 is no integer.';
+
+/** `explain` as the query schema gives it: a boolean, or with STRICT_TYPES the string 'true' or 'false'. */
+const explained = (explain: boolean | 'true' | 'false' | undefined) => explain === true || explain === 'true';
+
 /** The churn REST API, FastAPI-compatible: a thin adapter from its JSON bodies to the data plane and back. */
 const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const thresholds = thresholdsFrom(config);
+  const laxTypes = !config.STRICT_TYPES;
+  const typesNote = laxTypes ? LAX_TYPES_NOTE : '';
+  const querystring = explainQuery(config.STRICT_TYPES);
 
   /** Scores the customers and maps the scores to the API's predictions (explained when asked), counting their risk tiers. */
   const predict = async (customers: CustomerFeatures[], request: FastifyRequest, explained: boolean) => {
@@ -65,34 +76,35 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
     '/predict',
     {
       config: { access: 'inference' },
+      ...(laxTypes ? { preValidation: convertLaxInput } : {}),
       schema: {
         tags: ['predictions'],
         summary: 'Predict churn for one customer',
-        description: 'With ?explain=true, the prediction also carries why: exact SHAP values per feature and the top reasons.',
-        querystring: ExplainQuery,
+        description: `With ?explain=true, the prediction also carries why: exact SHAP values per feature and the top reasons.${typesNote}`,
+        querystring,
         body: sharedRef(CustomerFeatures),
         response: { 200: jsonResponse(PredictionResponse, 'The prediction for the customer.', EXAMPLE_PREDICTION), ...errorResponses },
       },
     },
-    async (request) => (await predict([request.body], request, request.query.explain === 'true')).predictions[0]!,
+    async (request) => (await predict([request.body], request, explained(request.query.explain))).predictions[0]!,
   );
 
   app.post(
     '/predict/batch',
     {
       config: { access: 'inference', rowsAt: 'customers' },
-      preValidation: tooManyCustomers(config.BATCH_MAX_SIZE),
+      preValidation: laxTypes ? [tooManyCustomers(config.BATCH_MAX_SIZE), convertLaxInput] : tooManyCustomers(config.BATCH_MAX_SIZE),
       schema: {
         tags: ['predictions'],
         summary: `Predict churn for 1 to ${config.BATCH_MAX_SIZE} customers in one model run`,
-        description: 'With ?explain=true, each prediction also carries why: exact SHAP values per feature and the top reasons.',
-        querystring: ExplainQuery,
+        description: `With ?explain=true, each prediction also carries why: exact SHAP values per feature and the top reasons.${typesNote}`,
+        querystring,
         body: batchRequestSchema(config.BATCH_MAX_SIZE),
         response: { 200: jsonResponse(BatchPredictionResponse, 'One prediction per customer, in the order sent.', EXAMPLE_BATCH_RESPONSE), ...errorResponses },
       },
     },
     async (request) => {
-      const { predictions, scores } = await predict(request.body.customers, request, request.query.explain === 'true');
+      const { predictions, scores } = await predict(request.body.customers, request, explained(request.query.explain));
       return {
         predictions,
         batch_size: scores.length,

@@ -42,7 +42,7 @@ export const EXAMPLE_ERRORS = {
   400: errorBody(400, 'Bad Request', 'Body is nested deeper than 32 levels.'),
   401: errorBody(401, 'Unauthorized', 'A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".'),
   413: errorBody(413, 'Payload Too Large', 'Request body is too large'),
-  415: errorBody(415, 'Unsupported Media Type', 'Only UTF-8 JSON is accepted; the content type says charset=latin1.'),
+  415: errorBody(415, 'Unsupported Media Type', 'Content-Type text/plain is not accepted; send a UTF-8 JSON body with Content-Type: application/json.'),
   429: errorBody(429, 'Too Many Requests', 'Rate limit of 600 requests per minute reached; retry in 42 s.'),
   500: errorBody(500, 'Internal Server Error', 'Internal Server Error'),
   503: errorBody(503, 'Service Unavailable', 'The service is shutting down and takes no new predictions.'),

@@ -31,10 +31,12 @@ function customers(count: number) {
 }
 
 let testApp: TestApp;
+/** The same service with STRICT_TYPES=true, where explain is exactly 'true' or 'false'. */
+let strictApp: TestApp;
 beforeAll(async () => {
-  testApp = await buildTestApp();
+  [testApp, strictApp] = await Promise.all([buildTestApp(), buildTestApp({ STRICT_TYPES: 'true' })]);
 });
-afterAll(async () => testApp.app.close());
+afterAll(async () => Promise.all([testApp.app.close(), strictApp.app.close()]));
 
 const explained = (body: unknown) => postJson(testApp.app, '/predict?explain=true', body);
 
@@ -101,8 +103,19 @@ describe('POST /predict?explain=true', () => {
     expect(JSON.stringify(rest)).toBe(plain.body);
   });
 
-  it('refuses another value of explain with 422', async () => {
-    const response = await postJson(testApp.app, '/predict?explain=yes', EXAMPLE_CUSTOMER);
+  it('refuses a value of explain FastAPI does not read as a bool with 422 bool_parsing', async () => {
+    const response = await postJson(testApp.app, '/predict?explain=maybe', EXAMPLE_CUSTOMER);
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: 'explain must be a valid boolean, unable to interpret input.',
+      detail: [{ type: 'bool_parsing', loc: ['querystring', 'explain'], msg: 'Input should be a valid boolean, unable to interpret input', input: 'maybe' }],
+    });
+  });
+
+  it('with STRICT_TYPES, refuses another value of explain than true or false with 422', async () => {
+    const response = await postJson(strictApp.app, '/predict?explain=yes', EXAMPLE_CUSTOMER);
     expect(response.statusCode).toBe(422);
     expect(response.json()).toEqual({
       statusCode: 422,
@@ -181,7 +194,9 @@ describe('a model that cannot be explained', () => {
 describe('the OpenAPI document', () => {
   it('documents explain and the explanation', async () => {
     const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(spec.paths['/predict'].post.parameters).toEqual([expect.objectContaining({ in: 'query', name: 'explain', schema: expect.objectContaining({ enum: ['true', 'false'] }) })]);
+    expect(spec.paths['/predict'].post.parameters).toEqual([expect.objectContaining({ in: 'query', name: 'explain', schema: expect.objectContaining({ type: 'boolean', default: false }) })]);
+    const strictSpec = (await strictApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(strictSpec.paths['/predict'].post.parameters).toEqual([expect.objectContaining({ in: 'query', name: 'explain', schema: expect.objectContaining({ enum: ['true', 'false'] }) })]);
     expect(spec.components.schemas.Explanation.properties).toHaveProperty('reasons');
     expect(JSON.stringify(spec.components.schemas.PredictionResponse)).toContain('Explanation');
     expect(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')).toContain('SHAP values explain the model');

@@ -3,10 +3,12 @@ import { FEATURE_NAMES, ModelFeatures } from '../../src/schemas/customer-feature
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 let testApp: TestApp;
+/** The same service with STRICT_TYPES=true: JSON numbers only, as before FastAPI's lax conversion. */
+let strictApp: TestApp;
 beforeAll(async () => {
-  testApp = await buildTestApp();
+  [testApp, strictApp] = await Promise.all([buildTestApp(), buildTestApp({ STRICT_TYPES: 'true' })]);
 });
-afterAll(async () => testApp.app.close());
+afterAll(async () => Promise.all([testApp.app.close(), strictApp.app.close()]));
 
 const predict = (body: unknown) => postJson(testApp.app, '/predict', body);
 
@@ -91,8 +93,8 @@ describe('POST /predict', () => {
     });
 
     const typeError = schema.type === 'integer' ? 'int_type' : 'float_type';
-    it.each([null, true, false, '5'])('rejects %j without coercing it, and echoes it', async (value) => {
-      const response = await predict({ ...VALID_CUSTOMER, [name]: value });
+    it.each([null, true, false, '5'])('with STRICT_TYPES, rejects %j without coercing it, and echoes it', async (value) => {
+      const response = await postJson(strictApp.app, '/predict', { ...VALID_CUSTOMER, [name]: value });
       expect(response.statusCode).toBe(422);
       expect(response.json().detail).toEqual([expect.objectContaining({ loc: ['body', name], type: typeError, input: value })]);
     });

@@ -113,7 +113,7 @@ describe('Open Inference Protocol: in the OpenAPI document', () => {
     expect((await app.inject({ method: 'GET', url: '/v2/models/churn/versions/0.9.0' })).json()).toEqual(EXAMPLE_OIP_ERRORS[404]);
     const send = (payload: string, contentType = 'application/json') => app.inject({ method: 'POST', url: INFER, payload, headers: { 'content-type': contentType } });
     expect((await send(JSON.stringify({ padding: 'x'.repeat(1024 * 1024) }))).json()).toEqual(EXAMPLE_OIP_ERRORS[413]);
-    expect((await send(JSON.stringify(EXAMPLE_INFER_REQUEST), 'application/json; charset=latin1')).json()).toEqual(EXAMPLE_OIP_ERRORS[415]);
+    expect((await send(JSON.stringify(EXAMPLE_INFER_REQUEST), 'text/plain')).json()).toEqual(EXAMPLE_OIP_ERRORS[415]);
     testApp.predict.mockRejectedValueOnce(new Error('boom'));
     expect((await send(JSON.stringify(EXAMPLE_INFER_REQUEST))).json()).toEqual(EXAMPLE_OIP_ERRORS[500]);
     const closing = await buildTestApp({ LOG_LEVEL: 'silent' });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { buildTestApp, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 /** Every error body is smaller than this, whatever the request. */
@@ -7,14 +8,32 @@ const ERROR_BODY_LIMIT = 4096;
 const RUNS_PER_ROUTE = 5_000;
 
 let testApp: TestApp;
+/** The service with STRICT_TYPES=true, for the overflowing numbers. */
+let strictApp: TestApp;
 beforeAll(async () => {
-  testApp = await buildTestApp({ LOG_LEVEL: 'silent' });
+  [testApp, strictApp] = await Promise.all([buildTestApp({ LOG_LEVEL: 'silent' }), buildTestApp({ LOG_LEVEL: 'silent', STRICT_TYPES: 'true' })]);
 });
-afterAll(async () => testApp.app.close());
+afterAll(async () => Promise.all([testApp.app.close(), strictApp.app.close()]));
+
+/**
+ * Number literals JSON.parse makes ±Infinity. JSON.stringify cannot write them, so they are
+ * generated as a marker string that `toJson` replaces with the literal itself.
+ */
+const OVERFLOWING_LITERALS = ['1e400', '-1e309', '1'.repeat(400), `-${'9'.repeat(400)}`, '1.5e999'];
+const RAW = '\u0001raw:';
+const overflowingNumber = fc.constantFrom(...OVERFLOWING_LITERALS).map((literal) => `${RAW}${literal}`);
+/** JSON text of `value`, with each overflow marker replaced by its number literal. */
+const toJson = (value: unknown) => JSON.stringify(value).replace(/"\\u0001raw:([^"]+)"/g, '$1');
 
 const extremeNumber = fc.constantFrom(-0, 0, 1, -1, 0.5, 1e308, -1e308, 5e-324, 2 ** 53 + 1, -(2 ** 53 + 1), 120, 121, 500.0001, 1_000_000, 1e6 + 1e-9);
 const anyString = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 50 }), fc.string({ unit: 'binary', maxLength: 50 }), fc.constant('\ud800 lone surrogate'));
-const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), extremeNumber, anyString, fc.constant(null), fc.boolean());
+/** What a CRM template may send for a number: a numeric string, padded, signed, with underscores, or no number at all. */
+const numericString = fc.oneof(
+  fc.double({ noNaN: true }).map(String),
+  fc.integer({ min: -200, max: 200 }).map(String),
+  fc.constantFrom(' 2 ', '+2', '1_0', '2.0', '2.5', '1e2', '0x1F', 'inf', '-inf', 'nan', 'Infinity', '', ' ', '1'.repeat(400), '1'.repeat(4301), '0-1'),
+);
+const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), extremeNumber, overflowingNumber, numericString, anyString, fc.constant(null), fc.boolean());
 const validField = {
   tenure_months: fc.integer({ min: 0, max: 120 }),
   monthly_charges: fc.double({ min: 0, max: 500, noNaN: true }),
@@ -36,11 +55,11 @@ const nested = fc.integer({ min: 1, max: 5_000 }).map((depth) => '['.repeat(dept
 function bodies(single: boolean): fc.Arbitrary<string> {
   const shaped = single ? customer : fc.record({ customers: fc.oneof(fc.array(customer, { maxLength: 150 }), anyValue) });
   return fc.oneof(
-    { weight: 6, arbitrary: shaped.map((value) => JSON.stringify(value)) },
+    { weight: 6, arbitrary: shaped.map(toJson) },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 5 }).map((value) => JSON.stringify(value)) },
     { weight: 1, arbitrary: nested },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
-    { weight: 1, arbitrary: shaped.map((value) => JSON.stringify(value).slice(0, -1)) },
+    { weight: 1, arbitrary: shaped.map((value) => toJson(value).slice(0, -1)) },
   );
 }
 
@@ -71,6 +90,7 @@ async function checkAnswer(url: string, payload: string) {
     return;
   }
   expect(Buffer.byteLength(response.body), context).toBeLessThan(ERROR_BODY_LIMIT);
+  expect(response.body, context).not.toMatch(/FST_/);
   expect(body.statusCode, context).toBe(response.statusCode);
   expect(typeof body.message === 'string' && body.message.length > 0, context).toBe(true);
   if (response.statusCode === 422) {
@@ -255,9 +275,9 @@ describe('error bodies under 4 KB, whatever is sent', () => {
 describe('fuzzing the prediction routes', () => {
   it(`never answers ${RUNS_PER_ROUTE} generated Open Inference Protocol requests with a 5xx, a non-JSON or an oversized error`, async () => {
     const payloads = fc.oneof(
-      { weight: 8, arbitrary: inferRequest.map((value) => JSON.stringify(value)) },
+      { weight: 8, arbitrary: inferRequest.map(toJson) },
       { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 5 }).map((value) => JSON.stringify(value)) },
-      { weight: 1, arbitrary: inferRequest.map((value) => JSON.stringify(value).slice(0, -1)) },
+      { weight: 1, arbitrary: inferRequest.map((value) => toJson(value).slice(0, -1)) },
     );
     await fc.assert(fc.asyncProperty(payloads, checkInferAnswer), { numRuns: RUNS_PER_ROUTE });
     // The generator reaches the model, not only the checks in front of it.
@@ -270,6 +290,29 @@ describe('fuzzing the prediction routes', () => {
       { numRuns: RUNS_PER_ROUTE },
     );
   }, 60_000);
+
+  describe.each([
+    ['by default', () => testApp],
+    ['with STRICT_TYPES=true', () => strictApp],
+  ])('numbers that overflow to ±Infinity, %s', (_mode, app) => {
+    it.each(['/predict', '/predict/batch'])('in any feature on %s are a 422 at that feature that echoes no non-finite value', async (url) => {
+      for (const field of FEATURE_NAMES) {
+        for (const literal of OVERFLOWING_LITERALS) {
+          const customer = toJson({ ...VALID_CUSTOMER, [field]: `${RAW}${literal}` });
+          const payload = url === '/predict' ? customer : `{"customers":[${JSON.stringify(VALID_CUSTOMER)},${customer}]}`;
+          const response = await app().app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+          const context = `${field}: ${literal.slice(0, 12)} -> ${response.statusCode} ${response.body.slice(0, 300)}`;
+          expect(response.statusCode, context).toBe(422);
+          expect(response.headers['content-type'], context).toMatch(/^application\/json/);
+          const [issue, ...others] = response.json().detail;
+          expect(others, context).toEqual([]);
+          expect(issue.loc, context).toEqual(url === '/predict' ? ['body', field] : ['body', 'customers', 1, field]);
+          expect(issue, context).not.toHaveProperty('input');
+          expect(response.body, context).not.toMatch(/FST_|Infinity|null/);
+        }
+      }
+    });
+  });
 
   it('still answers /health and valid predictions afterwards', async () => {
     expect((await testApp.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);

@@ -13,27 +13,42 @@ const send = (payload: string | Buffer, headers: Record<string, string>, url = '
 const BODY = JSON.stringify(VALID_CUSTOMER);
 
 describe('content handling', () => {
+  const SEND_JSON = 'send a UTF-8 JSON body with Content-Type: application/json.';
+
   it.each([
     ['text/plain', 'Unsupported Media Type'],
     ['text/plain; charset=utf-8', 'Unsupported Media Type'],
     ['application/x-www-form-urlencoded', 'Unsupported Media Type'],
     ['application/xml', 'Unsupported Media Type'],
     ['multipart/form-data; boundary=x', 'Unsupported Media Type'],
-  ])('answers a JSON body sent as %s with 415', async (contentType, error) => {
+  ])('answers a JSON body sent as %s with 415, saying what to send', async (contentType, error) => {
     const response = await send(BODY, { 'content-type': contentType });
     expect(response.statusCode).toBe(415);
-    expect(response.json()).toMatchObject({ statusCode: 415, error });
+    expect(response.json()).toMatchObject({ statusCode: 415, error, message: `Content-Type ${contentType} is not accepted; ${SEND_JSON}` });
   });
 
-  it('answers a body without a content type with 415', async () => {
-    const response = await testApp.app.inject({ method: 'POST', url: '/predict', payload: BODY, headers: { 'content-type': '' } });
+  it.each([
+    ['an empty', { 'content-type': '' }, `The body has no Content-Type; ${SEND_JSON}`],
+    ['no', {}, `The body has no Content-Type; ${SEND_JSON}`],
+    ['a malformed', { 'content-type': 'json' }, `Content-Type json is not accepted; ${SEND_JSON}`],
+  ])('answers a body with %s content type with 415, saying what to send', async (_kind, headers, message) => {
+    const response = await testApp.app.inject({ method: 'POST', url: '/predict', payload: BODY, headers });
     expect(response.statusCode).toBe(415);
+    expect(response.json()).toMatchObject({ statusCode: 415, error: 'Unsupported Media Type', message });
+  });
+
+  it.each([
+    ['POST', '/nowhere', 404],
+    ['PUT', '/predict', 405],
+  ] as const)('answers %s %s with a body in another content type with %i, as when the body is JSON', async (method, url, status) => {
+    const response = await testApp.app.inject({ method, url, payload: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect(response.statusCode).toBe(status);
   });
 
   it.each(['latin1', 'ISO-8859-1', 'utf-16', '"utf-16le"', 'us-ascii'])('answers charset=%s with 415', async (charset) => {
     const response = await send(BODY, { 'content-type': `application/json; charset=${charset}` });
     expect(response.statusCode).toBe(415);
-    expect(response.json().message).toMatch(/^Only UTF-8 JSON is accepted; the content type says charset=/);
+    expect(response.json().message).toBe(`Only UTF-8 JSON is accepted, and the content type says charset=${charset.replaceAll('"', '')}; ${SEND_JSON}`);
   });
 
   it.each(['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf8"', 'application/vnd.churn+json', 'APPLICATION/JSON'])(

@@ -32,6 +32,13 @@ describe('loadConfig', () => {
     expect(config.MODEL_PATH).toMatch(/models\/churn_model\.onnx$/);
   });
 
+  it('converts values as FastAPI does unless STRICT_TYPES is set', () => {
+    expect(loadConfig({}).STRICT_TYPES).toBe(false);
+    expect(loadConfig({ STRICT_TYPES: 'true' }).STRICT_TYPES).toBe(true);
+    expect(loadConfig({ STRICT_TYPES: 'off' }).STRICT_TYPES).toBe(false);
+    expect(() => loadConfig({ STRICT_TYPES: 'strict' })).toThrowError(new ConfigError('Invalid environment: STRICT_TYPES must be true or false, got "strict".'));
+  });
+
   it('converts numbers and treats empty variables as unset', () => {
     const config = loadConfig({ PORT: '9000', HIGH_RISK_THRESHOLD: '0.8', BATCH_MAX_SIZE: '', LOG_LEVEL: 'debug' });
     expect(config.PORT).toBe(9000);

@@ -66,6 +66,10 @@ beforeEach(async () => {
       done(Object.assign(new Error('custom'), { validation }));
     },
   }, async () => ({ ok: true }));
+  // A route whose 422 schema the error body does not fit: the serializer refuses the body.
+  app.post('/mis-documented', {
+    schema: { body: BODY_SCHEMA, response: { 422: { type: 'object', required: ['reason'], properties: { reason: { type: 'string' } } } } },
+  }, async () => ({ ok: true }));
   app.get('/fail/client', failing(418, 'I am a teapot, and I say so.'));
   app.get('/fail/unnamed-client', failing(499, 'Client closed the request.'));
   app.get('/fail/server', failing(503));
@@ -309,6 +313,23 @@ describe('errors other than validation', () => {
     expect(failed.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error', detail: 'Internal Server Error' });
     expect(errorLines().slice(before)).toEqual([
       expect.objectContaining({ msg: 'request failed', err: expect.objectContaining({ message: expect.stringContaining('Inference failed: tensor shape mismatch in /srv/model.onnx') }) }),
+    ]);
+  });
+});
+
+describe('an error body its response schema refuses', () => {
+  it('is a generic 500, logged at error level with its cause, never the serializer\'s own answer', async () => {
+    const response = await app.inject({ method: 'POST', url: '/mis-documented', payload: '{}', headers: { 'content-type': 'application/json' } });
+    expect([response.statusCode, response.headers['content-type'], response.json()]).toEqual([
+      500,
+      'application/json; charset=utf-8',
+      { statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error', detail: 'Internal Server Error' },
+    ]);
+    expect(logs.filter((line) => line.level === 50)).toEqual([
+      expect.objectContaining({
+        msg: 'request failed',
+        err: expect.objectContaining({ message: expect.stringMatching(/^The 422 error body could not be serialized; answered 500 instead: .*"reason" is required/) }),
+      }),
     ]);
   });
 });
