@@ -35,15 +35,24 @@ const EXPLAIN = 'explain';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Converts the features of one row in place; `pointer` is the row's JSON pointer in the body. */
-function convertRow(request: FastifyRequest, row: unknown, pointer: string, refused: Map<string, RefusedValue>): void {
+/**
+ * A value every mode takes as it is: a number of the field's kind within its bounds (-0 aside, which
+ * an int field reads as 0). Most rows are all such values, so they cost no conversion at all.
+ */
+function alreadyValid(field: NumberFieldRule, input: unknown): boolean {
+  return typeof input === 'number' && input >= field.minimum && input <= field.maximum && (field.kind === 'float' || (Number.isInteger(input) && !Object.is(input, -0)));
+}
+
+/** Converts the features of one row in place: the body itself, or row `index` of the list at `rowsAt`. */
+function convertRow(request: FastifyRequest, row: unknown, rowsAt: string | undefined, index: number, refused: Map<string, RefusedValue>): void {
   if (!isRecord(row)) return;
   for (const field of FEATURE_FIELDS) {
     if (!Object.hasOwn(row, field.name)) continue;
     const input = row[field.name];
+    if (alreadyValid(field, input)) continue;
     const outcome = laxNumberField(field, input, request.bigNumberLiterals?.literalOf(row, field.name));
     if (outcome.ok) row[field.name] = outcome.value;
-    else refused.set(`${pointer}/${field.name}`, { ...outcome.error, input });
+    else refused.set(`${rowsAt === undefined ? '' : `/${rowsAt}/${index}`}/${field.name}`, { ...outcome.error, input });
   }
 }
 
@@ -62,9 +71,10 @@ export function convertLaxInput(request: FastifyRequest, _reply: FastifyReply, d
   const body = new Map<string, RefusedValue>();
   const querystring = new Map<string, RefusedValue>();
   const rowsAt = request.routeOptions.config.rowsAt;
-  if (rowsAt === undefined) convertRow(request, request.body, '', body);
+  if (rowsAt === undefined) convertRow(request, request.body, undefined, 0, body);
   else if (isRecord(request.body) && Array.isArray(request.body[rowsAt])) {
-    (request.body[rowsAt] as unknown[]).forEach((row, index) => convertRow(request, row, `/${rowsAt}/${index}`, body));
+    const rows = request.body[rowsAt] as unknown[];
+    for (let index = 0; index < rows.length; index += 1) convertRow(request, rows[index], rowsAt, index, body);
   }
   convertExplain(request.query as Record<string, unknown>, querystring);
   if (body.size > 0 || querystring.size > 0) request.refusedInput = { body, querystring };
