@@ -138,8 +138,8 @@ describe('WORKERS=2 when a worker dies', () => {
       const [victim] = answeredBy() as Set<number>;
 
       process.kill(victim!, 'SIGKILL');
-      // As soon as the primary knows, whether or not the replacement serves yet.
-      await vi.waitFor(async () => expect((await readiness(server)).workers.serving).toBe(1), { timeout: 10_000, interval: 20 });
+      // As soon as the primary has seen it die, while its replacement may still be loading.
+      await vi.waitFor(() => expect(server.output()).toMatch(new RegExp(`"pid":${victim},[^\\n]*"msg":"worker died; starting a replacement"`)), { timeout: 10_000, interval: 20 });
       const scrape = await fetch(`${server.baseUrl}/metrics`);
       const after = await scrape.text();
       expect(scrape.status, after).toBe(200);
