@@ -198,9 +198,10 @@ export class Supervisor<Worker extends SupervisedWorker> {
 
   #startWorker(slot: Slot<Worker>): void {
     slot.retry = undefined;
-    const load = this.#snapshots?.latest;
+    const snapshots = this.#snapshots;
+    const load = snapshots?.latest;
     const worker = this.#pool.fork(this.#options.modelSnapshots?.workerEnv(load));
-    if (load !== undefined) this.#snapshots!.lend(worker, load);
+    if (snapshots && load !== undefined) snapshots.lend(worker, load);
     slot.worker = worker;
     slot.state = 'starting';
     this.#slotOf.set(worker, slot);
@@ -216,7 +217,7 @@ export class Supervisor<Worker extends SupervisedWorker> {
     this.#listening.add(worker);
     this.#snapshots?.returned(worker);
     const slot = this.#slotOf.get(worker);
-    if (!slot) return;
+    if (!slot || this.#stopping) return;
     slot.state = 'serving';
     slot.failedStarts = 0;
     // Workers that failed while none served wait for one that does: what it loaded can be loaded.
@@ -308,6 +309,7 @@ export class Supervisor<Worker extends SupervisedWorker> {
         this.#snapshots?.written(message.path);
         break;
       default:
+        // The other kinds go from the primary to the workers.
         break;
     }
   }

@@ -390,6 +390,15 @@ describe('Supervisor', () => {
       expect(pool.forked).toHaveLength(2);
     });
 
+    it('is not started again once the service is stopping, even when another worker comes to serve', () => {
+      const { pool, supervisor, first, second } = supervise();
+      pool.exit(first, 1);
+      supervisor.shutdown('SIGTERM');
+      second.listen();
+      vi.advanceTimersByTime(60_000);
+      expect(pool.forked).toHaveLength(2);
+    });
+
     it('tells every worker how the cluster stands, and logs when every worker serves again', () => {
       const { pool, supervisor, first, second, logged } = supervise();
       first.listen();
