@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { isClusterMessage, type ClusterMessage, type GatherRequest, type WorkerCounts, type WorkerOutcome } from './messages.js';
 import type { ConfigName } from '../config.js';
 import { ClusterMetrics } from '../metrics/cluster-metrics.js';
-import { createSnapshotDirectory, ModelSnapshots } from './model-snapshots.js';
+import { createSnapshotDirectory, ModelSnapshots, type SnapshotDirectory } from './model-snapshots.js';
 import { Relay, type RelayTarget } from './relay.js';
 import { ASKS_STARTING_WORKERS, type Topic, type TopicResult } from './topics.js';
 
@@ -43,7 +43,7 @@ export interface SupervisorOptions {
   shutdownTimeoutMs: number;
   /** How long a model reload may take in every worker after SIGHUP. */
   reloadTimeoutMs: number;
-  logger: Pick<Logger, 'info' | 'error' | 'fatal'>;
+  logger: Pick<Logger, 'info' | 'warn' | 'error' | 'fatal'>;
   /** Ends the process; the server flushes its logs first. */
   exit: (code: number) => void;
   periodicGathers?: readonly AnyPeriodicGather[];
@@ -340,16 +340,21 @@ export class Supervisor<Worker extends SupervisedWorker> {
  * primary exits), and the metrics of exited workers kept for every scrape.
  */
 export function superviseWorkers(options: Omit<SupervisorOptions, 'modelSnapshots' | 'keepers'>): void {
-  const snapshots = createSnapshotDirectory();
-  const workerEnv = (load: string | undefined): Partial<Record<ConfigName, string>> => ({
-    MODEL_SNAPSHOT_DIR: snapshots.path,
-    ...(load === undefined ? {} : { MODEL_SNAPSHOT_PATH: load }),
-  });
-  const supervisor = new Supervisor(cluster, {
-    ...options,
-    modelSnapshots: { workerEnv, discard: snapshots.discard },
-    keepers: { metrics: new ClusterMetrics() },
-  });
+  let snapshots: SnapshotDirectory | undefined;
+  try {
+    snapshots = createSnapshotDirectory();
+  } catch (error) {
+    // A read-only file system without a writable temporary directory: serve as before rather than not at all.
+    options.logger.warn({ err: error }, 'no directory for model snapshots; a replacement worker loads MODEL_PATH, which may have changed since the others loaded it');
+  }
+  const modelSnapshots = snapshots && {
+    workerEnv: (load: string | undefined): Partial<Record<ConfigName, string>> => ({
+      MODEL_SNAPSHOT_DIR: snapshots.path,
+      ...(load === undefined ? {} : { MODEL_SNAPSHOT_PATH: load }),
+    }),
+    discard: snapshots.discard,
+  };
+  const supervisor = new Supervisor(cluster, { ...options, ...(modelSnapshots && { modelSnapshots }), keepers: { metrics: new ClusterMetrics() } });
   const shutdown = (signal: NodeJS.Signals) => supervisor.shutdown(signal);
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

@@ -156,4 +156,20 @@ describe('WORKERS=2 when a worker dies', () => {
       await server.stop('SIGKILL');
     }
   }, 90_000);
+
+  it('without a writable temporary directory, serves as before: replacements load MODEL_PATH, and a warning says so', async () => {
+    const server = startServer({ WORKERS: '2', MODEL_PATH: modelPath, LOG_LEVEL: 'info', TMPDIR: join(models, 'no-such-directory') }, await freePort());
+    try {
+      await waitUntilEveryWorkerServes(server);
+      await vi.waitFor(() => expect(modelLoads(server)).toHaveLength(2), { timeout: 5000, interval: 50 });
+      expect(server.output()).toContain('no directory for model snapshots; a replacement worker loads MODEL_PATH');
+      const replacement = await killWorker(server, modelLoads(server)[0]!.pid);
+      expect(replacement).toMatchObject({ modelPath });
+      expect(replacement.snapshotOf).toBeUndefined();
+      await waitUntilEveryWorkerServes(server);
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  }, 60_000);
 });
