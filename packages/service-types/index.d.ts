@@ -212,6 +212,31 @@ export interface ReadyResponse {
    * Null until a model is loaded.
    */
   model_version: string | null;
+  /**
+   * True while fewer worker processes serve than WORKERS asks for (the others are starting, or failing to start). The answering worker still serves, so readiness stays 200: keep the instance in rotation, and alert on it.
+   */
+  degraded: boolean;
+  /**
+   * The worker processes by state, as the cluster primary counts them (WORKERS > 1 only).
+   */
+  workers?: {
+    /**
+     * WORKERS: how many processes should serve.
+     */
+    expected: number;
+    /**
+     * Listening for requests.
+     */
+    serving: number;
+    /**
+     * Loading their model, not listening yet.
+     */
+    starting: number;
+    /**
+     * Could not start; started again after a back-off.
+     */
+    failed: number;
+  };
 }
 
 export interface ModelResponse {

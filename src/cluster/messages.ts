@@ -32,10 +32,40 @@ export interface GatherReply {
 /**
  * One worker's answer to a gather: its result, or why it has none. `pid` is always the worker's
  * process id, whoever reports the outcome (the worker itself, or the primary for one that is gone).
+ * The primary may add an outcome of its own (`fromPrimary`, with its own pid): what only it still
+ * holds, such as the counters of workers that have exited.
  */
-export type WorkerOutcome<Result = unknown> = { pid: number; result: Result; error?: undefined } | { pid: number; error: string; result?: undefined };
+export type WorkerOutcome<Result = unknown> = { pid: number; result: Result; error?: undefined; fromPrimary?: true } | { pid: number; error: string; result?: undefined; fromPrimary?: undefined };
 
-export type ClusterMessage = GatherRequest | CollectRequest | CollectReply | GatherReply;
+/** How many workers are in each state, as the primary counts them. */
+export interface WorkerCounts {
+  /** WORKERS: how many should serve. */
+  expected: number;
+  /** Listening for requests. */
+  serving: number;
+  /** Forked, loading their model, not listening yet. */
+  starting: number;
+  /** Failed to start, waiting to be started again. */
+  failed: number;
+}
+
+/** The primary tells every worker how the cluster stands, each time that changes. */
+export interface WorkerCountsNotice {
+  kind: 'churn:worker-counts';
+  counts: WorkerCounts;
+}
+
+/**
+ * A worker tells the primary where it wrote a snapshot of the model it has just loaded from
+ * MODEL_PATH (the file and those the loader read beside it): a worker started later loads that
+ * snapshot, so it serves what its siblings serve. `path` is null when no snapshot could be written.
+ */
+export interface ModelSnapshotNotice {
+  kind: 'churn:model-snapshot';
+  path: string | null;
+}
+
+export type ClusterMessage = GatherRequest | CollectRequest | CollectReply | GatherReply | WorkerCountsNotice | ModelSnapshotNotice;
 
 export function isClusterMessage(message: unknown): message is ClusterMessage {
   return typeof message === 'object' && message !== null && String((message as { kind?: unknown }).kind).startsWith('churn:');

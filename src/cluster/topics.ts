@@ -36,3 +36,15 @@ export const GATHER_TIMEOUT_MS: Readonly<Record<Topic, number>> = {
   /** A scrape waits this long for every worker's numbers. */
   metrics: 3000,
 };
+
+/**
+ * Whether a gather on each topic also asks the workers still starting. A reload must reach them,
+ * or they would come up serving the model the others just replaced. Metrics and drift counts of a
+ * worker that has served nothing are nothing, and asking one that is still loading its model would
+ * hold the whole answer up to the timeout.
+ */
+export const ASKS_STARTING_WORKERS: Readonly<Record<Topic, boolean>> = {
+  reload: true,
+  drift: false,
+  metrics: false,
+};

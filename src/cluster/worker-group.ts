@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { isClusterMessage, type ClusterMessage, type WorkerOutcome } from './messages.js';
+import { isClusterMessage, type ClusterMessage, type WorkerCounts, type WorkerOutcome } from './messages.js';
 import type { ClusterTopics, TopicCatalogue, TopicContract } from './topics.js';
 
 /** Answers one topic for this process. */
@@ -24,6 +24,7 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
   readonly #channel: IpcChannel | undefined;
   readonly #listener = (message: unknown) => void this.#receive(message);
   #nextId = 1;
+  #counts: WorkerCounts | undefined;
 
   /** `channel` is this worker's IPC channel to the primary; none when the process runs alone. */
   constructor(channel: IpcChannel | undefined = cluster.isWorker ? process : undefined) {
@@ -33,6 +34,16 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
 
   get clustered(): boolean {
     return this.#channel !== undefined;
+  }
+
+  /** How many workers serve, start or failed, as the primary last told; undefined when the process runs alone (or before the primary has told). */
+  get counts(): WorkerCounts | undefined {
+    return this.#counts;
+  }
+
+  /** Tells the primary where this worker wrote a snapshot of the model it has just loaded (null: none could be written). */
+  modelSnapshotWritten(path: string | null): void {
+    this.#channel?.send?.({ kind: 'churn:model-snapshot', path });
   }
 
   /** Answers `topic` for this process whenever any worker gathers it. */
@@ -78,6 +89,8 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
     } else if (message.kind === 'churn:gathered') {
       this.#pending.get(message.id)?.(message.outcomes);
       this.#pending.delete(message.id);
+    } else if (message.kind === 'churn:worker-counts') {
+      this.#counts = message.counts;
     }
   }
 }

@@ -6,11 +6,16 @@ import { FEATURE_NAMES } from '../schemas/customer-features.js';
 import { ModelCard } from '../schemas/model-card.js';
 
 const DEFAULT_MODEL_VERSION = '1.0.0';
+const VERSION_FILE = 'model_version.txt';
+const CARD_FILE = 'model_card.json';
+
+/** The files beside the model that a load reads: a copy of the model must take them along. */
+export const MODEL_COMPANION_FILES: readonly string[] = [VERSION_FILE, CARD_FILE];
 
 /** The first line of model_version.txt beside the model, or 1.0.0. */
 export async function readVersion(modelPath: string): Promise<string> {
   try {
-    const text = (await readFile(join(dirname(modelPath), 'model_version.txt'), 'utf8')).trim();
+    const text = (await readFile(join(dirname(modelPath), VERSION_FILE), 'utf8')).trim();
     return text.split(/\r?\n/)[0]?.trim() || DEFAULT_MODEL_VERSION;
   } catch {
     return DEFAULT_MODEL_VERSION;
@@ -23,7 +28,7 @@ export async function readVersion(modelPath: string): Promise<string> {
  * another training run must never be served with this model.
  */
 export async function readCard(modelPath: string, sha256: string, version: string): Promise<ModelCard | undefined> {
-  const cardPath = join(dirname(modelPath), 'model_card.json');
+  const cardPath = join(dirname(modelPath), CARD_FILE);
   let text: string;
   try {
     text = await readFile(cardPath, 'utf8');

@@ -48,7 +48,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic)',
+        summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic). Says when the service is degraded',
         response: {
           200: sharedRef(ReadyResponse, { description: 'Ready for traffic.' }),
           503: sharedRef(ReadyResponse, { description: 'Not ready: no model yet, or draining.' }),
@@ -59,14 +59,19 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const model = app.dataPlane.model;
       const { draining } = app.lifecycle;
       const ready = app.dataPlane.ready && !draining;
+      const workers = app.workers.counts;
+      // A worker that serves stays ready while siblings are down: taking it out of rotation would
+      // only take more capacity away. `degraded` is for dashboards and alerts.
       return reply.code(ready ? 200 : 503).send({
         status: ready ? 'ready' : 'not_ready',
         model_loaded: model !== undefined,
         draining,
         model_version: model?.version ?? null,
+        degraded: workers !== undefined && workers.serving < workers.expected,
+        ...(workers ? { workers } : {}),
       });
     },
   );
 };
 
-export default fp(healthRoutes, { name: 'health-routes', dependencies: ['data-plane', 'lifecycle'], encapsulate: true });
+export default fp(healthRoutes, { name: 'health-routes', dependencies: ['data-plane', 'lifecycle', 'worker-group'], encapsulate: true });

@@ -24,12 +24,14 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       },
     },
     async (request, reply) => {
+      // With workers, the primary adds an outcome of its own: the counts of workers that have exited.
       const outcomes = await app.workers.gather('metrics', undefined, GATHER_TIMEOUT_MS.metrics);
-      const missing = outcomes.filter((outcome) => outcome.error !== undefined);
+      const workers = outcomes.filter((outcome) => !outcome.fromPrimary);
+      const missing = workers.filter((outcome) => outcome.error !== undefined);
       // A partial sum would make counters fall and rates lie; better one failed scrape.
-      if (missing.length > 0 || outcomes.length === 0) {
+      if (missing.length > 0 || workers.length === 0) {
         request.log.error({ missing }, 'metrics scrape incomplete');
-        return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${outcomes.length} workers did not answer\n`);
+        return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${workers.length} workers did not answer\n`);
       }
       const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result] : []))), app.driftReport().catch((error: unknown) => error)]);
       if (drift instanceof IncompleteAnswerError) return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${drift.message}\n`);

@@ -3,7 +3,9 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { churnModelLoader } from '../data-plane/churn-model.js';
 import { DataPlane, type DataPlaneObserver } from '../data-plane/data-plane.js';
-import type { ModelInfo, ModelLoader } from '../data-plane/model.js';
+import type { ModelInfo, ModelLoader, ServedModel } from '../data-plane/model.js';
+import { MODEL_COMPANION_FILES } from '../data-plane/model-card-file.js';
+import { writeModelSnapshot } from '../data-plane/model-snapshot.js';
 import type { ModelLoadTrigger } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
@@ -50,19 +52,36 @@ export default fp<DataPlanePluginOptions>(
     });
     app.decorate('dataPlane', dataPlane);
 
-    const loadModel = async (trigger: ModelLoadTrigger): Promise<ModelInfo> => {
+    /**
+     * In a cluster, a snapshot of each model loaded from MODEL_PATH, so a worker started later
+     * loads the model this one serves even when the file has changed or broken since. The primary
+     * learns of it before this worker answers a reload or starts listening.
+     */
+    const writeSnapshot = async (model: ServedModel, directory: string): Promise<void> => {
+      let snapshot: string | null = null;
+      try {
+        snapshot = await writeModelSnapshot(model, directory, MODEL_COMPANION_FILES);
+      } catch (error) {
+        app.log.error({ err: error, modelPath: model.path }, 'no snapshot of the model could be written; a worker started later loads MODEL_PATH');
+      }
+      app.workers.modelSnapshotWritten(snapshot);
+    };
+
+    const loadModel = async (trigger: ModelLoadTrigger, path = config.MODEL_PATH): Promise<ModelInfo> => {
       const previous = dataPlane.model;
       try {
-        const model = await dataPlane.loadModel(config.MODEL_PATH);
+        const model = await dataPlane.loadModel(path);
         app.metrics.modelLoaded(trigger, 'success', model);
-        app.log.info({ trigger, modelPath: model.path, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
+        const snapshotOf = path === config.MODEL_PATH ? undefined : config.MODEL_PATH;
+        app.log.info({ trigger, modelPath: model.path, snapshotOf, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
         app.log.debug({ modelVersion: model.version, ...model.loadDetails }, 'model details');
+        if (config.MODEL_SNAPSHOT_DIR && snapshotOf === undefined) await writeSnapshot(model, config.MODEL_SNAPSHOT_DIR);
         return model;
       } catch (error) {
         app.metrics.modelLoaded(trigger, 'failure', undefined);
         // At start-up the failure ends the process with its own fatal line; on reload it is news.
         if (trigger === 'reload') {
-          app.log.error({ err: error, modelPath: config.MODEL_PATH, servingVersion: previous?.version }, 'model reload failed; the current model keeps serving');
+          app.log.error({ err: error, modelPath: path, servingVersion: previous?.version }, 'model reload failed; the current model keeps serving');
         }
         throw error;
       }
@@ -71,7 +90,8 @@ export default fp<DataPlanePluginOptions>(
     app.workers.onCollect('reload', async () => ({ model_version: (await loadModel('reload')).version }));
 
     app.addHook('onReady', async () => {
-      await loadModel('startup');
+      // A worker started while others serve loads their model's snapshot, set by the primary.
+      await loadModel('startup', config.MODEL_SNAPSHOT_PATH);
     });
     // Queued predictions finish before the model they need is released.
     app.addHook('onClose', async () => {

@@ -18,12 +18,28 @@ export const LiveResponse = Type.Object(
 );
 export type LiveResponse = Static<typeof LiveResponse>;
 
+export const WorkerCounts = Type.Object(
+  {
+    expected: Type.Integer({ description: 'WORKERS: how many processes should serve.' }),
+    serving: Type.Integer({ description: 'Listening for requests.' }),
+    starting: Type.Integer({ description: 'Loading their model, not listening yet.' }),
+    failed: Type.Integer({ description: 'Could not start; started again after a back-off.' }),
+  },
+  { description: 'The worker processes by state, as the cluster primary counts them (WORKERS > 1 only).' },
+);
+
 export const ReadyResponse = Type.Object(
   {
     status: StringEnum(['ready', 'not_ready'], { description: 'ready: a model is loaded and the service is not draining.' }),
     model_loaded: Type.Boolean(),
     draining: Type.Boolean({ description: 'True from SIGTERM on: the instance is leaving and should get no new traffic.' }),
     model_version: Type.Union([Type.String(), Type.Null()], { description: 'Null until a model is loaded.' }),
+    degraded: Type.Boolean({
+      description:
+        'True while fewer worker processes serve than WORKERS asks for (the others are starting, or failing to start). ' +
+        'The answering worker still serves, so readiness stays 200: keep the instance in rotation, and alert on it.',
+    }),
+    workers: Type.Optional(WorkerCounts),
   },
   { $id: 'ReadyResponse', title: 'ReadyResponse' },
 );

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ClusterMessage, CollectRequest, WorkerOutcome } from '../../src/cluster/messages.js';
-import { Supervisor, type AnyPeriodicGather, type SupervisorOptions } from '../../src/cluster/supervisor.js';
+import type { ClusterMessage, CollectRequest, GatherReply, WorkerCounts, WorkerOutcome } from '../../src/cluster/messages.js';
+import { Supervisor, type AnyPeriodicGather, type SupervisorOptions, type TopicKeeper } from '../../src/cluster/supervisor.js';
 
 /** A worker process as node:cluster's primary sees it; the test plays the process. */
 class FakeWorker extends EventEmitter {
@@ -11,7 +11,10 @@ class FakeWorker extends EventEmitter {
   readonly process: { pid: number; kill: (signal: NodeJS.Signals) => void };
   connected = true;
 
-  constructor(readonly id: number) {
+  constructor(
+    readonly id: number,
+    readonly env: NodeJS.Dict<string> | undefined,
+  ) {
     super();
     // Cluster ids and process pids differ, as they do in a real cluster.
     this.process = { pid: 4100 + id, kill: (signal) => this.signals.push(signal) };
@@ -33,6 +36,14 @@ class FakeWorker extends EventEmitter {
   get asked(): CollectRequest[] {
     return this.sent.filter((message): message is CollectRequest => (message as { kind?: string }).kind === 'churn:collect');
   }
+  /** The answers to this worker's gathers. */
+  get gathered(): GatherReply[] {
+    return this.sent.filter((message): message is GatherReply => (message as { kind?: string }).kind === 'churn:gathered');
+  }
+  /** How the cluster stands, as the primary last told this worker. */
+  get counts(): WorkerCounts | undefined {
+    return this.sent.flatMap((message) => ((message as ClusterMessage).kind === 'churn:worker-counts' ? [(message as { counts: WorkerCounts }).counts] : [])).at(-1);
+  }
   /** This worker's answer to the last collect request it was sent. */
   answer(outcome: Omit<WorkerOutcome, 'pid'>) {
     this.tell({ kind: 'churn:collected', id: this.asked.at(-1)!.id, outcome: { pid: this.process.pid, ...outcome } as WorkerOutcome });
@@ -43,8 +54,8 @@ class FakeWorker extends EventEmitter {
 class FakeCluster extends EventEmitter {
   readonly workers: Record<string, FakeWorker> = {};
   readonly forked: FakeWorker[] = [];
-  fork() {
-    const worker = new FakeWorker(this.forked.length + 1);
+  fork(env?: NodeJS.Dict<string>) {
+    const worker = new FakeWorker(this.forked.length + 1, env);
     this.workers[worker.id] = worker;
     this.forked.push(worker);
     return worker;
@@ -61,7 +72,7 @@ interface LogLine {
   msg: string;
   [field: string]: unknown;
 }
-const LEVELS: Record<number, string> = { 30: 'info', 50: 'error', 60: 'fatal' };
+const LEVELS: Record<number, string> = { 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 function supervise(options: Partial<SupervisorOptions> = {}) {
   const pool = new FakeCluster();
@@ -95,20 +106,6 @@ describe('Supervisor', () => {
     expect(exits).toEqual([]);
     expect(logged().at(-1)).toBe('error: worker died; starting a replacement');
     expect(lines.at(-1)).toMatchObject({ pid: first.process.pid, code: 1 });
-  });
-
-  it('stops the service when a worker dies before it ever listened: SIGTERM to the others, 1 once none is left', () => {
-    const { pool, first, second, exits, logged, lines } = supervise();
-    first.listen();
-    pool.exit(second, 1);
-    expect(logged().at(-1)).toBe('fatal: a worker failed to start; stopping the service');
-    expect(lines.at(-1)).toMatchObject({ pid: second.process.pid, code: 1 });
-    expect(first.signals).toEqual(['SIGTERM']);
-    expect(pool.forked).toHaveLength(2);
-    expect(exits).toEqual([]);
-    pool.exit(first, 0);
-    expect(pool.forked).toHaveLength(2);
-    expect(exits).toEqual([1]);
   });
 
   it('exits 1 at once when the only worker dies before it listened', () => {
@@ -181,14 +178,17 @@ describe('Supervisor', () => {
   it('answers a worker\'s own question with the responder that knows it, to that worker only, never as a gather', () => {
     const question = { kind: 'rate-limit:hit', id: 7, key: 'k', windowMs: 60_000 };
     const { first, second } = supervise({
-      responders: [(message) => undefined, (message) => ((message as { kind?: string }).kind === 'rate-limit:hit' ? { kind: 'rate-limit:count', id: 7, current: 1 } : undefined)],
+      responders: [() => undefined, (message) => ((message as { kind?: string }).kind === 'rate-limit:hit' ? { kind: 'rate-limit:count', id: 7, current: 1 } : undefined)],
     });
+    first.listen();
+    second.listen();
+    const counted = (worker: FakeWorker) => worker.sent.filter((message) => (message as { kind?: string }).kind === 'rate-limit:count');
     first.tell(question);
-    expect(first.sent).toEqual([{ kind: 'rate-limit:count', id: 7, current: 1 }]);
-    expect(second.sent).toEqual([]);
+    expect(counted(first)).toEqual([{ kind: 'rate-limit:count', id: 7, current: 1 }]);
+    expect(counted(second)).toEqual([]);
     first.connected = false;
     first.tell(question);
-    expect(first.sent).toHaveLength(1);
+    expect(counted(first)).toHaveLength(1);
     // Gathers still go through the relay.
     second.tell({ kind: 'churn:gather', id: 1, topic: 'metrics', payload: undefined, timeoutMs: 1000 });
     expect(second.asked).toHaveLength(1);
@@ -235,8 +235,9 @@ describe('Supervisor', () => {
   });
 
   it("relays a worker's gather to every connected worker and sends it back every outcome", () => {
-    const { pool, first, second } = supervise();
-    const third = pool.fork();
+    const { pool, first, second } = supervise({ workers: 3 });
+    const third = pool.forked[2]!;
+    for (const worker of pool.forked) worker.listen();
     third.connected = false;
     first.tell({ kind: 'churn:gather', id: 7, topic: 'metrics', payload: undefined, timeoutMs: 3000 });
     expect(first.asked).toEqual([{ kind: 'churn:collect', id: 1, topic: 'metrics', payload: undefined }]);
@@ -244,7 +245,7 @@ describe('Supervisor', () => {
     expect(third.asked).toEqual([]);
     second.answer({ result: 'b' });
     first.answer({ result: 'a' });
-    expect(first.sent.at(-1)).toEqual({
+    expect(first.gathered.at(-1)).toEqual({
       kind: 'churn:gathered',
       id: 7,
       outcomes: [
@@ -252,7 +253,7 @@ describe('Supervisor', () => {
         { pid: first.process.pid, result: 'a' },
       ],
     });
-    expect(second.sent).toHaveLength(1);
+    expect(second.gathered).toEqual([]);
   });
 
   it('reports a worker that exits during a gather, and answers no worker that has gone', () => {
@@ -262,7 +263,7 @@ describe('Supervisor', () => {
     first.tell({ kind: 'churn:gather', id: 7, topic: 'metrics', payload: undefined, timeoutMs: 3000 });
     first.answer({ result: 'a' });
     pool.exit(second, 1);
-    expect(first.sent.at(-1)).toEqual({
+    expect(first.gathered.at(-1)).toEqual({
       kind: 'churn:gathered',
       id: 7,
       outcomes: [
@@ -286,6 +287,8 @@ describe('Supervisor', () => {
     it('gathers every interval and hands the outcomes over', () => {
       const received: (readonly WorkerOutcome<unknown>[])[] = [];
       const { first, second } = supervise({ periodicGathers: [drift((outcomes) => received.push(outcomes))] });
+      first.listen();
+      second.listen();
       vi.advanceTimersByTime(1000);
       expect(first.asked).toEqual([{ kind: 'churn:collect', id: 1, topic: 'drift', payload: undefined }]);
       first.answer({ result: null });
@@ -308,6 +311,8 @@ describe('Supervisor', () => {
           }),
         ],
       });
+      first.listen();
+      second.listen();
       vi.advanceTimersByTime(1000);
       first.answer({ result: null });
       expect(() => second.answer({ result: null })).not.toThrow();
@@ -319,9 +324,235 @@ describe('Supervisor', () => {
 
     it('stop while the service is stopping', () => {
       const { supervisor, first } = supervise({ periodicGathers: [drift(() => undefined)] });
+      first.listen();
       supervisor.shutdown('SIGTERM');
       vi.advanceTimersByTime(5000);
       expect(first.asked).toEqual([]);
+    });
+  });
+
+  describe('a worker that fails to start', () => {
+    it('is started again after a back-off while another worker serves, which keeps serving', () => {
+      const { pool, first, second, exits, logged, lines } = supervise();
+      first.listen();
+      pool.exit(second, 1);
+      expect(first.signals).toEqual([]);
+      expect(exits).toEqual([]);
+      expect(logged().at(-1)).toBe('error: a worker failed to start; degraded: the others keep serving, and it is started again after a back-off');
+      expect(lines.at(-1)).toMatchObject({ pid: second.process.pid, code: 1, failedStarts: 1, retryInMs: 1000, workers: { expected: 2, serving: 1, starting: 0, failed: 1 } });
+      vi.advanceTimersByTime(999);
+      expect(pool.forked).toHaveLength(2);
+      vi.advanceTimersByTime(1);
+      expect(pool.forked).toHaveLength(3);
+      expect(Object.values(pool.workers)).toEqual([first, pool.forked[2]]);
+    });
+
+    it('waits twice as long after each failed start, up to the cap, and afresh once it has served', () => {
+      const { pool, first, second, lines } = supervise({ restartBackoff: { initialMs: 1000, maxMs: 5000 } });
+      first.listen();
+      const waits: number[] = [];
+      let failing = second;
+      for (let attempt = 1; attempt <= 5; attempt += 1) {
+        pool.exit(failing, 1);
+        const wait = lines.at(-1)!.retryInMs as number;
+        waits.push(wait);
+        vi.advanceTimersByTime(wait - 1);
+        expect(pool.forked).toHaveLength(1 + attempt);
+        vi.advanceTimersByTime(1);
+        expect(pool.forked).toHaveLength(2 + attempt);
+        failing = pool.forked.at(-1)!;
+      }
+      expect(waits).toEqual([1000, 2000, 4000, 5000, 5000]);
+      failing.listen();
+      // It served, then died: replaced at once; if that replacement fails, the back-off starts afresh.
+      pool.exit(failing, 137, 'SIGKILL');
+      pool.exit(pool.forked.at(-1)!, 1);
+      expect(lines.at(-1)).toMatchObject({ failedStarts: 1, retryInMs: 1000 });
+    });
+
+    it('waits, while no worker serves yet, until another one does', () => {
+      const { pool, first, second, exits, logged } = supervise();
+      pool.exit(first, 1);
+      expect(logged().at(-1)).toBe('error: a worker failed to start; it is started again once another worker serves');
+      vi.advanceTimersByTime(60_000);
+      expect(pool.forked).toHaveLength(2);
+      expect(second.signals).toEqual([]);
+      second.listen();
+      vi.advanceTimersByTime(999);
+      expect(pool.forked).toHaveLength(2);
+      vi.advanceTimersByTime(1);
+      expect(pool.forked).toHaveLength(3);
+      expect(exits).toEqual([]);
+    });
+
+    it('stops the service when no worker serves and none is starting: no worker can serve', () => {
+      const { pool, first, second, exits, logged } = supervise();
+      first.listen();
+      pool.exit(second, 1);
+      pool.exit(first, 137, 'SIGKILL');
+      const replacement = pool.forked[2]!;
+      expect(exits).toEqual([]);
+      pool.exit(replacement, 1);
+      expect(logged().at(-1)).toBe('fatal: a worker failed to start; stopping the service');
+      expect(exits).toEqual([1]);
+      // The start that was waiting for its back-off is called off.
+      vi.advanceTimersByTime(60_000);
+      expect(pool.forked).toHaveLength(3);
+    });
+
+    it('is not started again once the service is stopping', () => {
+      const { pool, supervisor, first, second } = supervise();
+      first.listen();
+      pool.exit(second, 1);
+      supervisor.shutdown('SIGTERM');
+      vi.advanceTimersByTime(60_000);
+      expect(pool.forked).toHaveLength(2);
+    });
+
+    it('is not started again once the service is stopping, even when another worker comes to serve', () => {
+      const { pool, supervisor, first, second } = supervise();
+      pool.exit(first, 1);
+      supervisor.shutdown('SIGTERM');
+      second.listen();
+      vi.advanceTimersByTime(60_000);
+      expect(pool.forked).toHaveLength(2);
+    });
+
+    it('tells every worker how the cluster stands, and logs when every worker serves again', () => {
+      const { pool, supervisor, first, second, logged } = supervise();
+      first.listen();
+      expect(first.counts).toEqual({ expected: 2, serving: 1, starting: 1, failed: 0 });
+      pool.exit(second, 1);
+      expect(first.counts).toEqual({ expected: 2, serving: 1, starting: 0, failed: 1 });
+      expect(supervisor.counts).toEqual(first.counts);
+      vi.advanceTimersByTime(1000);
+      const retried = pool.forked[2]!;
+      expect(first.counts).toEqual({ expected: 2, serving: 1, starting: 1, failed: 0 });
+      retried.listen();
+      expect(first.counts).toEqual({ expected: 2, serving: 2, starting: 0, failed: 0 });
+      expect(retried.counts).toEqual(first.counts);
+      expect(logged().at(-1)).toBe('info: every worker is serving again');
+    });
+  });
+
+  describe('model snapshots', () => {
+    function withSnapshots() {
+      const discarded: string[] = [];
+      const modelSnapshots = {
+        workerEnv: (load: string | undefined) => ({ SNAPSHOTS: '/snapshots', ...(load === undefined ? {} : { LOAD: load }) }),
+        discard: (path: string) => void discarded.push(path),
+      };
+      return { discarded, ...supervise({ modelSnapshots }) };
+    }
+
+    it('starts the first workers on MODEL_PATH, and a replacement on the latest snapshot a worker wrote', () => {
+      const { pool, first, second, discarded } = withSnapshots();
+      expect([first.env, second.env]).toEqual([{ SNAPSHOTS: '/snapshots' }, { SNAPSHOTS: '/snapshots' }]);
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      second.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b/churn_model.onnx' });
+      second.listen();
+      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx']);
+      pool.exit(first, 137, 'SIGKILL');
+      expect(pool.forked[2]!.env).toEqual({ SNAPSHOTS: '/snapshots', LOAD: '/snapshots/b/churn_model.onnx' });
+    });
+
+    it('starts a worker again on the snapshot that is the latest by then', () => {
+      const { pool, first, second } = withSnapshots();
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      pool.exit(second, 1);
+      // A reload in the serving worker, during the back-off.
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b/churn_model.onnx' });
+      vi.advanceTimersByTime(1000);
+      expect(pool.forked[2]!.env).toEqual({ SNAPSHOTS: '/snapshots', LOAD: '/snapshots/b/churn_model.onnx' });
+    });
+
+    it('keeps a superseded snapshot until the worker started on it has loaded it, or exited', () => {
+      const { pool, first, second, discarded } = withSnapshots();
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      second.listen();
+      pool.exit(second, 137, 'SIGKILL');
+      const replacement = pool.forked[2]!;
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b/churn_model.onnx' });
+      expect(discarded).toEqual([]);
+      replacement.listen();
+      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx']);
+
+      pool.exit(replacement, 137, 'SIGKILL');
+      const next = pool.forked[3]!;
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/c/churn_model.onnx' });
+      expect(discarded).toHaveLength(1);
+      pool.exit(next, 1);
+      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx', '/snapshots/b/churn_model.onnx']);
+    });
+
+    it('starts a replacement on MODEL_PATH when the last load left no snapshot', () => {
+      const { pool, first, second, discarded } = withSnapshots();
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      second.listen();
+      first.tell({ kind: 'churn:model-snapshot', path: null });
+      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx']);
+      pool.exit(second, 137, 'SIGKILL');
+      expect(pool.forked[2]!.env).toEqual({ SNAPSHOTS: '/snapshots' });
+    });
+  });
+
+  describe('gathers and workers still starting', () => {
+    it('asks only the serving workers for metrics and drift: a replacement still loading holds no scrape up', () => {
+      const { pool, first, second } = supervise();
+      first.listen();
+      second.listen();
+      pool.exit(second, 137, 'SIGKILL');
+      const replacement = pool.forked[2]!;
+      first.tell({ kind: 'churn:gather', id: 1, topic: 'metrics', payload: undefined, timeoutMs: 3000 });
+      first.answer({ result: [] });
+      // Answered at once, no timer run down.
+      expect(first.gathered).toEqual([{ kind: 'churn:gathered', id: 1, outcomes: [{ pid: first.process.pid, result: [] }] }]);
+      first.tell({ kind: 'churn:gather', id: 2, topic: 'drift', payload: undefined, timeoutMs: 3000 });
+      first.answer({ result: null });
+      expect(first.gathered.at(-1)).toEqual({ kind: 'churn:gathered', id: 2, outcomes: [{ pid: first.process.pid, result: null }] });
+      expect(replacement.asked).toEqual([]);
+      replacement.listen();
+      first.tell({ kind: 'churn:gather', id: 3, topic: 'metrics', payload: undefined, timeoutMs: 3000 });
+      expect(replacement.asked).toHaveLength(1);
+    });
+
+    it('asks the workers still starting for a reload too, so none comes up with the model the others replaced', () => {
+      const { supervisor, first, second } = supervise();
+      first.listen();
+      supervisor.reload();
+      expect(first.asked).toHaveLength(1);
+      expect(second.asked).toEqual([{ kind: 'churn:collect', id: 1, topic: 'reload', payload: undefined }]);
+    });
+
+    it("adds the topic keeper's own outcome, and tells it every answer and every exit", () => {
+      const keeper = {
+        answered: vi.fn<TopicKeeper<'metrics'>['answered']>(),
+        workerExited: vi.fn<TopicKeeper<'metrics'>['workerExited']>(),
+        result: vi.fn<TopicKeeper<'metrics'>['result']>(() => []),
+      };
+      const { pool, first, second } = supervise({ keepers: { metrics: keeper } });
+      first.listen();
+      second.listen();
+      first.tell({ kind: 'churn:gather', id: 5, topic: 'metrics', payload: undefined, timeoutMs: 3000 });
+      first.answer({ result: [] });
+      second.answer({ error: 'collector failed' });
+      expect(keeper.answered.mock.calls).toEqual([[first.process.pid, []]]);
+      expect(keeper.result).toHaveBeenCalledWith({ expected: 2, serving: 2, starting: 0, failed: 0 });
+      expect(first.gathered.at(-1)!.outcomes).toEqual([
+        { pid: first.process.pid, result: [] },
+        { pid: second.process.pid, error: 'collector failed' },
+        { pid: process.pid, result: [], fromPrimary: true },
+      ]);
+      pool.exit(second, 137, 'SIGKILL');
+      expect(keeper.workerExited.mock.calls).toEqual([[second.process.pid]]);
+      // Topics without a keeper get the workers' outcomes alone.
+      first.tell({ kind: 'churn:gather', id: 6, topic: 'drift', payload: undefined, timeoutMs: 3000 });
+      first.answer({ result: null });
+      expect(first.gathered.at(-1)!.outcomes).toEqual([{ pid: first.process.pid, result: null }]);
     });
   });
 });

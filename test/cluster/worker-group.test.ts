@@ -71,6 +71,26 @@ describe('WorkerGroup', () => {
     expect(channel.sent).toHaveLength(1);
   });
 
+  it('keeps how the cluster stands as the primary last told, and tells the primary of model snapshots', () => {
+    const channel = new FakeChannel();
+    const group = new WorkerGroup<TestTopics>(channel);
+    expect(group.counts).toBeUndefined();
+    channel.deliver({ kind: 'churn:worker-counts', counts: { expected: 2, serving: 1, starting: 1, failed: 0 } });
+    channel.deliver({ kind: 'churn:worker-counts', counts: { expected: 2, serving: 1, starting: 0, failed: 1 } });
+    expect(group.counts).toEqual({ expected: 2, serving: 1, starting: 0, failed: 1 });
+    group.modelSnapshotWritten('/snapshots/model-a/churn_model.onnx');
+    group.modelSnapshotWritten(null);
+    expect(channel.sent).toEqual([
+      { kind: 'churn:model-snapshot', path: '/snapshots/model-a/churn_model.onnx' },
+      { kind: 'churn:model-snapshot', path: null },
+    ]);
+    group.close();
+
+    const alone = new WorkerGroup<TestTopics>(undefined);
+    expect(alone.counts).toBeUndefined();
+    expect(() => alone.modelSnapshotWritten('/snapshots/model-a/churn_model.onnx')).not.toThrow();
+  });
+
   it('resolves pending gathers with nothing when closed', async () => {
     const channel = new FakeChannel();
     const group = new WorkerGroup<TestTopics>(channel);

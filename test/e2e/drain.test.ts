@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { runKeepAliveClients } from './keep-alive-clients.js';
-import { freePort, startServer, waitUntilHealthy } from './server-process.js';
+import { freePort, startServer, waitUntilEveryWorkerServes, waitUntilHealthy } from './server-process.js';
 
 interface LogLine {
   msg: string;
@@ -39,7 +39,8 @@ describe.each([1, 2])('drain with WORKERS=%i', (workers) => {
     for (let run = 1; run <= 5; run += 1) {
       const port = await freePort();
       const server = startServer({ WORKERS: String(workers), DRAIN_DELAY_MS: '1000', LOG_LEVEL: 'info' }, port);
-      await waitUntilHealthy(server);
+      // Every worker takes part in the drain (and logs its listener closing), so all must listen first.
+      await waitUntilEveryWorkerServes(server);
       let signalledAt = 0;
       const load = runKeepAliveClients(port, 32);
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -9,7 +9,7 @@ import { LINEAR_MODEL, versionedModels, type VersionedModels } from '../data-pla
 import { VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
-import { freePort, startServer, waitUntilHealthy } from './server-process.js';
+import { freePort, startServer, waitUntilEveryWorkerServes, waitUntilHealthy } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'e2e-admin-token-0123456789';
@@ -102,7 +102,8 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
     const port = await freePort();
     const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN }, port);
     try {
-      await waitUntilHealthy(server);
+      // Each worker's reload is checked: all of them must be serving first.
+      await waitUntilEveryWorkerServes(server);
       let stop = false;
       const load = runKeepAliveClients(port, 32, () => stop);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -145,7 +146,8 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
     const port = await freePort();
     const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN }, port);
     try {
-      await waitUntilHealthy(server);
+      // Each worker's reload is checked: all of them must be serving first.
+      await waitUntilEveryWorkerServes(server);
       const version = async () => ((await (await fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(VALID_CUSTOMER) })).json()) as { model_version: string }).model_version;
       writeFileSync(join(dirname(model), 'model_version.txt'), '6.1.0\n');
       server.child.kill('SIGHUP');
@@ -181,7 +183,7 @@ describe('metrics with WORKERS=2', () => {
     const port = await freePort();
     const server = startServer({ WORKERS: '2' }, port);
     try {
-      await waitUntilHealthy(server);
+      await waitUntilEveryWorkerServes(server);
       let served = 0;
       let rows = 0;
       const pids = new Set<string>();

@@ -71,3 +71,39 @@ export async function waitUntilHealthy(server: ServerProcess, timeoutMs = 15_000
     });
   if (outcome === 'exited') throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
 }
+
+interface Readiness {
+  status: string;
+  degraded: boolean;
+  workers?: { expected: number; serving: number; starting: number; failed: number };
+}
+
+/**
+ * Polls /health/ready until every worker serves, as the cluster primary counts them (a lone
+ * process: until it is ready). waitUntilHealthy returns as soon as any one worker answers, while
+ * the others may still be loading their model; a test that needs all of them waits for this.
+ * Fails with the server's output as soon as it exits, or when it times out.
+ */
+export async function waitUntilEveryWorkerServes(server: ServerProcess, timeoutMs = 30_000): Promise<Readiness> {
+  let exited = false;
+  const readiness = await vi
+    .waitFor(
+      async () => {
+        if (server.child.exitCode !== null) {
+          exited = true;
+          return undefined;
+        }
+        const response = await fetch(`${server.baseUrl}/health/ready`);
+        const body = (await response.json()) as Readiness;
+        expect(response.status).toBe(200);
+        if (body.workers) expect(body.workers.serving).toBe(body.workers.expected);
+        return body;
+      },
+      { timeout: timeoutMs, interval: 50 },
+    )
+    .catch((error: Error) => {
+      throw new Error(`not every worker serves after ${timeoutMs} ms (${error.message}):\n${server.output()}`);
+    });
+  if (exited || !readiness) throw new Error(`server exited with ${server.child.exitCode}:\n${server.output()}`);
+  return readiness;
+}

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { MetricsSnapshot } from '../../src/metrics/service-metrics.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 import { metricTypes, parsePrometheus, sampleValue } from '../prometheus-text.js';
 
@@ -129,6 +130,19 @@ describe('GET /metrics', () => {
     expect(testApp.logs.some((line) => line.level === 50 && line.msg === 'metrics scrape incomplete')).toBe(true);
     // The next scrape, with every worker answering, is whole again.
     expect((await scrape()).body).toContain('churn_inference_runs_total');
+  });
+
+  it("adds the primary's own outcome, the counts of workers that have exited, and counts only workers as missing", async () => {
+    const [own] = await testApp.app.workers.gather('metrics', undefined, 1000);
+    const labels = { method: 'GET', route: '/exited', status_code: '200' };
+    const retired = [{ name: 'http_requests_total', help: 'HTTP requests answered.', type: 'counter', aggregator: 'sum', values: [{ labels, value: 40 }] }] as unknown as MetricsSnapshot;
+    const primary = { pid: 1, result: retired, fromPrimary: true as const };
+    vi.spyOn(testApp.app.workers, 'gather').mockResolvedValueOnce([own!, primary]);
+    expect(sampleValue((await scrape()).body, 'http_requests_total', labels)).toBe(40);
+
+    vi.spyOn(testApp.app.workers, 'gather').mockResolvedValueOnce([own!, { pid: 4242, error: 'no answer in 3000 ms' }, primary]);
+    const response = await testApp.app.inject({ method: 'GET', url: '/metrics' });
+    expect([response.statusCode, response.body]).toEqual([503, '# metrics incomplete: 1 of 2 workers did not answer\n']);
   });
 
   it('is in the OpenAPI document as plain text', async () => {
