@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { anchorsOf, brokenLinks, headingSlug, markdownFiles, missingCodePaths, userDocs, type ReadPage } from './markdown-checks.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { anchorsOf, brokenLinks, headingSlug, markdownFiles, missingCodePaths, ROOT, userDocs, type ReadPage } from './markdown-checks.js';
+
+/** A reference to the project's issue tracker ("issue 13", "issues 8 and 9", "#14"): readers have no access to it. */
+const ISSUE_REFERENCE = /\bissues? #?\d+\b|(?<![&\w])#\d+\b/i;
 
 describe('links in the documentation', () => {
   it('covers the README, the changelog and every page under docs/', () => {
@@ -12,6 +17,11 @@ describe('links in the documentation', () => {
 
   it.each(userDocs())('every repository path %s writes as code exists', (file) => {
     expect(missingCodePaths(file)).toEqual([]);
+  });
+
+  it.each(markdownFiles())('%s cites no issue numbers', (file) => {
+    const citing = readFileSync(join(ROOT, file), 'utf8').split('\n').filter((line) => ISSUE_REFERENCE.test(line));
+    expect(citing).toEqual([]);
   });
 });
 
@@ -30,6 +40,11 @@ describe('the link checks themselves', () => {
       'README.md: docs/api.md#nope: docs/api.md has no heading #nope',
       'README.md: ../x.md points out of the repository',
     ]);
+  });
+
+  it('recognises an issue reference, and not an HTML entity or a heading', () => {
+    for (const cited of ['once issue 13 ships it', 'split (issue 19)', 'issues 8 and 9', 'the target (#8)', '#14']) expect(cited).toMatch(ISSUE_REFERENCE);
+    for (const plain of ['&#8212;', '## Heading', 'the issues it asks', 'validation-issues.ts', 'page#anchor']) expect(plain).not.toMatch(ISSUE_REFERENCE);
   });
 
   it('reports a repository path written as code that does not exist', () => {
