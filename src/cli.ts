@@ -29,7 +29,9 @@ function usage(): string {
     option(`${flag} <${value}>`, `${help} (${variable}, default ${defaultOf(variable)})`),
   );
   const width = Math.max(...variables.map((variable) => variable.name.length));
-  const variableLines = variables.map((variable) => `  ${variable.name.padEnd(width)}  default ${variable.default}\n  ${' '.repeat(width)}  ${variable.description}`);
+  // The descriptions are Markdown for docs/configuration.md; a terminal shows their code spans plain.
+  const plain = (markdown: string) => markdown.replaceAll('`', '');
+  const variableLines = variables.map((variable) => `  ${variable.name.padEnd(width)}  default ${variable.default}\n  ${' '.repeat(width)}  ${plain(variable.description)}`);
   return [
     `${COMMAND} ${SERVICE_VERSION}: serves the churn model over HTTP (see README.md).`,
     '',

@@ -15,66 +15,89 @@ const Probability = (description: string, defaultValue: number) =>
  */
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'TCP port to listen on.' }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to bind.' }),
+  HOST: Type.String({
+    minLength: 1,
+    default: '0.0.0.0',
+    description:
+      'Address to bind: `0.0.0.0` listens on every IPv4 interface, `127.0.0.1` on this machine only. Without `API_KEYS`, an address beyond loopback logs a warning at start.',
+  }),
   MODEL_PATH: Type.String({
     minLength: 1,
     default: BUNDLED_MODEL_PATH,
-    description: 'ONNX model file; its version is read from model_version.txt beside it.',
+    description:
+      'The ONNX model file. Its version is the first line of `model_version.txt` beside it (`1.0.0` without one), and a `model_card.json` beside it must describe this very file. The default is resolved from the code\'s location, so it works from any working directory.',
   }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info', description: 'pino log level.' },
+    { default: 'info', description: 'pino log level. `debug` adds the configuration (secrets redacted), model load details and a line per model run.' },
   ),
   LOG_FORMAT: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
     default: 'auto',
-    description: 'json: one JSON object per line; pretty: readable, coloured lines; auto: pretty when standard output is a terminal, else json.',
+    description: '`json`: one JSON object per line; `pretty`: readable, coloured lines; `auto`: pretty when standard output is a terminal, else json.',
   }),
-  PREDICTION_THRESHOLD: Probability('churn_prediction is true when the probability is at least this.', 0.5),
-  HIGH_RISK_THRESHOLD: Probability('risk_tier is HIGH when the probability is at least this.', 0.7),
-  MEDIUM_RISK_THRESHOLD: Probability('risk_tier is MEDIUM when the probability is at least this (and below HIGH).', 0.4),
-  BATCH_MAX_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Most customers in one /predict/batch request.' }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body accepted; larger ones get 413.' }),
+  PREDICTION_THRESHOLD: Probability('`churn_prediction` is true when the probability is at least this.', 0.5),
+  HIGH_RISK_THRESHOLD: Probability('`risk_tier` is `HIGH` when the probability is at least this.', 0.7),
+  MEDIUM_RISK_THRESHOLD: Probability('`risk_tier` is `MEDIUM` when the probability is at least this (and below `HIGH_RISK_THRESHOLD`).', 0.4),
+  BATCH_MAX_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Most customers in one `/predict/batch` request, and most rows in one Open Inference Protocol infer call; more get `422` (`400` from the Open Inference Protocol).' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body accepted, in bytes (1 MiB by default); larger ones get `413`.' }),
   STRICT_TYPES: Type.Boolean({
     default: false,
     description:
-      'false: the churn API converts values as FastAPI (pydantic v2 lax mode) does: "2" and "70.7" are numbers, true and false are 1 and 0, and explain=1, yes or on is true. true: only JSON numbers are numbers, and explain must be exactly true or false.',
+      '`false`: the churn API converts values as FastAPI (pydantic v2 lax mode) does: `"2"` and `"70.7"` are numbers, `true` and `false` are 1 and 0, and `explain=1`, `yes` or `on` is true. `true`: only JSON numbers are numbers, and `explain` must be exactly `true` or `false`.',
   }),
-  CORS_ORIGINS: Type.String({ minLength: 1, default: '*', description: 'Allowed CORS origins: "*" or a comma-separated list.' }),
-  CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600, description: 'How long browsers may reuse a CORS preflight answer (Access-Control-Max-Age), so calls are not each preceded by one. 0 sends none.' }),
+  CORS_ORIGINS: Type.String({ minLength: 1, default: '*', description: 'Origins browsers may call the API from: `*` for any, or a comma-separated list.' }),
+  CORS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600, description: 'How long browsers may reuse a CORS preflight answer (`Access-Control-Max-Age`), so calls are not each preceded by one. 0 sends none.' }),
   INTRA_OP_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'onnxruntime intra-op threads per process.' }),
   MICRO_BATCHING: Type.Boolean({ default: true, description: 'Coalesce concurrent /predict calls into one model run.' }),
   MICRO_BATCH_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Most rows in one coalesced model run; bounds how long one run blocks the event loop.' }),
-  MICRO_BATCH_MAX_DELAY_MS: Type.Number({ minimum: 0, maximum: 1000, default: 0, description: 'Extra wait for more /predict calls before a run, in ms; 0 runs at the next turn of the event loop.' }),
-  MICRO_BATCH_MULTI_ROW: Type.Boolean({ default: false, description: 'Send /predict/batch rows through the shared micro-batch queue too, instead of one model run per request.' }),
-  WORKERS: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 1, description: 'Worker processes sharing the port: a number, or "auto" for one per core.' }),
-  MODEL_SNAPSHOT_DIR: Type.Optional(Type.String({ minLength: 1, description: 'Set by the cluster primary for its workers (leave it unset): the private directory where each model loaded from MODEL_PATH is copied, so a replacement worker loads what the others serve.' })),
-  MODEL_SNAPSHOT_PATH: Type.Optional(Type.String({ minLength: 1, description: 'Set by the cluster primary for a worker it starts while others serve (leave it unset): the snapshot of their model, loaded at start instead of MODEL_PATH.' })),
-  MODEL_NAME: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', default: 'churn', expected: 'a name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit', description: 'Name the model is served and reported under (metrics, Open Inference Protocol).' }),
-  DRAIN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 0, description: 'On SIGTERM, keep serving this long (readiness already 503) while load balancers remove the instance.' }),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000, description: 'Once the listener closes, in-flight requests must finish within this, or the process exits 1.' }),
-  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets 408.' }),
-  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets 408.' }),
-  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this.' }),
-  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, for GET /monitoring/drift and the drift metrics.' }),
+  MICRO_BATCH_MAX_DELAY_MS: Type.Number({ minimum: 0, maximum: 1000, default: 0, description: 'Extra wait for more `/predict` calls before a run, in ms; 0 runs at the next turn of the event loop.' }),
+  MICRO_BATCH_MULTI_ROW: Type.Boolean({ default: false, description: 'Send `/predict/batch` rows through the shared micro-batch queue too, instead of one model run per request (measured no faster, with a higher p99).' }),
+  WORKERS: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 1, description: 'Worker processes sharing the port: a number, or `auto` for one per core. Signals go to the primary process, which forwards them.' }),
+  MODEL_SNAPSHOT_DIR: Type.Optional(Type.String({ minLength: 1, description: 'Set by the cluster primary for its workers (leave it unset): the private directory where each model loaded from `MODEL_PATH` is copied, so a replacement worker loads what the others serve.' })),
+  MODEL_SNAPSHOT_PATH: Type.Optional(Type.String({ minLength: 1, description: 'Set by the cluster primary for a worker it starts while others serve (leave it unset): the snapshot of their model, loaded at start instead of `MODEL_PATH`.' })),
+  MODEL_NAME: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', default: 'churn', expected: 'a name of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit', description: 'Name the model is served and reported under: the metrics\' `model_name` label and the Open Inference Protocol\'s `/v2/models/<name>`.' }),
+  DRAIN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 0, description: 'After `SIGTERM`, keep serving this long (readiness already `503`) while load balancers remove the instance.' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000, description: 'Once the listener has closed, open requests must finish within this, or the process exits 1.' }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets `408`, and its connection is closed.' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets `408`, and its connection is closed.' }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this (the default is above the 60 s idle timeout of common load balancers).' }),
+  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, for `GET /monitoring/drift`, the drift metrics and the drift warnings.' }),
   DRIFT_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 10_000, description: 'Drift compares the last this many scored rows with the training data.' }),
-  DRIFT_MIN_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_000, description: 'No drift status until the window holds this many rows.' }),
-  DRIFT_MODERATE_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'A feature whose PSI reaches this has drifted moderately.' }),
-  DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted significantly.' }),
+  DRIFT_MIN_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_000, description: 'No drift status, and no live bin shares in `GET /monitoring/drift`, until the window holds this many rows.' }),
+  DRIFT_MODERATE_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'A feature whose PSI reaches this has drifted: `moderate`.' }),
+  DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted: `significant`.' }),
   DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
-  IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading, say) is closed.' }),
-  API_KEYS: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a comma-separated list of keys of at least 16 characters each', description: 'Keys callers must present to every route but the probes, the docs and /metrics; unset leaves them open.' })),
-  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for /metrics too, as for every route but the probes and the docs.' }),
-  RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key (or per client address without a valid key), over every worker; unset turns rate limiting off.' })),
-  RATE_LIMIT_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+', secret: true, expected: 'a redis:// or rediss:// URL', description: 'Redis that keeps the rate-limit counts, so every replica shares one limit; unset keeps them in this server (the cluster primary with WORKERS > 1).' })),
+  IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading its answer, say) is closed.' }),
+  API_KEYS: Type.Optional(
+    Type.String({
+      minLength: 16,
+      secret: true,
+      expected: 'a comma-separated list of keys of at least 16 characters each',
+      description:
+        'Keys callers must send (`Authorization: Bearer <key>` or `X-API-Key: <key>`) on every route but the probes, the docs and `/metrics`. Unset leaves every route open; a value of only commas or spaces stops the start rather than run open. List an old and a new key together to rotate them.',
+    }),
+  ),
+  PROTECT_OPS: Type.Boolean({ default: false, description: 'Require an API key for `/metrics` too, as for every route but the probes and the docs.' }),
+  RATE_LIMIT_PER_MINUTE: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute per API key, or per client address without a valid key, over every worker (and every replica with `RATE_LIMIT_REDIS_URL`). Unset turns rate limiting off.' })),
+  RATE_LIMIT_REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://.+',
+      secret: true,
+      expected: 'a redis:// or rediss:// URL',
+      description:
+        'Redis that keeps the rate-limit counts, so every replica shares one limit. Unset keeps them in this server (the cluster primary with `WORKERS` > 1). When Redis does not answer, requests are served without a limit (fail open).',
+    }),
+  ),
   RATE_LIMIT_REDIS_PREFIX: Type.String({ minLength: 1, maxLength: 128, default: 'churn-service:rate-limit:', description: 'Prefix of the rate-limit keys in Redis: deployments that share one Redis need different prefixes.' }),
   TRUST_PROXY: Type.Optional(
     Type.String({
       minLength: 1,
       expected: '"true", "false", a hop count, or comma-separated IP addresses and CIDR ranges',
-      description: 'Which proxies may set X-Forwarded-For (the client address for rate limits and logs): "true" for any, "false" for none, a hop count, or comma-separated addresses and CIDR ranges.',
+      description:
+        'Which proxies may set `X-Forwarded-For` (the client address for rate limits and logs): `true` for any, `false` for none, a hop count, or comma-separated addresses and CIDR ranges (and `loopback`, `linklocal`, `uniquelocal`). Unset trusts none.',
     }),
   ),
-  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for /admin routes; they do not exist when it is unset.' })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
 export type ConfigName = keyof Config;
@@ -93,7 +116,7 @@ export class ConfigError extends Error {
 }
 
 /** Old names that still work, each with a one-line deprecation warning. */
-const RENAMED: Partial<Record<string, ConfigName>> = { BATCH_MAX_DELAY_MS: 'MICRO_BATCH_MAX_DELAY_MS' };
+export const RENAMED: Partial<Record<string, ConfigName>> = { BATCH_MAX_DELAY_MS: 'MICRO_BATCH_MAX_DELAY_MS' };
 
 interface PickedEnv {
   values: Record<string, string>;
@@ -127,7 +150,7 @@ function pickDefined(env: NodeJS.ProcessEnv): PickedEnv {
   return picked;
 }
 
-interface RuleSchema {
+export interface RuleSchema {
   type?: string;
   /** How the rule reads in an error message, where the schema alone would say it badly. */
   expected?: string;
@@ -161,7 +184,8 @@ function parseValues(raw: Record<string, string>): Record<string, string | numbe
   return parsed;
 }
 
-function describeRule(schema: RuleSchema): string {
+/** A variable's rule in words, as the error messages and the configuration docs say it. */
+export function describeRule(schema: RuleSchema): string {
   if (schema.expected) return schema.expected;
   if (schema.anyOf) return schema.anyOf.map(describeRule).join(' or ');
   if (schema.const !== undefined) return JSON.stringify(schema.const);
@@ -222,7 +246,7 @@ const VALUE_CHECKS: ((config: Config, raw: Record<string, string | undefined>) =
 ];
 
 /** Rules between variables, each with the message that names both. */
-const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config: Config) => boolean][] = [
+export const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config: Config) => boolean][] = [
   [
     (c) => `MEDIUM_RISK_THRESHOLD (${c.MEDIUM_RISK_THRESHOLD}) must not exceed HIGH_RISK_THRESHOLD (${c.HIGH_RISK_THRESHOLD})`,
     (c) => c.MEDIUM_RISK_THRESHOLD <= c.HIGH_RISK_THRESHOLD,

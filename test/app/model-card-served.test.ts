@@ -47,7 +47,7 @@ describe('GET /model', () => {
     expect(card.calibration.reduce((sum: number, bin: { rows: number }) => sum + bin.rows, 0)).toBe(card.training_data.rows_holdout);
     expect(card.operating_points.map((point: { threshold: number }) => point.threshold)).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
     const at = (threshold: number) => card.operating_points.find((point: { threshold: number }) => point.threshold === threshold);
-    // The numbers README.md and examples/crm-webhook.md quote.
+    // The numbers docs/explanations.md and examples/crm-webhook.md quote.
     expect(at(0.5)).toMatchObject({ flagged_share: expect.closeTo(0.21, 2), precision: expect.closeTo(0.62, 2), recall: expect.closeTo(0.49, 2) });
     expect(at(0.8)).toMatchObject({ flagged_share: expect.closeTo(0.026, 3), precision: expect.closeTo(0.83, 2), recall: expect.closeTo(0.08, 2) });
   });

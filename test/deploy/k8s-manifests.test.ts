@@ -263,11 +263,11 @@ describe('deploy/k8s: the manifests agree with each other, the Dockerfile and th
     expect(container.envFrom.every((source: Doc) => source.secretRef === undefined || source.secretRef.name !== secretName)).toBe(true);
   });
 
-  it('documents how to create that Secret, with both keys, in README.md', () => {
+  it('documents how to create that Secret, with both keys, in docs/deployment.md', () => {
     const secretName = container.env.find((entry: Doc) => entry.name === 'API_KEYS').valueFrom.secretKeyRef.name;
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\\\n\s*/g, ' ');
-    const command = new RegExp(`kubectl create secret generic ${secretName} .*`).exec(readme)?.[0];
-    expect(command, `README.md: kubectl create secret generic ${secretName} ...`).toBeDefined();
+    const guide = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8').replace(/\\\n\s*/g, ' ');
+    const command = new RegExp(`kubectl create secret generic ${secretName} .*`).exec(guide)?.[0];
+    expect(command, `docs/deployment.md: kubectl create secret generic ${secretName} ...`).toBeDefined();
     for (const name of CREDENTIALS) expect(command).toContain(`--from-literal=${name}=`);
   });
 

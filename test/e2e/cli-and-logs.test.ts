@@ -32,6 +32,9 @@ describe('churn-serve', () => {
     for (const flag of ['--port', '--host', '--model', '--workers', '--log-level', '--log-format', '--version', '--help']) expect(stdout).toContain(flag);
     for (const name of Object.keys(ConfigSchema.properties)) expect(stdout).toMatch(new RegExp(`^  ${name} +default `, 'm'));
     expect(stdout).toMatch(/--port <number> +TCP port to listen on \(PORT, default 8000\)/);
+    // The descriptions are Markdown for docs/configuration.md; a terminal shows them without code marks.
+    expect(stdout).toContain('Address to bind: 0.0.0.0 listens on every IPv4 interface');
+    expect(stdout).not.toContain('`');
   });
 
   it('--version prints the service and model versions', async () => {
