@@ -1,6 +1,33 @@
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { buildTestApp, type TestApp } from '../helpers.js';
+
+const ADMIN_TOKEN = 'admin-token-0123456789';
+
+interface Operation {
+  operationId?: string;
+  security?: Record<string, string[]>[];
+}
+interface OpenApiDocument {
+  info: { description: string };
+  paths: Record<string, Record<string, Operation>>;
+  components?: { securitySchemes?: Record<string, unknown> };
+}
+
+const openApi = async (app: FastifyInstance) => (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as OpenApiDocument;
+const operationsOf = (spec: OpenApiDocument) =>
+  Object.entries(spec.paths).flatMap(([path, operations]) => Object.entries(operations).map(([method, operation]) => ({ method, path, operation })));
+
+/** Builds an app with `env`, hands it to `check`, and closes it. */
+async function withApp(env: Record<string, string>, check: (app: FastifyInstance) => Promise<void>) {
+  const { app } = await buildTestApp(env);
+  try {
+    await check(app);
+  } finally {
+    await app.close();
+  }
+}
 
 let testApp: TestApp;
 beforeAll(async () => {
@@ -62,5 +89,37 @@ describe('favicon', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('image/png');
     expect(response.rawPayload.subarray(1, 4).toString()).toBe('PNG');
+  });
+});
+
+describe('operation ids, for generated clients', () => {
+  it('gives every operation a unique operationId named after what it does', async () => {
+    await withApp({ ADMIN_TOKEN }, async (app) => {
+      const operations = operationsOf(await openApi(app));
+      const ids = Object.fromEntries(operations.map(({ method, path, operation }) => [`${method.toUpperCase()} ${path}`, operation.operationId]));
+      expect(ids).toEqual({
+        'POST /predict': 'predict',
+        'POST /predict/batch': 'predictBatch',
+        'GET /health': 'health',
+        'GET /health/live': 'healthLive',
+        'GET /health/ready': 'healthReady',
+        'GET /model': 'getModel',
+        'GET /monitoring/drift': 'getDrift',
+        'GET /metrics': 'getMetrics',
+        'POST /admin/reload': 'reloadModel',
+        'GET /v2': 'serverMetadata',
+        'GET /v2/health/live': 'serverLive',
+        'GET /v2/health/ready': 'serverReady',
+        'GET /v2/models/{model_name}': 'modelMetadata',
+        'GET /v2/models/{model_name}/versions/{model_version}': 'modelVersionMetadata',
+        'GET /v2/models/{model_name}/ready': 'modelReady',
+        'GET /v2/models/{model_name}/versions/{model_version}/ready': 'modelVersionReady',
+        'POST /v2/models/{model_name}/infer': 'modelInfer',
+        'POST /v2/models/{model_name}/versions/{model_version}/infer': 'modelVersionInfer',
+      });
+      const all = operations.map(({ operation }) => operation.operationId);
+      expect(all.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]*$/.test(id))).toBe(true);
+      expect(new Set(all).size).toBe(all.length);
+    });
   });
 });
