@@ -116,6 +116,9 @@ describe.skipIf(!available)('the docs in a real browser (Chromium)', () => {
     expect((await tryItOut(page, 'operations-predictions-predict')).status).toBe('401');
     await page.locator('button.authorize').first().click();
     const dialog = page.locator('.modal-ux');
+    // The two forms of an API key; no admin token, since this server has no admin route.
+    await dialog.locator('.auth-container').first().waitFor();
+    expect(await dialog.locator('.auth-container h4').allTextContents()).toEqual([expect.stringContaining('apiKeyHeader'), expect.stringContaining('apiKeyBearer')]);
     await dialog.locator('.auth-container').filter({ hasText: 'apiKeyHeader' }).locator('input').fill(API_KEY);
     await dialog.locator('.auth-container').filter({ hasText: 'apiKeyHeader' }).locator('button.authorize').click();
     await dialog.locator('button.btn-done').first().click();
