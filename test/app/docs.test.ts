@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
-import { buildTestApp, type TestApp } from '../helpers.js';
+import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 const API_KEY = 'key-0123456789abcdef';
 const ADMIN_TOKEN = 'admin-token-0123456789';
@@ -197,6 +197,26 @@ describe('the page\'s description', () => {
       const { description } = (await openApi(app)).info;
       expect(description).toContain('`/admin` routes take the admin token');
       expect(description).not.toMatch(/API key|X-API-Key/);
+    });
+  });
+});
+
+describe('?explain in Try it out', () => {
+  it.each([
+    ['by default', {}],
+    ['with STRICT_TYPES', { STRICT_TYPES: 'true' }],
+  ])('%s, has no schema default for Swagger UI to fill in, and the server still reads it as false', async (_what, env: Record<string, string>) => {
+    await withApp(env, async (app) => {
+      const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      for (const path of ['/predict', '/predict/batch']) {
+        const [explain] = spec.paths[path].post.parameters;
+        expect(explain).toMatchObject({ in: 'query', name: 'explain', required: false });
+        expect(JSON.stringify(explain), path).not.toContain('"default"');
+        expect(explain.description).toContain('Left out, it is false.');
+      }
+      const plain = await postJson(app, '/predict', VALID_CUSTOMER);
+      expect(plain.statusCode).toBe(200);
+      expect(plain.json()).not.toHaveProperty('explanation');
     });
   });
 });

@@ -61,12 +61,18 @@ function expectLocalOnly({ requests, problems }: Visit, server: ServerProcess, e
   expect(problems.filter((problem) => !expectedProblem?.test(problem))).toEqual([]);
 }
 
-/** Expands an operation in Swagger UI, presses Try it out and Execute, and returns the status and body shown. */
-async function tryItOut(page: Page, operationId: string): Promise<{ status: string; body: string }> {
+/** Expands an operation in Swagger UI and presses Try it out, unless it already is. */
+async function openForTrying(page: Page, operationId: string) {
   const operation = page.locator(`#${operationId}`);
   if (!((await operation.getAttribute('class')) ?? '').includes('is-open')) await operation.locator('.opblock-summary').first().click();
   const tryOut = operation.locator('button.try-out__btn');
   if ((await tryOut.textContent())?.trim() === 'Try it out') await tryOut.click();
+  return operation;
+}
+
+/** Expands an operation in Swagger UI, presses Try it out and Execute, and returns the status and body shown. */
+async function tryItOut(page: Page, operationId: string): Promise<{ status: string; body: string }> {
+  const operation = await openForTrying(page, operationId);
   await operation.locator('button.execute').click();
   const response = operation.locator('.live-responses-table .response').first();
   await response.waitFor();
@@ -129,6 +135,27 @@ describe.skipIf(!available)('the docs in a real browser (Chromium)', () => {
     await page.screenshot({ path: `${ARTIFACTS}swagger-ui-authorized.png`, fullPage: true });
     // The browser reports the deliberate 401 as a failed resource load.
     expectLocalOnly(visited, keyed, /status of 401 \(Unauthorized\)/);
+    await page.close();
+  }, 60_000);
+
+  it('Swagger UI offers no Authorize on a server that asks for no key, and sends ?explain only when it is chosen', async () => {
+    const visited = await visit(open, '/docs');
+    const { page } = visited;
+    await page.locator('#operations-predictions-predict').waitFor();
+    expect(await page.locator('button.authorize').count()).toBe(0);
+    expect(await page.locator('.authorization__btn').count()).toBe(0);
+    const predictCalls = () => visited.requests.filter((url) => url.startsWith(`${open.baseUrl}/predict`));
+
+    expect((await tryItOut(page, 'operations-predictions-predict')).status).toBe('200');
+    expect(predictCalls()).toEqual([`${open.baseUrl}/predict`]);
+
+    const operation = await openForTrying(page, 'operations-predictions-predict');
+    await operation.locator('tr[data-param-name="explain"] select').selectOption('true');
+    const explained = await tryItOut(page, 'operations-predictions-predict');
+    expect(explained.status).toBe('200');
+    expect(JSON.parse(explained.body)).toHaveProperty('explanation.reasons');
+    expect(predictCalls()).toEqual([`${open.baseUrl}/predict`, `${open.baseUrl}/predict?explain=true`]);
+    expectLocalOnly(visited, open);
     await page.close();
   }, 60_000);
 
