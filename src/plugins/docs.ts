@@ -146,7 +146,12 @@ export default fp<DocsPluginOptions>(
       reply.type('image/png').header('cache-control', 'public, max-age=86400').send(favicon),
     );
     app.get('/openapi.json', { config: docsRoute, schema: { hide: true } }, async () => app.swagger());
-    app.get('/redoc', { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+    // Both spellings, as Swagger UI answers /docs and /docs/: the page's URLs are absolute.
+    for (const url of ['/redoc', '/redoc/']) {
+      app.get(url, { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+    }
+    // The service has no home page: a browser pointed at the bare host lands on the docs.
+    app.get('/', { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
     app.get('/redoc/redoc.standalone.js', { config: docsRoute, schema: { hide: true } }, async (_request, reply) =>
       reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocScript),
     );

@@ -220,3 +220,19 @@ describe('?explain in Try it out', () => {
     });
   });
 });
+
+describe('the bare host and /redoc/', () => {
+  it.each(['GET', 'HEAD'] as const)('%s / redirects to the docs', async (method) => {
+    const response = await testApp.app.inject({ method, url: '/' });
+    expect(response.statusCode).toBe(302);
+    expect(response.headers.location).toBe('/docs');
+  });
+
+  it('serves ReDoc at /redoc/ as at /redoc, as Swagger UI answers /docs/ as /docs', async () => {
+    const [bare, slashed] = await Promise.all([get('/redoc'), get('/redoc/')]);
+    expect(slashed.statusCode).toBe(200);
+    expect(slashed.headers['content-type']).toBe(bare.headers['content-type']);
+    expect(slashed.body).toBe(bare.body);
+    expect((await get('/docs/')).statusCode).toBe(200);
+  });
+});

@@ -159,6 +159,18 @@ describe.skipIf(!available)('the docs in a real browser (Chromium)', () => {
     await page.close();
   }, 60_000);
 
+  it('the bare host opens Swagger UI, and /redoc/ opens ReDoc', async () => {
+    const home = await visit(open, '/');
+    expect(home.page.url()).toBe(`${open.baseUrl}/docs`);
+    await home.page.locator('#operations-predictions-predict').waitFor();
+    expectLocalOnly(home, open);
+    await home.page.close();
+    const redoc = await visit(open, '/redoc/');
+    await redoc.page.locator('h2', { hasText: 'Predict churn for one customer' }).waitFor({ timeout: 30_000 });
+    expectLocalOnly(redoc, open);
+    await redoc.page.close();
+  }, 60_000);
+
   it('ReDoc shows the operations and the field descriptions', async () => {
     const visited = await visit(open, '/redoc');
     const { page } = visited;
