@@ -112,7 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });
   await app.register(driftMonitoring, { config });
-  await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS });
+  await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS, adminToken: Boolean(config.ADMIN_TOKEN) });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });
   await app.register(monitoringRoutes);

@@ -79,6 +79,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       ...(laxTypes ? { preValidation: convertLaxInput } : {}),
       schema: {
         tags: ['predictions'],
+        operationId: 'predict',
         summary: 'Predict churn for one customer',
         description: `With ?explain=true, the prediction also carries why: exact SHAP values per feature and the top reasons.${typesNote}`,
         querystring,
@@ -96,6 +97,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       preValidation: laxTypes ? [tooManyCustomers(config.BATCH_MAX_SIZE), convertLaxInput] : tooManyCustomers(config.BATCH_MAX_SIZE),
       schema: {
         tags: ['predictions'],
+        operationId: 'predictBatch',
         summary: `Predict churn for 1 to ${config.BATCH_MAX_SIZE} customers in one model run`,
         description: `With ?explain=true, each prediction also carries why: exact SHAP values per feature and the top reasons.${typesNote}`,
         querystring,

@@ -71,6 +71,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
     {
       schema: {
         tags: [TAG],
+        operationId: 'serverMetadata',
         summary: 'Server metadata',
         response: { 200: jsonResponse(ServerMetadataResponse, 'The server\'s name, version and protocol extensions.', { ...server, extensions: [] }) },
       },
@@ -84,6 +85,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
       config: { access: 'probe', rateLimited: false },
       schema: {
         tags: [TAG],
+        operationId: 'serverLive',
         summary: 'Server liveness: 200 whenever the process answers',
         response: { 200: sharedRef(ServerLiveResponse, { description: 'The server is live.' }) },
       },
@@ -97,6 +99,7 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
       config: { access: 'probe', rateLimited: false },
       schema: {
         tags: [TAG],
+        operationId: 'serverReady',
         summary: 'Server readiness: 200 when the model is loaded and the service is not draining; 503 otherwise',
         response: {
           200: sharedRef(ServerReadyResponse, { description: 'Ready for inference requests.' }),
@@ -111,8 +114,9 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
   );
 
   const modelReady = async (name: string, version: string | undefined) => ({ name, ready: app.dataPlane.isReady({ name, version }) });
-  const readySchema = <Params extends TObject>(params: Params) => ({
+  const readySchema = <Params extends TObject>(params: Params, operationId: string) => ({
     tags: [TAG],
+    operationId,
     summary: 'Model readiness: 200 when the model can take inference requests; 503 when not',
     params,
     response: {
@@ -121,11 +125,11 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
       404: modelErrors[404],
     },
   });
-  app.get('/models/:model_name/ready', { config: { access: 'probe', rateLimited: false }, schema: readySchema(ModelParams) }, async (request, reply) => {
+  app.get('/models/:model_name/ready', { config: { access: 'probe', rateLimited: false }, schema: readySchema(ModelParams, 'modelReady') }, async (request, reply) => {
     const answer = await modelReady(request.params.model_name, undefined);
     return reply.code(answer.ready ? 200 : 503).send(answer);
   });
-  app.get('/models/:model_name/versions/:model_version/ready', { config: { access: 'probe', rateLimited: false }, schema: readySchema(VersionedModelParams) }, async (request, reply) => {
+  app.get('/models/:model_name/versions/:model_version/ready', { config: { access: 'probe', rateLimited: false }, schema: readySchema(VersionedModelParams, 'modelVersionReady') }, async (request, reply) => {
     const answer = await modelReady(request.params.model_name, request.params.model_version);
     return reply.code(answer.ready ? 200 : 503).send(answer);
   });
@@ -137,14 +141,15 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
     inputs: [inputMetadata(model.signature.input)],
     outputs: model.signature.outputs.map(outputMetadata),
   });
-  const metadataSchema = <Params extends TObject>(params: Params) => ({
+  const metadataSchema = <Params extends TObject>(params: Params, operationId: string) => ({
     tags: [TAG],
+    operationId,
     summary: 'Model metadata: its input and output tensors, read from the loaded model',
     params,
     response: { 200: jsonResponse(ModelMetadataResponse, 'The model\'s name, version, platform and tensors.', EXAMPLE_MODEL_METADATA), ...modelErrors },
   });
-  app.get('/models/:model_name', { schema: metadataSchema(ModelParams) }, async (request) => metadata(servedModel(request.params.model_name)));
-  app.get('/models/:model_name/versions/:model_version', { schema: metadataSchema(VersionedModelParams) }, async (request) =>
+  app.get('/models/:model_name', { schema: metadataSchema(ModelParams, 'modelMetadata') }, async (request) => metadata(servedModel(request.params.model_name)));
+  app.get('/models/:model_name/versions/:model_version', { schema: metadataSchema(VersionedModelParams, 'modelVersionMetadata') }, async (request) =>
     metadata(servedModel(request.params.model_name, request.params.model_version)),
   );
 
@@ -165,8 +170,9 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
       outputs: (scoredBy === model ? outputs : selectOutputs(scoredBy.signature.outputs, body.outputs)).map((output) => outputTensor(output, scores)),
     };
   };
-  const inferSchema = <Params extends TObject>(params: Params) => ({
+  const inferSchema = <Params extends TObject>(params: Params, operationId: string) => ({
     tags: [TAG],
+    operationId,
     summary: `Infer: P(stay) and P(churn) and the class label for 1 to ${config.BATCH_MAX_SIZE} customers`,
     description:
       `The one input is FP32 [N, 5], N from 1 to ${config.BATCH_MAX_SIZE}: one row per customer, its columns the churn API's features in order ` +
@@ -176,10 +182,10 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
     body: sharedRef(InferenceRequest),
     response: { 200: jsonResponse(InferenceResponse, 'The outputs asked for (all by default), for every row.', EXAMPLE_INFER_RESPONSE), ...inferErrors },
   });
-  app.post('/models/:model_name/infer', { config: { access: 'inference' }, schema: inferSchema(ModelParams) }, async (request) =>
+  app.post('/models/:model_name/infer', { config: { access: 'inference' }, schema: inferSchema(ModelParams, 'modelInfer') }, async (request) =>
     infer(request.body, request.params.model_name, undefined, request.id),
   );
-  app.post('/models/:model_name/versions/:model_version/infer', { config: { access: 'inference' }, schema: inferSchema(VersionedModelParams) }, async (request) =>
+  app.post('/models/:model_name/versions/:model_version/infer', { config: { access: 'inference' }, schema: inferSchema(VersionedModelParams, 'modelVersionInfer') }, async (request) =>
     infer(request.body, request.params.model_name, request.params.model_version, request.id),
   );
 };

@@ -23,6 +23,7 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string }> = async (ap
       config: { access: 'admin' },
       schema: {
         tags: ['operations'],
+        operationId: 'reloadModel',
         summary: 'Load the model at MODEL_PATH again in every worker and swap it in without dropping a request',
         description:
           'Each worker loads the file and its model_version.txt, runs the start-up checks, and swaps only if they pass; ' +

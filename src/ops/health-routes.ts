@@ -11,6 +11,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
+        operationId: 'health',
         summary: 'Service health, as the FastAPI service answered it: 200 when the model is loaded, 503 when not',
         response: {
           200: sharedRef(HealthResponse, { description: 'A model is loaded.' }),
@@ -35,6 +36,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
+        operationId: 'healthLive',
         summary: 'Liveness: 200 whenever the process answers (restart it if it does not)',
         response: { 200: sharedRef(LiveResponse, { description: 'The process answers.' }) },
       },
@@ -48,6 +50,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'probe', rateLimited: false },
       schema: {
         tags: ['operations'],
+        operationId: 'healthReady',
         summary: 'Readiness: 200 when a model is loaded and the service is not draining; 503 otherwise (send it no traffic). Says when the service is degraded',
         response: {
           200: sharedRef(ReadyResponse, { description: 'Ready for traffic.' }),

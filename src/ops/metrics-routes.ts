@@ -16,6 +16,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       config: { access: 'ops' },
       schema: {
         tags: ['operations'],
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics of the whole server (all workers)',
         response: {
           200: { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: Type.String() } } },

@@ -22,6 +22,7 @@ const modelRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getModel',
         summary: 'The served model: its card, metrics, operating points and global feature importance',
         response: {
           200: { ...sharedRef(ModelResponse), description: 'The model serving now.' },

@@ -15,6 +15,7 @@ const monitoringRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getDrift',
         summary: 'Drift: live feature and score distributions of the whole server against the training data (PSI)',
         response: {
           200: { ...sharedRef(DriftReport), description: 'The drift of the window, per feature and for the score.' },

@@ -41,18 +41,55 @@ export interface DocsPluginOptions {
   apiKeys: boolean;
   /** /metrics needs one too (PROTECT_OPS). */
   protectOps: boolean;
+  /** The /admin routes exist, behind their own bearer token (ADMIN_TOKEN is set). */
+  adminToken: boolean;
 }
+
+/** The header the access plugin reads an API key from, besides `Authorization: Bearer`. */
+const API_KEY_HEADER = 'X-API-Key';
+
+const API_KEY_SCHEMES = {
+  apiKeyHeader: { type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: 'One of API_KEYS, for the prediction routes.' },
+  apiKeyBearer: { type: 'http', scheme: 'bearer', description: `One of API_KEYS, as a bearer token (the same keys as ${API_KEY_HEADER}).` },
+} as const;
+const ADMIN_SCHEMES = {
+  adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, for the /admin routes.' },
+} as const;
 
 /** An API key in either form, as OpenAPI `security`. */
 const API_KEY_SECURITY: Record<string, string[]>[] = [{ apiKeyHeader: [] }, { apiKeyBearer: [] }];
 const ADMIN_SECURITY: Record<string, string[]>[] = [{ adminToken: [] }];
 
 /**
+ * The page's introduction (Markdown, shown by Swagger UI and ReDoc): what every caller needs
+ * before the first call. Credentials are mentioned only when this server asks for them.
+ */
+function apiDescription({ apiKeys, protectOps, adminToken }: Omit<DocsPluginOptions, 'version'>): string {
+  const open = protectOps ? 'the probes and the docs' : 'the probes, the docs and `/metrics`';
+  return [
+    'Scores customers for churn risk with an ONNX model. Used by the product dashboard, the CRM ' +
+      '(which starts a retention workflow above 80 % risk) and the mobile app.',
+    ...(apiKeys
+      ? [
+          `**API keys.** Send one of the service's keys as \`${API_KEY_HEADER}: <key>\` or \`Authorization: Bearer <key>\` ` +
+            `on every operation that lists an authorization (a lock in Swagger UI); ${open} need none. Otherwise: 401.`,
+        ]
+      : []),
+    ...(adminToken ? ['**Admin.** `/admin` routes take the admin token as `Authorization: Bearer <token>`.'] : []),
+    "**Errors.** A body or query that breaks the schema gets 422 with FastAPI's `detail` list: one entry per problem " +
+      '(`type`, `loc`, `msg`, `input`), at most 20. Other errors carry their message in `message` and again in `detail`. ' +
+      'Under `/v2` (Open Inference Protocol) every error is `{"error": "..."}`.',
+    '**Explanations.** `?explain=true` on `/predict` and `/predict/batch` adds exact SHAP values and the top reasons to each ' +
+      'prediction; leave it out (or `false`) for the prediction alone. `GET /model` says whether the served model can be explained.',
+  ].join('\n\n');
+}
+
+/**
  * OpenAPI 3 generated from the routes' TypeBox schemas, Swagger UI at /docs and ReDoc at /redoc.
  * Every asset comes from npm packages, so the docs work on air-gapped deployments.
  */
 export default fp<DocsPluginOptions>(
-  async (app, { version, apiKeys, protectOps }) => {
+  async (app, { version, apiKeys, protectOps, adminToken }) => {
     // Each route's security follows the same `access` the access plugin enforces, so the docs
     // (and Swagger UI's Authorize) can never disagree with what the service checks.
     const securityFor = (access: Access | undefined) => {
@@ -60,14 +97,15 @@ export default fp<DocsPluginOptions>(
       if (apiKeys && needsApiKey(access, protectOps)) return API_KEY_SECURITY;
       return undefined;
     };
+    // Only the schemes this server checks: Authorize offering a key nobody asks for would
+    // send callers looking for one.
+    const securitySchemes = { ...(apiKeys ? API_KEY_SCHEMES : {}), ...(adminToken ? ADMIN_SCHEMES : {}) };
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',
         info: {
           title: 'Churn prediction API',
-          description:
-            'Scores customers for churn risk with an ONNX model. Used by the product dashboard, the CRM ' +
-            '(which starts a retention workflow above 80 % risk) and the mobile app.',
+          description: apiDescription({ apiKeys, protectOps, adminToken }),
           version,
         },
         tags: [
@@ -80,13 +118,7 @@ export default fp<DocsPluginOptions>(
               'micro-batcher, feature ranges, API keys and rate limits as the churn API. Errors are {"error": "..."}.',
           },
         ],
-        components: {
-          securitySchemes: {
-            apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'One of API_KEYS, for the prediction routes.' },
-            apiKeyBearer: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS, as a bearer token (the same keys as X-API-Key).' },
-            adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, for the /admin routes.' },
-          },
-        },
+        ...(Object.keys(securitySchemes).length > 0 ? { components: { securitySchemes } } : {}),
       },
       transform: ({ schema, url, route }) => {
         const security = securityFor(route.config?.access);
@@ -114,7 +146,12 @@ export default fp<DocsPluginOptions>(
       reply.type('image/png').header('cache-control', 'public, max-age=86400').send(favicon),
     );
     app.get('/openapi.json', { config: docsRoute, schema: { hide: true } }, async () => app.swagger());
-    app.get('/redoc', { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+    // Both spellings, as Swagger UI answers /docs and /docs/: the page's URLs are absolute.
+    for (const url of ['/redoc', '/redoc/']) {
+      app.get(url, { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+    }
+    // The service has no home page: a browser pointed at the bare host lands on the docs.
+    app.get('/', { config: docsRoute, schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
     app.get('/redoc/redoc.standalone.js', { config: docsRoute, schema: { hide: true } }, async (_request, reply) =>
       reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocScript),
     );

@@ -32,19 +32,22 @@ export const Explanation = Type.Object(
 );
 export type Explanation = Static<typeof Explanation>;
 
-const EXPLAIN = 'true adds an explanation to each prediction: exact SHAP values and the top reasons. The answer is otherwise unchanged.';
+const EXPLAIN = 'true adds an explanation to each prediction: exact SHAP values and the top reasons. The answer is otherwise unchanged. Left out, it is false.';
 
 /**
  * The prediction routes' query. `explain` is a bool in the FastAPI service, which also reads 1/0,
  * yes/no, on/off, t/f and y/n in any case (pydantic's lax mode; the churn API converts the value
  * before validation). With STRICT_TYPES it is exactly the string 'true' or 'false'.
+ *
+ * It has no schema `default`: Swagger UI fills a parameter's default into Try it out and sends
+ * it, so every call would carry ?explain=false. Left out, the handler reads it as false.
  */
 export function explainQuery(strictTypes: boolean) {
   return Type.Object({
     explain: Type.Optional(
       strictTypes
-        ? StringEnum(['true', 'false'], { default: 'false', description: EXPLAIN })
-        : Type.Boolean({ default: false, description: `${EXPLAIN} Read as FastAPI reads a bool: true, 1, yes, on, t or y; false, 0, no, off, f or n; in any case.` }),
+        ? StringEnum(['true', 'false'], { description: EXPLAIN })
+        : Type.Boolean({ description: `${EXPLAIN} Read as FastAPI reads a bool: true, 1, yes, on, t or y; false, 0, no, off, f or n; in any case.` }),
     ),
   });
 }

@@ -1,6 +1,34 @@
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
-import { buildTestApp, type TestApp } from '../helpers.js';
+import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
+
+const API_KEY = 'key-0123456789abcdef';
+const ADMIN_TOKEN = 'admin-token-0123456789';
+
+interface Operation {
+  operationId?: string;
+  security?: Record<string, string[]>[];
+}
+interface OpenApiDocument {
+  info: { description: string };
+  paths: Record<string, Record<string, Operation>>;
+  components?: { securitySchemes?: Record<string, unknown> };
+}
+
+const openApi = async (app: FastifyInstance) => (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as OpenApiDocument;
+const operationsOf = (spec: OpenApiDocument) =>
+  Object.entries(spec.paths).flatMap(([path, operations]) => Object.entries(operations).map(([method, operation]) => ({ method, path, operation })));
+
+/** Builds an app with `env`, hands it to `check`, and closes it. */
+async function withApp(env: Record<string, string>, check: (app: FastifyInstance) => Promise<void>) {
+  const { app } = await buildTestApp(env);
+  try {
+    await check(app);
+  } finally {
+    await app.close();
+  }
+}
 
 let testApp: TestApp;
 beforeAll(async () => {
@@ -62,5 +90,149 @@ describe('favicon', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('image/png');
     expect(response.rawPayload.subarray(1, 4).toString()).toBe('PNG');
+  });
+});
+
+describe('the security the docs offer is what this server checks', () => {
+  it.each([
+    ['no keys and no admin token', {}, []],
+    ['API keys', { API_KEYS: API_KEY }, ['apiKeyHeader', 'apiKeyBearer']],
+    ['an admin token alone', { ADMIN_TOKEN }, ['adminToken']],
+    ['API keys and an admin token', { API_KEYS: API_KEY, ADMIN_TOKEN }, ['apiKeyHeader', 'apiKeyBearer', 'adminToken']],
+  ])('with %s, declares exactly the schemes the operations use', async (_what, env: Record<string, string>, schemes: string[]) => {
+    await withApp(env, async (app) => {
+      const spec = await openApi(app);
+      expect(Object.keys(spec.components?.securitySchemes ?? {})).toEqual(schemes);
+      const used = new Set(operationsOf(spec).flatMap(({ operation }) => (operation.security ?? []).flatMap(Object.keys)));
+      expect([...used].sort()).toEqual([...schemes].sort());
+    });
+  });
+
+  it('without API_KEYS or ADMIN_TOKEN, asks for nothing: no scheme, no operation with security', async () => {
+    await withApp({}, async (app) => {
+      const spec = await openApi(app);
+      expect(spec.components?.securitySchemes).toBeUndefined();
+      expect(operationsOf(spec).filter(({ operation }) => operation.security !== undefined)).toEqual([]);
+    });
+  });
+
+  it.each([
+    ['without PROTECT_OPS', { API_KEYS: API_KEY, ADMIN_TOKEN }],
+    ['with PROTECT_OPS', { API_KEYS: API_KEY, ADMIN_TOKEN, PROTECT_OPS: 'true' }],
+  ])('%s, declares an API key on exactly the operations that answer 401 without one', async (_what, env: Record<string, string>) => {
+    await withApp(env, async (app) => {
+      const spec = await openApi(app);
+      const declared: Record<string, string> = {};
+      const enforced: Record<string, string> = {};
+      for (const { method, path, operation } of operationsOf(spec)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        declared[name] = operation.security === undefined ? 'none' : JSON.stringify(operation.security);
+        const url = path.replace('{model_name}', 'churn').replace('{model_version}', '1.1.0');
+        const response = await app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'post' ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}) });
+        const realm = response.statusCode === 401 ? /realm="([^"]+)"/.exec(String(response.headers['www-authenticate']))?.[1] : undefined;
+        enforced[name] = realm === 'churn-service' ? JSON.stringify([{ apiKeyHeader: [] }, { apiKeyBearer: [] }]) : realm === 'admin' ? JSON.stringify([{ adminToken: [] }]) : 'none';
+      }
+      expect(declared).toEqual(enforced);
+      expect(declared['GET /metrics']).toBe(env.PROTECT_OPS ? enforced['POST /predict'] : 'none');
+    });
+  });
+});
+
+describe('operation ids, for generated clients', () => {
+  it('gives every operation a unique operationId named after what it does', async () => {
+    await withApp({ ADMIN_TOKEN }, async (app) => {
+      const operations = operationsOf(await openApi(app));
+      const ids = Object.fromEntries(operations.map(({ method, path, operation }) => [`${method.toUpperCase()} ${path}`, operation.operationId]));
+      expect(ids).toEqual({
+        'POST /predict': 'predict',
+        'POST /predict/batch': 'predictBatch',
+        'GET /health': 'health',
+        'GET /health/live': 'healthLive',
+        'GET /health/ready': 'healthReady',
+        'GET /model': 'getModel',
+        'GET /monitoring/drift': 'getDrift',
+        'GET /metrics': 'getMetrics',
+        'POST /admin/reload': 'reloadModel',
+        'GET /v2': 'serverMetadata',
+        'GET /v2/health/live': 'serverLive',
+        'GET /v2/health/ready': 'serverReady',
+        'GET /v2/models/{model_name}': 'modelMetadata',
+        'GET /v2/models/{model_name}/versions/{model_version}': 'modelVersionMetadata',
+        'GET /v2/models/{model_name}/ready': 'modelReady',
+        'GET /v2/models/{model_name}/versions/{model_version}/ready': 'modelVersionReady',
+        'POST /v2/models/{model_name}/infer': 'modelInfer',
+        'POST /v2/models/{model_name}/versions/{model_version}/infer': 'modelVersionInfer',
+      });
+      const all = operations.map(({ operation }) => operation.operationId);
+      expect(all.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]*$/.test(id))).toBe(true);
+      expect(new Set(all).size).toBe(all.length);
+    });
+  });
+});
+
+describe('the page\'s description', () => {
+  it('says how errors and explain work, and nothing of keys on a server that asks for none', async () => {
+    await withApp({}, async (app) => {
+      const { description } = (await openApi(app)).info;
+      expect(description).toMatch(/422 with FastAPI's `detail` list: one entry per problem/);
+      expect(description).toContain('Under `/v2` (Open Inference Protocol) every error is `{"error": "..."}`');
+      expect(description).toContain('`?explain=true` on `/predict` and `/predict/batch`');
+      expect(description).not.toMatch(/API key|X-API-Key|Bearer|admin/i);
+    });
+  });
+
+  it('names the key headers once API_KEYS is set, and the admin token only with ADMIN_TOKEN', async () => {
+    await withApp({ API_KEYS: API_KEY }, async (app) => {
+      const { description } = (await openApi(app)).info;
+      expect(description).toContain('`X-API-Key: <key>` or `Authorization: Bearer <key>`');
+      expect(description).toContain('the probes, the docs and `/metrics` need none');
+      expect(description).not.toMatch(/admin/i);
+    });
+    await withApp({ API_KEYS: API_KEY, PROTECT_OPS: 'true', ADMIN_TOKEN }, async (app) => {
+      const { description } = (await openApi(app)).info;
+      expect(description).toContain('the probes and the docs need none');
+      expect(description).toContain('`/admin` routes take the admin token as `Authorization: Bearer <token>`');
+    });
+    await withApp({ ADMIN_TOKEN }, async (app) => {
+      const { description } = (await openApi(app)).info;
+      expect(description).toContain('`/admin` routes take the admin token');
+      expect(description).not.toMatch(/API key|X-API-Key/);
+    });
+  });
+});
+
+describe('?explain in Try it out', () => {
+  it.each([
+    ['by default', {}],
+    ['with STRICT_TYPES', { STRICT_TYPES: 'true' }],
+  ])('%s, has no schema default for Swagger UI to fill in, and the server still reads it as false', async (_what, env: Record<string, string>) => {
+    await withApp(env, async (app) => {
+      const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      for (const path of ['/predict', '/predict/batch']) {
+        const [explain] = spec.paths[path].post.parameters;
+        expect(explain).toMatchObject({ in: 'query', name: 'explain', required: false });
+        expect(JSON.stringify(explain), path).not.toContain('"default"');
+        expect(explain.description).toContain('Left out, it is false.');
+      }
+      const plain = await postJson(app, '/predict', VALID_CUSTOMER);
+      expect(plain.statusCode).toBe(200);
+      expect(plain.json()).not.toHaveProperty('explanation');
+    });
+  });
+});
+
+describe('the bare host and /redoc/', () => {
+  it.each(['GET', 'HEAD'] as const)('%s / redirects to the docs', async (method) => {
+    const response = await testApp.app.inject({ method, url: '/' });
+    expect(response.statusCode).toBe(302);
+    expect(response.headers.location).toBe('/docs');
+  });
+
+  it('serves ReDoc at /redoc/ as at /redoc, as Swagger UI answers /docs/ as /docs', async () => {
+    const [bare, slashed] = await Promise.all([get('/redoc'), get('/redoc/')]);
+    expect(slashed.statusCode).toBe(200);
+    expect(slashed.headers['content-type']).toBe(bare.headers['content-type']);
+    expect(slashed.body).toBe(bare.body);
+    expect((await get('/docs/')).statusCode).toBe(200);
   });
 });

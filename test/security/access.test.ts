@@ -153,6 +153,8 @@ describe('PROTECT_OPS=true', () => {
     '/redoc',
     '/redoc/redoc.standalone.js',
     '/favicon.ico',
+    '/redoc/',
+    '/',
   ])('lets a browser load the docs without a key: %s', async (url) => {
     expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBeLessThan(400);
   });

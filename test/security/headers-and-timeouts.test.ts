@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(async () => testApp.app.close());
 
 describe('security headers', () => {
-  it.each(['/predict', '/health', '/docs/', '/redoc', '/openapi.json', '/nope'])('are on %s', async (url) => {
+  it.each(['/predict', '/health', '/docs/', '/redoc', '/redoc/', '/', '/openapi.json', '/nope'])('are on %s', async (url) => {
     const response = url === '/predict' ? await postJson(testApp.app, url, VALID_CUSTOMER) : await testApp.app.inject({ method: 'GET', url });
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
