@@ -18,7 +18,11 @@ export const ConfigSchema = Type.Object({
   MODEL_PATH: Type.String({
     minLength: 1,
     default: BUNDLED_MODEL_PATH,
-    description: 'ONNX model file; its version is read from model_version.txt beside it.',
+    description: 'ONNX model file, with the model_card.json written with it beside it; its version is read from the file\'s own ONNX metadata.',
+  }),
+  ALLOW_MODEL_WITHOUT_CARD: Type.Boolean({
+    default: false,
+    description: 'Serve a model that has no model_card.json beside it, with a warning (start-up log and GET /model): no hold-out metrics, no drift monitoring, nothing checks the file against what training released.',
   }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),

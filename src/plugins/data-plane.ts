@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { churnModelLoader } from '../data-plane/churn-model.js';
+import { churnModelLoader, type ModelOptions } from '../data-plane/churn-model.js';
 import { DataPlane, type DataPlaneObserver } from '../data-plane/data-plane.js';
 import type { ModelInfo, ModelLoader } from '../data-plane/model.js';
 import type { ModelLoadTrigger } from '../metrics/service-metrics.js';
@@ -24,6 +24,11 @@ function runLog(log: FastifyBaseLogger): DataPlaneObserver {
   };
 }
 
+/** How the configuration asks churn models to be loaded. */
+export function modelOptions(config: Config): ModelOptions {
+  return { intraOpThreads: config.INTRA_OP_THREADS, allowMissingCard: config.ALLOW_MODEL_WITHOUT_CARD };
+}
+
 export interface DataPlanePluginOptions {
   config: Config;
   /** Loads model files; the onnxruntime churn model loader unless a test brings its own. */
@@ -38,7 +43,7 @@ export default fp<DataPlanePluginOptions>(
   async (app, { config, loader }) => {
     const dataPlane = new DataPlane({
       modelName: config.MODEL_NAME,
-      loader: loader ?? churnModelLoader({ intraOpThreads: config.INTRA_OP_THREADS }),
+      loader: loader ?? churnModelLoader(modelOptions(config)),
       microBatching: {
         enabled: config.MICRO_BATCHING,
         maxRows: config.MICRO_BATCH_MAX_ROWS,
@@ -56,6 +61,7 @@ export default fp<DataPlanePluginOptions>(
         const model = await dataPlane.loadModel(config.MODEL_PATH);
         app.metrics.modelLoaded(trigger, 'success', model);
         app.log.info({ trigger, modelPath: model.path, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
+        for (const warning of model.warnings) app.log.warn({ trigger, modelPath: model.path, modelVersion: model.version }, warning);
         app.log.debug({ modelVersion: model.version, ...model.loadDetails }, 'model details');
         return model;
       } catch (error) {

@@ -14,7 +14,7 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
       const refused = await postJson(app, INFER, EXAMPLE_INFER_REQUEST);
       expect([refused.statusCode, refused.headers['www-authenticate'], refused.json()]).toEqual([401, 'Bearer realm="churn-service"', EXAMPLE_OIP_ERRORS[401]]);
       expect((await postJson(app, INFER, EXAMPLE_INFER_REQUEST, { 'x-api-key': KEY })).statusCode).toBe(200);
-      expect((await postJson(app, '/v2/models/churn/versions/1.1.0/infer', EXAMPLE_INFER_REQUEST, { authorization: `Bearer ${KEY}` })).statusCode).toBe(200);
+      expect((await postJson(app, '/v2/models/churn/versions/1.2.0/infer', EXAMPLE_INFER_REQUEST, { authorization: `Bearer ${KEY}` })).statusCode).toBe(200);
       for (const url of ['/v2', '/v2/health/live', '/v2/health/ready', '/v2/models/churn', '/v2/models/churn/ready']) {
         expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
       }
@@ -26,7 +26,7 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
   it('with PROTECT_OPS, needs the key for metadata and probes too', async () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent', API_KEYS: KEY, PROTECT_OPS: 'true' });
     try {
-      for (const url of ['/v2', '/v2/health/ready', '/v2/models/churn', '/v2/models/churn/versions/1.1.0/ready']) {
+      for (const url of ['/v2', '/v2/health/ready', '/v2/models/churn', '/v2/models/churn/versions/1.2.0/ready']) {
         const refused = await app.inject({ method: 'GET', url });
         expect([refused.statusCode, refused.json()], url).toEqual([401, EXAMPLE_OIP_ERRORS[401]]);
         expect((await app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY } })).statusCode, url).toBe(200);

@@ -20,7 +20,7 @@ describe('probes', () => {
   it('/health/ready answers 200 with the model loaded', async () => {
     const response = await get('/health/ready');
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.1.0' });
+    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0' });
   });
 
   it('/health/ready answers 503 without a model, /health/live still 200', async () => {
