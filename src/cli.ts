@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeVariables, readConfig } from './config.js';
-import { readVersion } from './data-plane/model-card-file.js';
+import { readModelVersion } from './data-plane/model-card-file.js';
 import { runServer } from './server.js';
 
 const { version: SERVICE_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -14,7 +14,7 @@ const COMMAND = 'churn-serve';
 const FLAGS = {
   port: { variable: 'PORT', value: 'number', help: 'TCP port to listen on' },
   host: { variable: 'HOST', value: 'address', help: 'address to bind' },
-  model: { variable: 'MODEL_PATH', value: 'path', help: 'the ONNX model file (model_version.txt beside it)' },
+  model: { variable: 'MODEL_PATH', value: 'path', help: 'the ONNX model file (its model_card.json beside it)' },
   workers: { variable: 'WORKERS', value: 'n|auto', help: 'worker processes sharing the port' },
   'log-level': { variable: 'LOG_LEVEL', value: 'level', help: 'fatal, error, warn, info, debug, trace or silent' },
   'log-format': { variable: 'LOG_FORMAT', value: 'format', help: 'json, pretty, or auto (pretty on a terminal)' },
@@ -90,7 +90,7 @@ if (parsed.values.help) {
   let modelLine: string;
   try {
     const { MODEL_PATH } = readConfig(undefined, overrides).config;
-    modelLine = existsSync(MODEL_PATH) ? `model ${await readVersion(MODEL_PATH)} (${MODEL_PATH})` : `model not found at ${MODEL_PATH}`;
+    modelLine = existsSync(MODEL_PATH) ? `model ${await readModelVersion(MODEL_PATH)} (${MODEL_PATH})` : `model not found at ${MODEL_PATH}`;
   } catch (error) {
     modelLine = `model unknown: ${(error as Error).message}`;
   }

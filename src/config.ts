@@ -24,8 +24,11 @@ export const ConfigSchema = Type.Object({
   MODEL_PATH: Type.String({
     minLength: 1,
     default: BUNDLED_MODEL_PATH,
-    description:
-      'The ONNX model file. Its version is the first line of `model_version.txt` beside it (`1.0.0` without one), and a `model_card.json` beside it must describe this very file. The default is resolved from the code\'s location, so it works from any working directory.',
+    description: 'The ONNX model file, with the `model_card.json` written with it beside it; its version is read from the file\'s own ONNX metadata. The default is resolved from the code\'s location, so it works from any working directory.',
+  }),
+  ALLOW_MODEL_WITHOUT_CARD: Type.Boolean({
+    default: false,
+    description: 'Serve a model that has no `model_card.json` beside it, with a warning (start-up log and `GET /model`): no hold-out metrics, no drift monitoring, nothing checks the file against what training released.',
   }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),

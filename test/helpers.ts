@@ -5,6 +5,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { loadChurnModel, type ModelOptions } from '../src/data-plane/churn-model.js';
 import type { Model, ModelLoader } from '../src/data-plane/model.js';
+import { modelOptions } from '../src/plugins/data-plane.js';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/customer-features.js';
 
 export const VALID_CUSTOMER = {
@@ -48,7 +49,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     },
   });
   const config = loadConfig({ LOG_LEVEL: 'info', ...env });
-  const models = spiedChurnModels({ intraOpThreads: config.INTRA_OP_THREADS });
+  const models = spiedChurnModels(modelOptions(config));
   const app = await buildApp({ config, logStream, modelLoader: models.loader });
   await app.ready();
   return { app, logs, predict: models.predict };

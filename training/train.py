@@ -3,13 +3,13 @@
 
     /usr/bin/python3 training/train.py --version X.Y.Z [--data PATH]
 
-Writes models/churn_model.onnx, models/model_version.txt,
-models/model_card.json, test/fixtures/parity.json and test/fixtures/shap.json,
-but only after the exported ONNX model has been shown (via onnxruntime-node)
-to reproduce the sklearn probabilities on every parity row, the exact SHAP
-values computed from the ONNX file have passed their checks, and only when
---version does not already name a different committed model. See
-training/README.md.
+Writes models/churn_model.onnx, models/model_card.json (the two bound to each
+other both ways, see card_binding.py), test/fixtures/parity.json and
+test/fixtures/shap.json, but only after the exported ONNX model has been shown
+(via onnxruntime-node) to reproduce the sklearn probabilities on every parity
+row, the exact SHAP values computed from the ONNX file have passed their
+checks, and only when --version does not already name a different committed
+model. See training/README.md.
 """
 
 import argparse
@@ -28,13 +28,10 @@ import numpy as np
 import onnx
 import pandas as pd
 import sklearn
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
 
+from card_binding import CARD_SHA256_KEY, PLACEHOLDER_SHA256, card_content_sha256, set_metadata
 from drift import drift_reference
 from evaluation import calibration_table, operating_points
 from features import FEATURE_NAMES, FEATURES, load_dataset
@@ -43,19 +40,18 @@ from onnx_export import (
     gradient_boosting_to_onnx, logistic_regression_to_onnx,
 )
 from parity import TOLERANCE, check_parity, edge_rows, run_onnx
+from selection import CV_FOLDS, GRADIENT_BOOSTING_GRID, select
 from shap_reference import FIXTURE_TOLERANCE as SHAP_TOLERANCE
 from shap_reference import explain_and_verify
 
 SEED = 42
 HOLDOUT_FRACTION = 0.2
-CV_FOLDS = 5
 MIN_CV_AUC = 0.82  # release gate on the chosen model's mean train CV ROC AUC
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "../shared/data/telco-customer-churn.csv"  # relative to REPO_ROOT
 MODELS_DIR = REPO_ROOT / "models"
 ONNX_PATH = MODELS_DIR / "churn_model.onnx"
-VERSION_PATH = MODELS_DIR / "model_version.txt"
 CARD_PATH = MODELS_DIR / "model_card.json"
 PARITY_PATH = REPO_ROOT / "test" / "fixtures" / "parity.json"
 SHAP_PATH = REPO_ROOT / "test" / "fixtures" / "shap.json"
@@ -88,16 +84,6 @@ EXTRAPOLATION = {
                          "prediction constant, so such inputs score like the most extreme "
                          "observed customers; treat those predictions as extrapolations.",
 }
-
-
-def candidate_models():
-    """The model families compared by cross-validation on the training split, by name."""
-    return {
-        "logistic_regression": make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=1000)),
-        "gradient_boosting": GradientBoostingClassifier(
-            n_estimators=100, learning_rate=0.1, max_depth=3, random_state=SEED),
-    }
 
 
 def exporter_for(name):
@@ -184,17 +170,13 @@ def semantic_version(text):
 
 
 def committed_model():
-    """(version, card onnx.sha256, where) of the committed model, or None if there is none.
+    """The committed model card, with where it was read, or None if there is none.
 
     "Committed" is git HEAD of this repository, so a model written by an
     earlier run but not committed yet does not count as released. Outside a
-    git checkout (a source archive, say) the files in models/ stand in for it.
+    git checkout (a source archive, say) the card in models/ stands in for it.
+    The card names its model's version and the sha256 of its ONNX file.
     """
-    def head_file(relative):
-        return subprocess.run(["git", "show", "HEAD:" + relative], cwd=REPO_ROOT, check=True,
-                              capture_output=True, text=True).stdout
-
-    version_file = VERSION_PATH.relative_to(REPO_ROOT).as_posix()
     card_file = CARD_PATH.relative_to(REPO_ROOT).as_posix()
     try:
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=REPO_ROOT, check=True,
@@ -204,39 +186,47 @@ def committed_model():
         in_git = False
     if in_git:
         try:
-            version, card_text = head_file(version_file), head_file(card_file)
+            card_text = subprocess.run(["git", "show", "HEAD:" + card_file], cwd=REPO_ROOT, check=True,
+                                       capture_output=True, text=True).stdout
         except subprocess.CalledProcessError:
             return None  # no model committed yet
         where = "git HEAD"
     else:
-        if not (VERSION_PATH.exists() and CARD_PATH.exists()):
+        if not CARD_PATH.exists():
             return None
-        version, card_text = VERSION_PATH.read_text(), CARD_PATH.read_text()
+        card_text = CARD_PATH.read_text()
         where = "models/ (not a git checkout)"
-    return version.strip(), json.loads(card_text)["onnx"]["sha256"], where
+    return json.loads(card_text), where
 
 
-def check_version_binding(version, onnx_sha256):
+def check_version_binding(version, onnx_sha256, created):
     """Exit, writing nothing, when the version already names a different committed model.
 
     Reusing the committed version is only allowed for a rerun that
-    reproduces the committed ONNX bytes exactly.
+    reproduces the committed ONNX bytes exactly. The ONNX file holds the
+    hash of its card, and the card its creation date, so a rerun on another
+    day reproduces them only with SOURCE_DATE_EPOCH set to the original day.
     """
     committed = committed_model()
     if committed is None:
         print("version %s: no committed model to compare with" % version)
         return
-    committed_version, committed_sha256, where = committed
+    committed_card, where = committed
+    committed_version, committed_sha256 = committed_card["model_version"], committed_card["onnx"]["sha256"]
     if version != committed_version:
         print("version %s: new (committed model in %s is %s)" % (version, where, committed_version))
     elif onnx_sha256 == committed_sha256:
         print("version %s: reproduces the committed model byte for byte (sha256 %s)"
               % (version, onnx_sha256))
     else:
+        hint = ""
+        if committed_card.get("created") != created:
+            hint = (" This run's card is dated %s, the committed one %s: set SOURCE_DATE_EPOCH to a time "
+                    "on %s to reproduce it." % (created, committed_card.get("created"), committed_card.get("created")))
         sys.exit("FAILED: version %s already names the committed model in %s (onnx sha256 %s), "
                  "but this run built different ONNX bytes (sha256 %s). Give the new model a new "
-                 "version with --version; no artifacts written."
-                 % (version, where, committed_sha256, onnx_sha256))
+                 "version with --version; no artifacts written.%s"
+                 % (version, where, committed_sha256, onnx_sha256, hint))
 
 
 def shap_document(features, explained, kinds, version, onnx_sha256):
@@ -266,6 +256,14 @@ def shap_document(features, explained, kinds, version, onnx_sha256):
     return head + ',\n  "rows": [\n    ' + ",\n    ".join(rows) + "\n  ]\n}\n"
 
 
+def card_document(card):
+    """model_card.json text: indented, with one line per candidate (there are over a hundred)."""
+    marker = "@@candidates@@"
+    text = json.dumps({**card, "candidates": marker}, indent=2)
+    rows = ",\n    ".join(json.dumps(candidate) for candidate in card["candidates"])
+    return text.replace(json.dumps(marker), "[\n    " + rows + "\n  ]") + "\n"
+
+
 def write_atomically(path, data):
     """Write via a temporary file in the same directory and rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -282,7 +280,7 @@ def main():
                         help="Telco churn CSV (default: %s relative to the repo root)" % DEFAULT_DATA)
     parser.add_argument("--version", type=semantic_version, required=True,
                         help="semantic version X.Y.Z of the model this run builds; refused if it "
-                             "equals the committed models/model_version.txt while the ONNX bytes differ")
+                             "equals the committed model card's model_version while the ONNX bytes differ")
     args = parser.parse_args()
     version = args.version
 
@@ -293,30 +291,27 @@ def main():
     print("data: %d rows (train %d, hold-out %d), churn rate %.4f"
           % (len(labels), len(train_y), len(holdout_y), labels.mean()))
 
-    # Choose by mean 5-fold CV ROC AUC on the training part only. The hold-out
-    # part is scored once, for the chosen model, and only reported.
-    cv = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=SEED)
-    candidates = []
-    models = candidate_models()
-    for name, model in models.items():
-        cv_auc = cross_val_score(model, train_x, train_y, cv=cv, scoring="roc_auc")
-        candidates.append({
-            "name": name,
-            "train_cv_roc_auc_mean": round(float(cv_auc.mean()), 6),
-            "train_cv_roc_auc_std": round(float(cv_auc.std()), 6),
-            "train_cv_roc_auc_folds": [round(float(v), 6) for v in cv_auc],
-        })
-        print("candidate %-20s train %d-fold CV ROC AUC %.4f +/- %.4f"
-              % (name, CV_FOLDS, cv_auc.mean(), cv_auc.std()))
-
-    best = max(candidates, key=lambda c: c["train_cv_roc_auc_mean"])  # first wins a tie
+    # Choose by mean 5-fold CV ROC AUC on the training part only, among
+    # logistic regression and every point of the gradient boosting grid. The
+    # hold-out part is scored once, for the chosen model, and only reported.
+    try:
+        candidates, chosen_index, chosen = select(train_x, train_y, SEED)
+    except AssertionError as failure:
+        sys.exit("%s\nNo artifacts written." % failure)
+    ranked = sorted(candidates, key=lambda c: -c["train_cv_roc_auc_mean"])
+    for candidate in [c for c in candidates if c["name"] == "logistic_regression"] + ranked[:5]:
+        print("candidate %-20s %-95s train %d-fold CV ROC AUC %.4f +/- %.4f"
+              % (candidate["name"], json.dumps(candidate["hyperparameters"]), CV_FOLDS,
+                 candidate["train_cv_roc_auc_mean"], candidate["train_cv_roc_auc_std"]))
+    best = candidates[chosen_index]
     chosen_name = best["name"]
-    print("chosen: %s (train CV ROC AUC %.4f)" % (chosen_name, best["train_cv_roc_auc_mean"]))
+    print("chosen among %d candidates: %s %s (train CV ROC AUC %.4f)"
+          % (len(candidates), chosen_name, json.dumps(best["hyperparameters"]), best["train_cv_roc_auc_mean"]))
     if best["train_cv_roc_auc_mean"] < MIN_CV_AUC:
         sys.exit("FAILED: chosen model train CV ROC AUC %.4f is below the required %.2f; "
                  "no artifacts written." % (best["train_cv_roc_auc_mean"], MIN_CV_AUC))
 
-    chosen = models[chosen_name].fit(train_x, train_y)
+    chosen = chosen.fit(train_x, train_y)
     holdout_probability = chosen.predict_proba(holdout_x)[:, 1]
     metrics = holdout_metrics(holdout_y, holdout_probability)
     print("hold-out (chosen model only, reported, not used for the choice): ROC AUC %.4f, "
@@ -335,11 +330,13 @@ def main():
             "model_type": chosen_name,
             "positive_class": "churn (probabilities column 1, label 1)",
             "training_data_sha256": data_sha256,
+            # Filled in once the card exists; the placeholder gives the file its final size.
+            CARD_SHA256_KEY: PLACEHOLDER_SHA256,
         },
     )
+    # Everything below runs on these bytes; the released file differs only in
+    # the value of the model_card_sha256 metadata entry.
     onnx_bytes = onnx_model.SerializeToString()
-    onnx_sha256 = hashlib.sha256(onnx_bytes).hexdigest()
-    check_version_binding(version, onnx_sha256)
 
     # Parity rows: all hold-out rows plus edge rows, scored by sklearn on the
     # same float32 values the ONNX model receives.
@@ -426,7 +423,7 @@ def main():
                      for i, feature in enumerate(FEATURES)],
         "onnx": {
             "file": "models/" + ONNX_PATH.name,
-            "sha256": onnx_sha256,
+            "sha256": PLACEHOLDER_SHA256,  # set below, once the file holds the card's hash
             "size_bytes": len(onnx_bytes),
             "ir_version": IR_VERSION,
             "opsets": {op.domain or "ai.onnx": op.version for op in OPSET_IMPORTS},
@@ -461,9 +458,12 @@ def main():
                   "holdout_fraction": HOLDOUT_FRACTION, "seed": SEED,
                   "train_cv": "%d-fold stratified, shuffled, seed %d" % (CV_FOLDS, SEED)},
         "selection": "highest mean %d-fold stratified CV ROC AUC on the training split among the "
-                     "candidates (train_cv_roc_auc_mean); the chosen model must reach >= %.2f. The "
-                     "hold-out split plays no part in the choice: it is scored once, for the chosen "
-                     "model only (holdout_metrics)." % (CV_FOLDS, MIN_CV_AUC),
+                     "%d candidates (logistic regression and every point of gradient_boosting_grid; "
+                     "train_cv_roc_auc_mean, the first listed wins a tie); the chosen model must "
+                     "reach >= %.2f. The hold-out split plays no part in the choice: it is scored "
+                     "once, for the chosen model only (holdout_metrics)."
+                     % (CV_FOLDS, len(candidates), MIN_CV_AUC),
+        "gradient_boosting_grid": GRADIENT_BOOSTING_GRID,
         "candidates": candidates,
         "chosen_model": {
             "name": chosen_name,
@@ -513,13 +513,29 @@ def main():
         },
     }
 
+    # Bind the card and the file both ways (card_binding.py): the file records
+    # the hash of the card's content, the card the hash of the final file.
+    card_sha256 = card_content_sha256(card)
+    set_metadata(onnx_model, CARD_SHA256_KEY, card_sha256)
+    final_bytes = onnx_model.SerializeToString()
+    if len(final_bytes) != len(onnx_bytes):
+        sys.exit("FAILED: recording the card's hash changed the ONNX file's size; no artifacts written.")
+    onnx_sha256 = hashlib.sha256(final_bytes).hexdigest()
+    card["onnx"]["sha256"] = onnx_sha256
+    card_text = card_document(card)
+    if card_content_sha256(json.loads(card_text)) != card_sha256:
+        sys.exit("FAILED: the written card would not hash to the model_card_sha256 in the ONNX file; "
+                 "no artifacts written.")
+    print("binding: ONNX sha256 %s (in the card), card content sha256 %s (in the ONNX metadata)"
+          % (onnx_sha256, card_sha256))
+    check_version_binding(version, onnx_sha256, card["created"])
+
     # Checks passed: now write every artifact.
-    write_atomically(ONNX_PATH, onnx_bytes)
-    write_atomically(VERSION_PATH, (version + "\n").encode())
-    write_atomically(CARD_PATH, (json.dumps(card, indent=2) + "\n").encode())
+    write_atomically(ONNX_PATH, final_bytes)
+    write_atomically(CARD_PATH, card_text.encode())
     write_atomically(PARITY_PATH, parity_document(parity_features, sklearn_probability, kinds, notes, version).encode())
     write_atomically(SHAP_PATH, shap_document(parity_features, explained, kinds, version, onnx_sha256).encode())
-    for path in (ONNX_PATH, VERSION_PATH, CARD_PATH, PARITY_PATH, SHAP_PATH):
+    for path in (ONNX_PATH, CARD_PATH, PARITY_PATH, SHAP_PATH):
         print("wrote %s (%d bytes)" % (path.relative_to(REPO_ROOT), path.stat().st_size))
 
 

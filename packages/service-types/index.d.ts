@@ -249,6 +249,10 @@ export interface ModelResponse {
    * sha256 of the ONNX file being served.
    */
   onnx_sha256: string;
+  /**
+   * What an operator must know about the model, such as being served without its card (ALLOW_MODEL_WITHOUT_CARD); empty when nothing is amiss.
+   */
+  warnings: string[];
   explanations: {
     /**
      * Whether ?explain=true works with this model.
@@ -266,7 +270,7 @@ export interface ModelResponse {
     unavailable_reason?: string;
   };
   /**
-   * The model card written with the model, checked against the ONNX file at load; null when the model came without one.
+   * The model card written with the model, bound to the ONNX file both ways and checked at load; null only when ALLOW_MODEL_WITHOUT_CARD let the model load without one.
    */
   card: ModelCard | null;
 }

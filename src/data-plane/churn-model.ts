@@ -4,10 +4,16 @@ import { ModelLoadError } from '../errors.js';
 import { explainerFor } from './explainer-factory.js';
 import { FEATURE_RULES } from './feature-rows.js';
 import type { Model, ModelLoader } from './model.js';
-import { readCard, readVersion } from './model-card-file.js';
+import { cardPathFor, readCard, readModelIdentity } from './model-card-file.js';
 import { OnnxClassifier, type OnnxOptions } from './onnx-classifier.js';
 
-export type ModelOptions = OnnxOptions;
+export interface ModelOptions extends OnnxOptions {
+  /**
+   * Serve a model that has no model_card.json beside it (ALLOW_MODEL_WITHOUT_CARD), with a warning.
+   * Otherwise such a model is refused: its card carries what the model is checked against.
+   */
+  allowMissingCard?: boolean | undefined;
+}
 
 /** The features a valid request can carry at their lower bounds: a row every model must accept. */
 function probeRow(): Float32Array {
@@ -30,8 +36,9 @@ async function checkProbe(backend: OnnxClassifier, path: string): Promise<void> 
 
 /**
  * Loads the churn classifier at `path` on onnxruntime: one read of the file, whose same bytes are
- * hashed, run and explained; its version and card beside it (the card bound to the bytes by their
- * sha256); one probe run. A failure releases whatever was created and throws a ModelLoadError.
+ * hashed, run, explained and asked for their version (ONNX metadata); one probe run; the card
+ * beside it, bound to the file both ways (see readCard). A failure releases whatever was created
+ * and throws a ModelLoadError.
  */
 export async function loadChurnModel(path: string, options: ModelOptions): Promise<Model> {
   const started = performance.now();
@@ -41,15 +48,29 @@ export async function loadChurnModel(path: string, options: ModelOptions): Promi
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const backend = await OnnxClassifier.create(bytes, path, options);
   try {
-    const version = await readVersion(path);
-    const card = await readCard(path, sha256, version);
-    const { explainer, unavailable } = explainerFor(bytes);
     await checkProbe(backend, path);
+    const identity = readModelIdentity(bytes, path);
+    const card = await readCard(path, sha256, identity);
+    const warnings: string[] = [];
+    if (!card) {
+      if (!options.allowMissingCard) {
+        throw new ModelLoadError(
+          `No model card beside ${path} (${cardPathFor(path)}): a model is served only with the card written with it, which binds its version and carries ` +
+            'its hold-out metrics and drift reference. Put that card beside the model, or set ALLOW_MODEL_WITHOUT_CARD=true to serve it without one.',
+        );
+      }
+      warnings.push(
+        `Model ${identity.version} is served without a model card (ALLOW_MODEL_WITHOUT_CARD=true): nothing checks the file against what training released, ` +
+          'there are no hold-out metrics, and drift monitoring is off (no reference profile).',
+      );
+    }
+    const { explainer, unavailable } = explainerFor(bytes);
     return {
       path,
-      version,
+      version: identity.version,
       sha256,
       card,
+      warnings,
       explainer,
       explanationsUnavailable: unavailable,
       signature: backend.signature,

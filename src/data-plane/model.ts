@@ -57,7 +57,10 @@ export interface LoadDetails {
 export interface ServedModel extends ModelInfo {
   /** sha256 of the model file. */
   readonly sha256: string;
+  /** Undefined only when the model was allowed to load without one (see warnings). */
   readonly card: ModelCard | undefined;
+  /** What an operator must know about this model, one sentence each; empty when nothing is amiss. */
+  readonly warnings: readonly string[];
   /** Exact TreeSHAP over the model's trees, or undefined with the reason in explanationsUnavailable. */
   readonly explainer: TreeExplainer | undefined;
   readonly explanationsUnavailable: string | undefined;

@@ -1,8 +1,9 @@
 import protobuf from 'protobufjs/light.js';
 
 /**
- * The few ONNX messages the explainer reads, by their field numbers in onnx.proto: enough to find
- * a TreeEnsembleClassifier node and its attributes. protobufjs skips every other field.
+ * The few ONNX messages the service reads, by their field numbers in onnx.proto: the model's
+ * metadata, and enough of the graph to find a TreeEnsembleClassifier node and its attributes.
+ * protobufjs skips every other field.
  */
 const ONNX_SUBSET = protobuf.Root.fromJSON({
   nested: {
@@ -13,6 +14,9 @@ const ONNX_SUBSET = protobuf.Root.fromJSON({
             graph: { type: 'GraphProto', id: 7 },
           },
         },
+        /** ModelProto again, without the graph: reading the metadata skips the trees' bytes. */
+        ModelMetadata: { fields: { metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 } } },
+        StringStringEntryProto: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
         GraphProto: { fields: { node: { rule: 'repeated', type: 'NodeProto', id: 1 } } },
         NodeProto: {
           fields: {
@@ -37,6 +41,21 @@ const ONNX_SUBSET = protobuf.Root.fromJSON({
   },
 });
 const ModelProto = ONNX_SUBSET.lookupType('onnx.ModelProto');
+const ModelMetadata = ONNX_SUBSET.lookupType('onnx.ModelMetadata');
+
+/**
+ * The metadata_props entries of an ONNX file, by key. Throws when the bytes are not protobuf or a
+ * key appears twice (which value a reader sees would then depend on the reader).
+ */
+export function readOnnxMetadata(onnxBytes: Uint8Array): ReadonlyMap<string, string> {
+  const decoded = ModelMetadata.toObject(ModelMetadata.decode(onnxBytes), { arrays: true }) as { metadataProps: { key?: string; value?: string }[] };
+  const properties = new Map<string, string>();
+  for (const { key = '', value = '' } of decoded.metadataProps) {
+    if (properties.has(key)) throw new Error(`its metadata_props hold the key "${key}" twice`);
+    properties.set(key, value);
+  }
+  return properties;
+}
 
 interface Attribute {
   name: string;

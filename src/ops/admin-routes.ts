@@ -26,7 +26,7 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string }> = async (ap
         operationId: 'reloadModel',
         summary: 'Load the model at MODEL_PATH again in every worker and swap it in without dropping a request',
         description:
-          'Each worker loads the file and its model_version.txt, runs the start-up checks, and swaps only if they pass; ' +
+          'Each worker loads the file and its model card, runs the start-up checks, and swaps only if they pass; ' +
           'a worker whose load fails keeps serving its current model. Answers once every worker has finished.',
         response: {
           200: jsonResponse(ReloadResponse, 'Every worker serves the new model.', {

@@ -38,6 +38,7 @@ const modelRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         model_name: config.MODEL_NAME,
         model_version: model.version,
         onnx_sha256: model.sha256,
+        warnings: [...model.warnings],
         explanations: explainer
           ? { available: true, method: EXPLAINER_METHOD, base_value: explainer.baseValue, reason_count: REASON_COUNT }
           : { available: false, reason_count: REASON_COUNT, unavailable_reason: model.explanationsUnavailable ?? 'no explainer' },

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { churnModelLoader } from '../data-plane/churn-model.js';
+import { churnModelLoader, type ModelOptions } from '../data-plane/churn-model.js';
 import { DataPlane, type DataPlaneObserver } from '../data-plane/data-plane.js';
 import type { ModelInfo, ModelLoader, ServedModel } from '../data-plane/model.js';
 import { MODEL_COMPANION_FILES } from '../data-plane/model-card-file.js';
@@ -26,6 +26,11 @@ function runLog(log: FastifyBaseLogger): DataPlaneObserver {
   };
 }
 
+/** How the configuration asks churn models to be loaded. */
+export function modelOptions(config: Config): ModelOptions {
+  return { intraOpThreads: config.INTRA_OP_THREADS, allowMissingCard: config.ALLOW_MODEL_WITHOUT_CARD };
+}
+
 export interface DataPlanePluginOptions {
   config: Config;
   /** Loads model files; the onnxruntime churn model loader unless a test brings its own. */
@@ -40,7 +45,7 @@ export default fp<DataPlanePluginOptions>(
   async (app, { config, loader }) => {
     const dataPlane = new DataPlane({
       modelName: config.MODEL_NAME,
-      loader: loader ?? churnModelLoader({ intraOpThreads: config.INTRA_OP_THREADS }),
+      loader: loader ?? churnModelLoader(modelOptions(config)),
       microBatching: {
         enabled: config.MICRO_BATCHING,
         maxRows: config.MICRO_BATCH_MAX_ROWS,
@@ -74,6 +79,7 @@ export default fp<DataPlanePluginOptions>(
         app.metrics.modelLoaded(trigger, 'success', model);
         const snapshotOf = path === config.MODEL_PATH ? undefined : config.MODEL_PATH;
         app.log.info({ trigger, modelPath: model.path, snapshotOf, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
+        for (const warning of model.warnings) app.log.warn({ trigger, modelPath: model.path, modelVersion: model.version }, warning);
         app.log.debug({ modelVersion: model.version, ...model.loadDetails }, 'model details');
         if (config.MODEL_SNAPSHOT_DIR && snapshotOf === undefined) await writeSnapshot(model, config.MODEL_SNAPSHOT_DIR);
         return model;

@@ -8,10 +8,10 @@ export { EXAMPLE_BATCH_REQUEST, EXAMPLE_CUSTOMER, EXAMPLE_INFER_REQUEST, EXAMPLE
  * test/app/openapi-examples.test.ts sends each example request and compares, so a retrained
  * model cannot leave a stale one behind.
  */
-export const EXAMPLE_MODEL_VERSION = '1.1.0';
+export const EXAMPLE_MODEL_VERSION = '1.2.0';
 
 export const EXAMPLE_PREDICTION = {
-  churn_probability: 0.5991,
+  churn_probability: 0.6338,
   churn_prediction: true,
   risk_tier: 'MEDIUM',
   model_version: EXAMPLE_MODEL_VERSION,
@@ -19,7 +19,7 @@ export const EXAMPLE_PREDICTION = {
 } as const;
 
 export const EXAMPLE_LOYAL_PREDICTION = {
-  churn_probability: 0.0792,
+  churn_probability: 0.0705,
   churn_prediction: false,
   risk_tier: 'LOW',
   model_version: EXAMPLE_MODEL_VERSION,
@@ -54,7 +54,7 @@ export const EXAMPLE_INFER_RESPONSE: InferenceResponse = {
   id: 'crm-sync-42',
   outputs: [
     { name: 'label', datatype: 'INT64', shape: [2], data: [1, 0] },
-    { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.4008615016937256, 0.5991384983062744, 0.9207684993743896, 0.07923150062561035] },
+    { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.3662310838699341, 0.6337689161300659, 0.929538905620575, 0.07046109437942505] },
   ],
 };
 
@@ -73,7 +73,7 @@ export const EXAMPLE_MODEL_METADATA: ModelMetadataResponse = {
 export const EXAMPLE_OIP_ERRORS: Record<400 | 401 | 404 | 413 | 415 | 429 | 500 | 503, InferenceErrorResponse> = {
   400: { error: "Input 'features' must have shape [N, 5], one row per customer; got [5]." },
   401: { error: EXAMPLE_ERRORS[401].message },
-  404: { error: "Model 'churn' has no version '0.9.0'; the version served is '1.1.0'." },
+  404: { error: "Model 'churn' has no version '0.9.0'; the version served is '1.2.0'." },
   413: { error: EXAMPLE_ERRORS[413].message },
   415: { error: EXAMPLE_ERRORS[415].message },
   429: { error: EXAMPLE_ERRORS[429].message },

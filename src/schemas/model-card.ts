@@ -36,7 +36,7 @@ export const DriftFeatureReference = Type.Union([
 
 /**
  * The parts of models/model_card.json the service reads and serves. training/train.py writes the
- * card beside the model, bound to it by the ONNX file's sha256; extra fields are allowed.
+ * card beside the model, bound to it both ways (see model-card-file.ts); extra fields are allowed.
  */
 export const ModelCard = Type.Object(
   {

@@ -8,6 +8,9 @@ export const ModelResponse = Type.Object(
     model_name: Type.String({ description: 'MODEL_NAME: what the model is served and reported as.' }),
     model_version: Type.String(),
     onnx_sha256: Type.String({ description: 'sha256 of the ONNX file being served.' }),
+    warnings: Type.Array(Type.String(), {
+      description: 'What an operator must know about the model, such as being served without its card (ALLOW_MODEL_WITHOUT_CARD); empty when nothing is amiss.',
+    }),
     explanations: Type.Object({
       available: Type.Boolean({ description: 'Whether ?explain=true works with this model.' }),
       method: Type.Optional(Type.String()),
@@ -16,7 +19,7 @@ export const ModelResponse = Type.Object(
       unavailable_reason: Type.Optional(Type.String()),
     }),
     card: Type.Union([sharedRef(ModelCard), Type.Null()], {
-      description: 'The model card written with the model, checked against the ONNX file at load; null when the model came without one.',
+      description: 'The model card written with the model, bound to the ONNX file both ways and checked at load; null only when ALLOW_MODEL_WITHOUT_CARD let the model load without one.',
     }),
   },
   { $id: 'ModelResponse', title: 'ModelResponse' },

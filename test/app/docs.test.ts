@@ -127,7 +127,7 @@ describe('the security the docs offer is what this server checks', () => {
       for (const { method, path, operation } of operationsOf(spec)) {
         const name = `${method.toUpperCase()} ${path}`;
         declared[name] = operation.security === undefined ? 'none' : JSON.stringify(operation.security);
-        const url = path.replace('{model_name}', 'churn').replace('{model_version}', '1.1.0');
+        const url = path.replace('{model_name}', 'churn').replace('{model_version}', '1.2.0');
         const response = await app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'post' ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}) });
         const realm = response.statusCode === 401 ? /realm="([^"]+)"/.exec(String(response.headers['www-authenticate']))?.[1] : undefined;
         enforced[name] = realm === 'churn-service' ? JSON.stringify([{ apiKeyHeader: [] }, { apiKeyBearer: [] }]) : realm === 'admin' ? JSON.stringify([{ adminToken: [] }]) : 'none';

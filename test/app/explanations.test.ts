@@ -1,10 +1,11 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { EXAMPLE_CUSTOMER } from '../../src/schemas/examples.js';
+import { writeModelVersion } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, VALID_CUSTOMER, type TestApp } from '../helpers.js';
 
 const UNEXPLAINABLE = fileURLToPath(new URL('../fixtures/unexplainable-models/', import.meta.url));
@@ -45,7 +46,7 @@ describe('POST /predict?explain=true', () => {
     const response = await explained(EXAMPLE_CUSTOMER);
     expect(response.statusCode).toBe(200);
     const body = response.json() as Explained;
-    expect(body.explanation.base_value).toBe(-1.4578);
+    expect(body.explanation.base_value).toBe(-1.4131);
     expect(body.explanation.contributions.map((contribution) => [contribution.feature, contribution.value])).toEqual(FEATURE_NAMES.map((name) => [name, EXAMPLE_CUSTOMER[name]]));
     for (const { shap } of body.explanation.contributions) expect(Math.round(shap * 10_000) / 10_000).toBe(shap);
     // Local accuracy: base value plus the contributions is the prediction's log-odds (4-decimal rounding apart).
@@ -96,7 +97,7 @@ describe('POST /predict?explain=true', () => {
   it('leaves the answer byte for byte as it was without explain=true', async () => {
     const plain = await postJson(testApp.app, '/predict', EXAMPLE_CUSTOMER);
     const explicitFalse = await postJson(testApp.app, '/predict?explain=false', EXAMPLE_CUSTOMER);
-    expect(plain.body).toBe('{"churn_probability":0.5991,"churn_prediction":true,"risk_tier":"MEDIUM","model_version":"1.1.0","customer_id":"9237-HQITU"}');
+    expect(plain.body).toBe('{"churn_probability":0.6338,"churn_prediction":true,"risk_tier":"MEDIUM","model_version":"1.2.0","customer_id":"9237-HQITU"}');
     expect(explicitFalse.body).toBe(plain.body);
     const withExplanation = (await explained(EXAMPLE_CUSTOMER)).json();
     const { explanation: _explanation, ...rest } = withExplanation;
@@ -148,10 +149,10 @@ describe('POST /predict?explain=true', () => {
 
 describe('a model that cannot be explained', () => {
   it.each([
-    ['no-covers', '1.1.0-no-covers', 'the model has no training covers (nodes_hitrates), which exact TreeSHAP needs'],
+    ['no-covers', '1.2.0-no-covers', 'the model has no training covers (nodes_hitrates), which exact TreeSHAP needs'],
     ['linear', '0.1.0-linear', 'the model is not a single TreeEnsembleClassifier'],
   ])('%s still predicts, and answers explain=true with a clear 400', async (directory, version, reason) => {
-    const { app } = await buildTestApp({ MODEL_PATH: join(UNEXPLAINABLE, directory, 'churn_model.onnx') });
+    const { app } = await buildTestApp({ MODEL_PATH: join(UNEXPLAINABLE, directory, 'churn_model.onnx'), ALLOW_MODEL_WITHOUT_CARD: 'true' });
     try {
       const plain = await postJson(app, '/predict', VALID_CUSTOMER);
       expect(plain.statusCode).toBe(200);
@@ -171,17 +172,15 @@ describe('a model that cannot be explained', () => {
     const dir = mkdtempSync(join(tmpdir(), 'churn-explainer-'));
     const token = 'admin-token-0123456789';
     try {
-      copyFileSync(join(UNEXPLAINABLE, 'no-covers', 'churn_model.onnx'), join(dir, 'churn_model.onnx'));
-      writeFileSync(join(dir, 'model_version.txt'), '1.0.0\n');
-      const { app } = await buildTestApp({ MODEL_PATH: join(dir, 'churn_model.onnx'), ADMIN_TOKEN: token });
+      writeModelVersion(join(dir, 'churn_model.onnx'), '1.0.0', join(UNEXPLAINABLE, 'no-covers', 'churn_model.onnx'));
+      const { app } = await buildTestApp({ MODEL_PATH: join(dir, 'churn_model.onnx'), ADMIN_TOKEN: token, ALLOW_MODEL_WITHOUT_CARD: 'true' });
       try {
         expect((await postJson(app, '/predict?explain=true', VALID_CUSTOMER)).statusCode).toBe(400);
-        copyFileSync(fileURLToPath(new URL('../../models/churn_model.onnx', import.meta.url)), join(dir, 'churn_model.onnx'));
-        writeFileSync(join(dir, 'model_version.txt'), '1.1.0\n');
+        writeModelVersion(join(dir, 'churn_model.onnx'), '1.2.0');
         expect((await app.inject({ method: 'POST', url: '/admin/reload', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
         const response = await postJson(app, '/predict?explain=true', VALID_CUSTOMER);
         expect(response.statusCode).toBe(200);
-        expect(response.json()).toMatchObject({ model_version: '1.1.0', explanation: { base_value: -1.4578 } });
+        expect(response.json()).toMatchObject({ model_version: '1.2.0', explanation: { base_value: -1.4131 } });
       } finally {
         await app.close();
       }

@@ -16,7 +16,7 @@ describe('GET /health', () => {
     expect(Object.keys(body).sort()).toEqual(['model_loaded', 'model_version', 'status', 'uptime_seconds']);
     expect(body.status).toBe('healthy');
     expect(body.model_loaded).toBe(true);
-    expect(body.model_version).toBe(readFileSync(new URL('../../models/model_version.txt', import.meta.url), 'utf8').trim());
+    expect(body.model_version).toBe(JSON.parse(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')).model_version);
     expect(body.uptime_seconds).toBeGreaterThan(0);
     expect(Math.round(body.uptime_seconds * 10) / 10).toBe(body.uptime_seconds);
   });

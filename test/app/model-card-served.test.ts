@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { cardContentSha256 } from '../../src/data-plane/model-card-file.js';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
+import { BUNDLED_MODEL, bundledCard as readBundledCard, releasedModel, withMetadata } from '../data-plane/model-fixtures.js';
 import { buildTestApp, type TestApp } from '../helpers.js';
 
-const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
-const bundledBytes = readFileSync(join(MODELS, 'churn_model.onnx'));
-const bundledCard = JSON.parse(readFileSync(join(MODELS, 'model_card.json'), 'utf8')) as Record<string, unknown> & { onnx: { sha256: string }; model_version: string; features: { name: string }[] };
+const bundledBytes = readFileSync(BUNDLED_MODEL);
+const bundledCard = readBundledCard();
 
 let testApp: TestApp;
 beforeAll(async () => {
@@ -26,13 +26,13 @@ describe('GET /model', () => {
     const body = response.json();
     expect(body).toMatchObject({
       model_name: 'churn',
-      model_version: '1.1.0',
+      model_version: '1.2.0',
       onnx_sha256: createHash('sha256').update(bundledBytes).digest('hex'),
       explanations: { available: true, reason_count: 3, method: expect.stringContaining('TreeSHAP') },
     });
-    expect(body.explanations.base_value).toBeCloseTo(-1.457765, 5);
+    expect(body.explanations.base_value).toBeCloseTo(-1.413075, 5);
     const { card } = body;
-    expect(card.model_version).toBe('1.1.0');
+    expect(card.model_version).toBe('1.2.0');
     expect(card.created).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(card.features.map((feature: { name: string }) => feature.name)).toEqual([...FEATURE_NAMES]);
     expect(card.features[0]).toMatchObject({ unit: 'months', valid_range: { min: 0, max: 120, inclusive: true } });
@@ -48,8 +48,8 @@ describe('GET /model', () => {
     expect(card.operating_points.map((point: { threshold: number }) => point.threshold)).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
     const at = (threshold: number) => card.operating_points.find((point: { threshold: number }) => point.threshold === threshold);
     // The numbers docs/explanations.md and examples/crm-webhook.md quote.
-    expect(at(0.5)).toMatchObject({ flagged_share: expect.closeTo(0.21, 2), precision: expect.closeTo(0.62, 2), recall: expect.closeTo(0.49, 2) });
-    expect(at(0.8)).toMatchObject({ flagged_share: expect.closeTo(0.026, 3), precision: expect.closeTo(0.83, 2), recall: expect.closeTo(0.08, 2) });
+    expect(at(0.5)).toMatchObject({ flagged_share: expect.closeTo(0.204, 3), precision: expect.closeTo(0.625, 3), recall: expect.closeTo(0.48, 2) });
+    expect(at(0.8)).toMatchObject({ flagged_share: expect.closeTo(0.018, 3), precision: expect.closeTo(0.92, 2), recall: expect.closeTo(0.06, 2) });
   });
 
   it('is in the OpenAPI document', async () => {
@@ -59,7 +59,7 @@ describe('GET /model', () => {
   });
 });
 
-describe('a model and its card are bound together', () => {
+describe('a model and its card are bound together, both ways', () => {
   let scratch: string;
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'churn-card-'));
@@ -68,18 +68,17 @@ describe('a model and its card are bound together', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** A model directory with the bundled model, a version file and (optionally) a card. */
-  function modelDir(name: string, version: string, card?: unknown) {
+  /** A model directory with a model file (a copy of the bundled one unless `bytes` says otherwise) and, optionally, a card. */
+  function modelDir(name: string, { bytes = bundledBytes, card }: { bytes?: Uint8Array; card?: unknown } = {}) {
     const dir = join(scratch, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
-    copyFileSync(join(MODELS, 'churn_model.onnx'), join(dir, 'churn_model.onnx'));
-    writeFileSync(join(dir, 'model_version.txt'), `${version}\n`);
+    writeFileSync(join(dir, 'churn_model.onnx'), bytes);
     if (card !== undefined) writeFileSync(join(dir, 'model_card.json'), typeof card === 'string' ? card : JSON.stringify(card));
     return join(dir, 'churn_model.onnx');
   }
-  const start = async (modelPath: string) => {
-    const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent' }) });
+  const start = async (modelPath: string, env: Record<string, string> = {}) => {
+    const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', ...env }) });
     try {
       await app.ready();
       return app;
@@ -88,45 +87,84 @@ describe('a model and its card are bound together', () => {
       throw error;
     }
   };
+  const failureOf = async (modelPath: string) => ((await start(modelPath).then((app) => app.close(), (error: unknown) => error)) as Error).message;
 
-  it('refuses a card written for another model file', async () => {
-    const path = modelDir('other-sha', '1.1.0', { ...bundledCard, onnx: { ...bundledCard.onnx, sha256: 'a'.repeat(64) } });
-    await expect(start(path)).rejects.toThrowError(/model_card\.json describes another model file \(sha256 aaaaaaaaaaaa…\), not .*churn_model\.onnx \(sha256 [0-9a-f]{12}…\)/);
+  it('refuses a card written for another model file, without advising to remove it', async () => {
+    const path = modelDir('other-sha', { card: { ...bundledCard, onnx: { ...bundledCard.onnx, sha256: 'a'.repeat(64) } } });
+    const message = await failureOf(path);
+    expect(message).toMatch(/model_card\.json describes another model file \(sha256 aaaaaaaaaaaa…\), not .*churn_model\.onnx \(sha256 [0-9a-f]{12}…\): put the card that was written with this model beside it\.$/);
+    expect(message).not.toMatch(/remove/i);
   });
 
-  it('refuses a version file that disagrees with the card', async () => {
-    const path = modelDir('other-version', '9.9.9', bundledCard);
-    await expect(start(path)).rejects.toThrowError('model_version.txt beside ' + path + ' says 9.9.9, but its model card says 1.1.0.');
+  it('refuses a card edited since training, though it kept the onnx.sha256 of the file', async () => {
+    const edited = { ...bundledCard, holdout_metrics: { ...bundledCard.holdout_metrics, roc_auc: 0.99 } };
+    const path = modelDir('edited', { card: edited });
+    const message = await failureOf(path);
+    expect(message).toContain(`${join(path, '..', 'model_card.json')} has been changed since training: its content hashes to `);
+    expect(message).toContain(
+      `…, but ${path} was released with a card hashing to ${cardContentSha256(bundledCard).slice(0, 12)}… (model_card_sha256 in its ONNX metadata). ` +
+        'Put back the card that was written with this model; a card is changed only by training a new model.',
+    );
+    expect(message).not.toMatch(/remove/i);
+  });
+
+  it('reads the card by its content: another layout or key order of the same card is the same card', async () => {
+    const reordered = Object.fromEntries(Object.entries(bundledCard).reverse());
+    await (await start(modelDir('reordered', { card: JSON.stringify(reordered, null, 4) }))).close();
+  });
+
+  it('refuses a card beside a model file that records no card hash', async () => {
+    const { bytes, card } = releasedModel(bundledCard.model_version);
+    const unbound = withMetadata(bytes, { model_card_sha256: undefined });
+    const path = modelDir('unbound', { bytes: unbound, card: { ...card, onnx: { ...card.onnx, sha256: createHash('sha256').update(unbound).digest('hex') } } });
+    expect(await failureOf(path)).toMatch(/churn_model\.onnx records no model_card_sha256 in its ONNX metadata, so nothing proves .*model_card\.json is the card it was released with/);
+  });
+
+  it('refuses a card whose version is not the one in the model file', async () => {
+    const { bytes, card } = releasedModel('2.0.0', { card: { ...bundledCard, model_version: '9.9.9' } });
+    const path = modelDir('other-version', { bytes, card });
+    expect(await failureOf(path)).toBe(`${path} is model 2.0.0 (its ONNX metadata), but ${join(path, '..', 'model_card.json')} says 9.9.9.`);
   });
 
   it('refuses a card whose features are not the service\'s', async () => {
-    const features = [...bundledCard.features].reverse();
-    const path = modelDir('other-features', '1.1.0', { ...bundledCard, features });
-    await expect(start(path)).rejects.toThrowError(/lists the features has_support_calls, .*, not this service's tenure_months, /);
+    const { bytes, card } = releasedModel('2.0.0', { card: { ...bundledCard, model_version: '2.0.0', features: [...bundledCard.features].reverse() } });
+    await expect(start(modelDir('other-features', { bytes, card }))).rejects.toThrowError(/lists the features has_support_calls, .*, not this service's tenure_months, /);
   });
 
   it('refuses a card that is not valid JSON or not a card', async () => {
-    await expect(start(modelDir('not-json', '1.1.0', '{"model_version":'))).rejects.toThrowError(/model_card\.json is not valid JSON/);
-    await expect(start(modelDir('not-a-card', '1.1.0', { model_version: '1.1.0' }))).rejects.toThrowError(/model_card\.json is not a model card: /);
+    await expect(start(modelDir('not-json', { card: '{"model_version":' }))).rejects.toThrowError(/model_card\.json is not valid JSON/);
+    await expect(start(modelDir('not-a-card', { card: { model_version: bundledCard.model_version } }))).rejects.toThrowError(/model_card\.json is not a model card: /);
   });
 
-  it('serves a model that came without a card, and says so', async () => {
-    const app = await start(modelDir('no-card', '2.0.0'));
+  it('refuses a model without its card, naming the setting that allows it', async () => {
+    const path = modelDir('no-card');
+    expect(await failureOf(path)).toBe(
+      `No model card beside ${path} (${join(path, '..', 'model_card.json')}): a model is served only with the card written with it, which binds its version and carries ` +
+        'its hold-out metrics and drift reference. Put that card beside the model, or set ALLOW_MODEL_WITHOUT_CARD=true to serve it without one.',
+    );
+  });
+
+  it('serves a model without its card only when ALLOW_MODEL_WITHOUT_CARD is set, warning in the log and in GET /model', async () => {
+    const { app, logs } = await buildTestApp({ MODEL_PATH: modelDir('allowed-without-card'), ALLOW_MODEL_WITHOUT_CARD: 'true' });
     try {
-      expect((await app.inject({ method: 'GET', url: '/model' })).json()).toMatchObject({ model_version: '2.0.0', card: null, explanations: { available: true } });
+      const warning = expect.stringMatching(/^Model 1\.\d+\.\d+ is served without a model card \(ALLOW_MODEL_WITHOUT_CARD=true\): .*drift monitoring is off/);
+      expect((await app.inject({ method: 'GET', url: '/model' })).json()).toMatchObject({
+        model_version: bundledCard.model_version,
+        card: null,
+        warnings: [warning],
+        explanations: { available: true },
+      });
+      expect(logs.filter((line) => line.level === 40 && String(line.msg).includes('model card'))).toEqual([expect.objectContaining({ msg: warning, trigger: 'startup', modelVersion: bundledCard.model_version })]);
+      expect((await app.inject({ method: 'GET', url: '/monitoring/drift' })).json()).toMatchObject({ available: false });
     } finally {
       await app.close();
     }
   });
 
-  it('accepts the bundled card beside a copy of the bundled model', async () => {
-    const app = await start(modelDir('bundled', '1.1.0', bundledCard));
+  it('accepts the card written with the model, and then warns of nothing', async () => {
+    const app = await start(modelDir('bundled', { card: bundledCard }));
     try {
-      const response = await app.inject({ method: 'GET', url: '/model' });
-      expect(response.statusCode).toBe(200);
-      expect(response.json()).toMatchObject({ model_version: '1.1.0', onnx_sha256: bundledCard.onnx.sha256, card: { model_version: '1.1.0', created: bundledCard.created } });
-      // The copy is served exactly as the bundled model itself is.
-      expect(response.json()).toEqual((await testApp.app.inject({ method: 'GET', url: '/model' })).json());
+      expect((await app.inject({ method: 'GET', url: '/model' })).json()).toMatchObject({ model_version: bundledCard.model_version, warnings: [] });
     } finally {
       await app.close();
     }

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WorkerGroup } from '../../src/cluster/worker-group.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
-import { LINEAR_MODEL, versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
+import { versionedModels, writeModelVersion, type VersionedModels } from '../data-plane/model-fixtures.js';
 
 /**
  * The data plane in a cluster worker: the primary hands it MODEL_SNAPSHOT_DIR, where each model it
@@ -27,6 +27,7 @@ afterEach(async () => {
   rmSync(snapshots, { recursive: true, force: true });
 });
 
+const cardVersion = (modelPath: string) => (JSON.parse(readFileSync(join(dirname(modelPath), 'model_card.json'), 'utf8')) as { model_version: string }).model_version;
 const snapshotsWritten = () => readdirSync(snapshots).map((name) => join(snapshots, name, 'churn_model.onnx'));
 const modelVersion = async (instance: FastifyInstance) => (postJson(instance, '/predict', VALID_CUSTOMER).then((response) => response.json() as { model_version: string })).then((body) => body.model_version);
 
@@ -38,15 +39,15 @@ describe('model snapshots', () => {
     const [atStart] = snapshotsWritten() as [string];
     expect(told.mock.calls).toEqual([[atStart]]);
     expect(readFileSync(atStart)).toEqual(readFileSync(modelPath));
-    expect(readFileSync(join(dirname(atStart), 'model_version.txt'), 'utf8')).toBe('3.0.0\n');
+    expect(cardVersion(atStart)).toBe('3.0.0');
 
-    copyFileSync(LINEAR_MODEL, modelPath);
-    writeFileSync(join(dirname(modelPath), 'model_version.txt'), '3.1.0\n');
+    // A new training run's model, with its own card, put in place.
+    writeModelVersion(modelPath, '3.1.0');
     await app.reloadModel('reload');
     const afterReload = snapshotsWritten().find((path) => path !== atStart)!;
     expect(told.mock.calls).toEqual([[atStart], [afterReload]]);
-    expect(readFileSync(afterReload)).toEqual(readFileSync(LINEAR_MODEL));
-    expect(readFileSync(join(dirname(afterReload), 'model_version.txt'), 'utf8')).toBe('3.1.0\n');
+    expect(readFileSync(afterReload)).toEqual(readFileSync(modelPath));
+    expect(cardVersion(afterReload)).toBe('3.1.0');
 
     writeFileSync(modelPath, 'not a model');
     await expect(app.reloadModel('reload')).rejects.toThrow('is not a valid ONNX model');
@@ -60,10 +61,9 @@ describe('model snapshots', () => {
     const snapshot = join(snapshots, 'model-a', basename(modelPath));
     mkdirSync(dirname(snapshot));
     copyFileSync(modelPath, snapshot);
-    writeFileSync(join(dirname(snapshot), 'model_version.txt'), '3.0.0\n');
+    copyFileSync(join(dirname(modelPath), 'model_card.json'), join(dirname(snapshot), 'model_card.json'));
     // The file the siblings loaded has since been overwritten with its first 20,000 bytes.
     writeFileSync(modelPath, readFileSync(modelPath).subarray(0, 20_000));
-    writeFileSync(join(dirname(modelPath), 'model_version.txt'), '9.9.9\n');
 
     const started = await buildTestApp({ MODEL_PATH: modelPath, MODEL_SNAPSHOT_DIR: snapshots, MODEL_SNAPSHOT_PATH: snapshot });
     app = started.app;

@@ -1,16 +1,16 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { BUNDLED_MODEL, withMetadata, writeModelVersion } from '../data-plane/model-fixtures.js';
 
 const BROKEN = fileURLToPath(new URL('../fixtures/broken-models/', import.meta.url));
-const BUNDLED = fileURLToPath(new URL('../../models/churn_model.onnx', import.meta.url));
 
-async function startWith(modelPath: string) {
-  const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent' }) });
+async function startWith(modelPath: string, env: Record<string, string> = {}) {
+  const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', ...env }) });
   try {
     await app.ready();
     return app;
@@ -56,16 +56,20 @@ describe('model start-up checks', () => {
     await expect(startWith(join(BROKEN, 'label-only.onnx'))).rejects.toThrowError(/needs a float32 \[N, 2\] probabilities output/);
   });
 
-  it('reads the version from model_version.txt beside the model, defaulting to 1.0.0', async () => {
-    const dir = mkdtempSync(join(scratch, 'versioned-'));
-    cpSync(BUNDLED, join(dir, 'model.onnx'));
-    const unversioned = await startWith(join(dir, 'model.onnx'));
-    expect(unversioned.dataPlane.model?.version).toBe('1.0.0');
-    await unversioned.close();
+  it('takes the version from the model file\'s own ONNX metadata; a model_version.txt beside it changes nothing', async () => {
+    const path = join(mkdtempSync(join(scratch, 'versioned-')), 'churn_model.onnx');
+    writeModelVersion(path, '2.3.4');
+    writeFileSync(join(path, '..', 'model_version.txt'), '9.9.9\n');
+    const app = await startWith(path);
+    expect(app.dataPlane.model?.version).toBe('2.3.4');
+    await app.close();
+  });
 
-    writeFileSync(join(dir, 'model_version.txt'), '2.3.4\n');
-    const versioned = await startWith(join(dir, 'model.onnx'));
-    expect(versioned.dataPlane.model?.version).toBe('2.3.4');
-    await versioned.close();
+  it('fails when the model file records no version', async () => {
+    const path = join(mkdtempSync(join(scratch, 'unversioned-')), 'churn_model.onnx');
+    writeFileSync(path, withMetadata(readFileSync(BUNDLED_MODEL), { model_version: undefined }));
+    await expect(startWith(path, { ALLOW_MODEL_WITHOUT_CARD: 'true' })).rejects.toThrowError(
+      `Model at ${path} has no model_version in its ONNX metadata_props, so nothing says which model it is: export it with training/train.py, which records it.`,
+    );
   });
 });

@@ -1,12 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import protobuf from 'protobufjs/light.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadChurnModel } from '../../src/data-plane/churn-model.js';
-import { readVersion } from '../../src/data-plane/model-card-file.js';
+import { readModelIdentity } from '../../src/data-plane/model-card-file.js';
 import { ModelLoadError } from '../../src/errors.js';
+import { BUNDLED_MODEL, withMetadata } from './model-fixtures.js';
 
 /**
  * The churn model loader and its onnxruntime backend against sessions whose signature and outputs no real ONNX file could easily have:
@@ -15,7 +15,7 @@ import { ModelLoadError } from '../../src/errors.js';
  */
 
 const MODEL = fileURLToPath(new URL('../fixtures/unexplainable-models/linear/churn_model.onnx', import.meta.url));
-const OPTIONS = { intraOpThreads: 1 };
+const OPTIONS = { intraOpThreads: 1, allowMissingCard: true };
 const NOT_FIT = `Model at ${MODEL} does not fit this service: `;
 
 type Metadata = ort.InferenceSession.ValueMetadata;
@@ -282,36 +282,30 @@ describe("the loaded model's predict: outputs of the wrong shape are errors, nev
   });
 });
 
-describe('readVersion', () => {
-  let root: string;
-  beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), 'churn-version-'));
+describe('readModelIdentity: who a model file says it is', () => {
+  const bundled = readFileSync(BUNDLED_MODEL);
+
+  it('reads the version and the card hash from the ONNX metadata_props', () => {
+    const bytes = withMetadata(bundled, { model_version: '3.0.0-rc1', model_card_sha256: 'c'.repeat(64) });
+    expect(readModelIdentity(bytes, 'm.onnx')).toEqual({ version: '3.0.0-rc1', cardSha256: 'c'.repeat(64) });
+    expect(readModelIdentity(withMetadata(bundled, { model_card_sha256: undefined }), 'm.onnx').cardSha256).toBeUndefined();
   });
-  afterAll(() => {
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
-  let count = 0;
-  async function versionOf(text: string | undefined): Promise<string> {
-    const dir = mkdtempSync(join(root, `v${(count += 1)}-`));
-    if (text !== undefined) writeFileSync(join(dir, 'model_version.txt'), text);
-    return readVersion(join(dir, 'churn_model.onnx'));
-  }
 
   it.each([
-    ['2.1.0', '2.1.0'],
-    ['2.1.0\n', '2.1.0'],
-    ['2.1.0\nbuilt on 2024-05-01\n', '2.1.0'],
-    ['2.1.0\r\nbuilt on 2024-05-01\r\n', '2.1.0'],
-    ['  2.1.0  \r\nnotes', '2.1.0'],
-    ['2.1.0 \nnotes', '2.1.0'],
-    ['\n\n  3.0.0-rc1\nnotes', '3.0.0-rc1'],
-    ['', '1.0.0'],
-    [' \n \n', '1.0.0'],
-  ])('reads %j as %s', async (text, version) => {
-    expect(await versionOf(text)).toBe(version);
+    ['no version', undefined],
+    ['an empty version', ''],
+    ['a blank version', '  '],
+  ])('refuses a file with %s', (_case, version) => {
+    expect(() => readModelIdentity(withMetadata(bundled, { model_version: version }), 'm.onnx')).toThrowError(
+      new ModelLoadError('Model at m.onnx has no model_version in its ONNX metadata_props, so nothing says which model it is: export it with training/train.py, which records it.'),
+    );
   });
 
-  it('is 1.0.0 without a model_version.txt', async () => {
-    expect(await versionOf(undefined)).toBe('1.0.0');
+  it('refuses a file that records its version twice', () => {
+    // A second metadata_props record appended to the file: protobuf readers accept it, and which value wins would be theirs to decide.
+    const second = protobuf.Writer.create().uint32((14 << 3) | 2).fork().uint32(10).string('model_version').uint32(18).string('6.6.6').ldelim().finish();
+    expect(() => readModelIdentity(Buffer.concat([bundled, second]), 'm.onnx')).toThrowError(
+      new ModelLoadError('Model at m.onnx has unreadable ONNX metadata: its metadata_props hold the key "model_version" twice'),
+    );
   });
 });

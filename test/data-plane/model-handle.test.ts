@@ -74,7 +74,7 @@ describe('ModelHandle', () => {
     expect(handle.current).toBe(second);
     expect(closed).toEqual([]);
     hold.resolve();
-    expect((await running).churn[0]).toBeCloseTo(0.5991, 4);
+    expect((await running).churn[0]).toBeCloseTo(0.6338, 4);
     await vi.waitFor(() => expect(closed).toEqual([first]));
     await handle.close();
     expect(closed).toEqual([first, second]);

@@ -26,9 +26,9 @@ beforeAll(async () => {
 afterAll(async () => model.close());
 
 describe('TreeExplainer on the bundled model', () => {
-  it('reads 100 trees with their covers from the ONNX file', () => {
+  it('reads 200 trees with their covers from the ONNX file', () => {
     expect(reading).toHaveProperty('ensemble');
-    expect(ensemble.trees).toHaveLength(100);
+    expect(ensemble.trees).toHaveLength(200);
     expect(ensemble.trees[0]![0]!.cover).toBe(5634);
   });
 

@@ -1,10 +1,13 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { utimesSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigSchema } from '../../src/config.js';
+import { writeModelVersion } from '../data-plane/model-fixtures.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { CLI_ENTRY, SERVER_ENTRY, freePort, startServer, waitUntilHealthy } from './server-process.js';
 
@@ -37,12 +40,20 @@ describe('churn-serve', () => {
     expect(stdout).not.toContain('`');
   });
 
-  it('--version prints the service and model versions', async () => {
+  it('--version prints the service and model versions, the model\'s from its own file', async () => {
     const { stdout } = await cli(['--version']);
-    expect(stdout).toMatch(/^churn-serve \d+\.\d+\.\d+\nmodel 1\.1\.0 \(.*models\/churn_model\.onnx\)\n$/);
+    expect(stdout).toMatch(/^churn-serve \d+\.\d+\.\d+\nmodel 1\.2\.0 \(.*models\/churn_model\.onnx\)\n$/);
     // The help's title names the command the same way.
     expect((await cli(['--help'])).stdout.split(' ')[0]).toBe('churn-serve');
     expect((await cli(['--version', '--model', '/nonexistent/m.onnx'])).stdout).toContain('model not found at /nonexistent/m.onnx');
+    const dir = mkdtempSync(join(tmpdir(), 'churn-cli-'));
+    try {
+      writeModelVersion(join(dir, 'churn_model.onnx'), '2.3.4');
+      writeFileSync(join(dir, 'model_version.txt'), '9.9.9\n');
+      expect((await cli(['--version', '--model', join(dir, 'churn_model.onnx')])).stdout).toContain(`model 2.3.4 (${join(dir, 'churn_model.onnx')})`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown flag with exit code 2', async () => {
@@ -80,8 +91,8 @@ describe('churn-serve', () => {
     expect(configuration).toMatchObject({ PORT: port, LOG_LEVEL: 'debug', ADMIN_TOKEN: '[redacted]', API_KEYS: '[redacted]' });
     expect(server.output()).not.toContain('admin-token-0123456789');
     expect(server.output()).not.toContain('api-key-0123456789abcd');
-    expect(lines.find((line) => line.msg === 'model details')).toMatchObject({ modelVersion: '1.1.0', fileBytes: expect.any(Number), inputs: ["'features' float32 [N, 5]"] });
-    expect(lines.find((line) => line.msg === 'model run')).toMatchObject({ rows: 1, ms: expect.any(Number), modelVersion: '1.1.0' });
+    expect(lines.find((line) => line.msg === 'model details')).toMatchObject({ modelVersion: '1.2.0', fileBytes: expect.any(Number), inputs: ["'features' float32 [N, 5]"] });
+    expect(lines.find((line) => line.msg === 'model run')).toMatchObject({ rows: 1, ms: expect.any(Number), modelVersion: '1.2.0' });
   });
 
   it('runs WORKERS from --workers', async () => {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LINEAR_MODEL, versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
+import { LINEAR_MODEL, versionedModels, withMetadata, writeModelVersion, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
@@ -98,9 +98,10 @@ describe('start-up', () => {
 describe.each([1, 2])('with WORKERS=%i', (workers) => {
   it('reloads another model file under load with POST /admin/reload: no failed request, versions and answers move forward', async () => {
     const model = models.paths[workers - 1]!;
-    writeFileSync(join(dirname(model), 'model_version.txt'), '5.0.0\n');
+    writeModelVersion(model, '5.0.0');
     const port = await freePort();
-    const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN }, port);
+    // The new model comes without a card, so the server must allow that.
+    const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN, ALLOW_MODEL_WITHOUT_CARD: 'true' }, port);
     try {
       // Each worker's reload is checked: all of them must be serving first.
       await waitUntilEveryWorkerServes(server);
@@ -108,10 +109,10 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
       const load = runKeepAliveClients(port, 32, () => stop);
       await new Promise((resolve) => setTimeout(resolve, 300));
       // Another model (a logistic regression instead of the trees), put in place as an operator
-      // should: written beside the old file and renamed over it.
-      copyFileSync(LINEAR_MODEL, `${model}.new`);
+      // should: written beside the old file and renamed over it; the old model's card goes.
+      writeFileSync(`${model}.new`, withMetadata(readFileSync(LINEAR_MODEL), { model_version: '5.1.0' }));
       renameSync(`${model}.new`, model);
-      writeFileSync(join(dirname(model), 'model_version.txt'), '5.1.0\n');
+      rmSync(join(dirname(model), 'model_card.json'));
       const response = await fetch(`${server.baseUrl}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
       const reloadedAt = Date.now();
       const body = (await response.json()) as { status: string; model_version: string; workers: { pid: number; status: string }[] };
@@ -142,22 +143,20 @@ describe.each([1, 2])('with WORKERS=%i', (workers) => {
 
   it('reloads on SIGHUP, and keeps serving when the new file is bad, each worker saying so', async () => {
     const model = models.paths[workers - 1]!;
-    writeFileSync(join(dirname(model), 'model_version.txt'), '6.0.0\n');
+    writeModelVersion(model, '6.0.0');
     const port = await freePort();
     const server = startServer({ WORKERS: String(workers), MODEL_PATH: model, ADMIN_TOKEN: TOKEN }, port);
     try {
       // Each worker's reload is checked: all of them must be serving first.
       await waitUntilEveryWorkerServes(server);
       const version = async () => ((await (await fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(VALID_CUSTOMER) })).json()) as { model_version: string }).model_version;
-      writeFileSync(join(dirname(model), 'model_version.txt'), '6.1.0\n');
+      writeModelVersion(model, '6.1.0');
       server.child.kill('SIGHUP');
       const loads = () => (server.output().match(/"trigger":"reload"[^\n]*"msg":"model loaded"/g) ?? []).length;
       await vi.waitFor(() => expect(loads()).toBe(workers), { timeout: 10_000, interval: 50 });
       for (let call = 0; call < 10; call += 1) expect(await version()).toBe('6.1.0');
 
-      writeFileSync(join(dirname(model), 'model_version.txt'), '7.0.0\n');
-      const original = join(dirname(model), 'churn_model.onnx');
-      writeFileSync(original, 'not a model');
+      writeFileSync(model, 'not a model');
       server.child.kill('SIGHUP');
       const failures = () => (server.output().match(/model reload failed; the current model keeps serving/g) ?? []).length;
       await vi.waitFor(() => expect(failures()).toBe(workers), { timeout: 10_000, interval: 50 });

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { cardContentSha256, readModelIdentity } from '../../src/data-plane/model-card-file.js';
+import { readOnnxMetadata } from '../../src/data-plane/onnx-trees.js';
 import { FEATURE_NAMES, ModelFeatures } from '../../src/schemas/customer-features.js';
+import type { ModelCard as ServedCard } from '../../src/schemas/model-card.js';
 
 interface CardFeature {
   index: number;
@@ -11,6 +14,7 @@ interface CardFeature {
 }
 interface Candidate {
   name: string;
+  hyperparameters: Record<string, number>;
   train_cv_roc_auc_mean: number;
   train_cv_roc_auc_std: number;
   train_cv_roc_auc_folds: number[];
@@ -24,8 +28,9 @@ interface ModelCard {
   feature_names: string[];
   features: CardFeature[];
   selection: string;
+  gradient_boosting_grid: Record<string, number[]>;
   candidates: Candidate[];
-  chosen_model: { name: string; train_cv_roc_auc_mean: number };
+  chosen_model: { name: string; train_cv_roc_auc_mean: number; hyperparameters: Record<string, unknown> };
   holdout_metrics: { roc_auc: number; log_loss: number; brier_score: number; accuracy_at_0_5: number };
   calibration: { lower: number; upper: number; rows: number; mean_predicted: number | null; observed_churn_rate: number | null }[];
   operating_points: { threshold: number; flagged: number; flagged_share: number; precision: number | null; recall: number }[];
@@ -45,8 +50,8 @@ interface ShapFixture {
 }
 
 const card = JSON.parse(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')) as ModelCard;
-const version = readFileSync(new URL('../../models/model_version.txt', import.meta.url), 'utf8').trim();
 const onnxBytes = readFileSync(new URL('../../models/churn_model.onnx', import.meta.url));
+const { version, cardSha256 } = readModelIdentity(onnxBytes, 'models/churn_model.onnx');
 const shapFixture = JSON.parse(readFileSync(new URL('../fixtures/shap.json', import.meta.url), 'utf8')) as ShapFixture;
 const parityFixture = JSON.parse(readFileSync(new URL('../fixtures/parity.json', import.meta.url), 'utf8')) as { model_version: string };
 
@@ -74,18 +79,30 @@ describe('the model card and the service agree', () => {
     }
   });
 
-  it('on the version, which the fixtures carry too', () => {
+  it('on the version, which the model file and the fixtures carry too', () => {
     expect(card.model_version).toBe(version);
     expect(shapFixture.model_version).toBe(version);
     expect(parityFixture.model_version).toBe(version);
   });
 });
 
-describe('the model card is bound to the model file', () => {
-  it('records the sha256 and size of models/churn_model.onnx', () => {
+describe('the model card and the model file are bound both ways', () => {
+  it('the card records the sha256 and size of models/churn_model.onnx', () => {
     expect(card.onnx.file).toBe('models/churn_model.onnx');
     expect(card.onnx.sha256).toBe(createHash('sha256').update(onnxBytes).digest('hex'));
     expect(card.onnx.size_bytes).toBe(onnxBytes.length);
+  });
+
+  it("the file records the sha256 of the card's canonical content, as the service computes it from the training pipeline's JSON", () => {
+    expect(cardSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(cardContentSha256(card as unknown as ServedCard)).toBe(cardSha256);
+  });
+
+  it('the file names its model and training data in its metadata', () => {
+    const metadata = readOnnxMetadata(onnxBytes);
+    expect(JSON.parse(metadata.get('feature_names')!)).toEqual([...FEATURE_NAMES]);
+    expect(metadata.get('model_type')).toBe(card.chosen_model.name);
+    expect(metadata.get('training_data_sha256')).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('names the same file as the SHAP fixture, with the same base value', () => {
@@ -96,9 +113,18 @@ describe('the model card is bound to the model file', () => {
 });
 
 describe('the model card records a choice made by cross-validation', () => {
-  it('chose the candidate with the best mean train CV ROC AUC, which meets the 0.82 release gate', () => {
+  it('compared logistic regression and every point of the gradient boosting grid', () => {
+    const grid = Object.values(card.gradient_boosting_grid);
+    const points = grid.reduce((count, values) => count * values.length, 1);
+    expect(card.candidates.filter((candidate) => candidate.name === 'gradient_boosting')).toHaveLength(points);
+    expect(card.candidates.filter((candidate) => candidate.name === 'logistic_regression')).toHaveLength(1);
+    expect(card.candidates).toHaveLength(points + 1);
+  });
+
+  it('chose the first candidate with the best mean train CV ROC AUC, which meets the 0.82 release gate', () => {
     const best = card.candidates.reduce((a, b) => (b.train_cv_roc_auc_mean > a.train_cv_roc_auc_mean ? b : a));
     expect(card.chosen_model.name).toBe(best.name);
+    expect(card.chosen_model.hyperparameters).toMatchObject(best.hyperparameters);
     expect(card.chosen_model.train_cv_roc_auc_mean).toBe(best.train_cv_roc_auc_mean);
     expect(best.train_cv_roc_auc_mean).toBeGreaterThanOrEqual(0.82);
     expect(card.selection).toMatch(/CV ROC AUC on the training split/);
@@ -107,7 +133,7 @@ describe('the model card records a choice made by cross-validation', () => {
   it('keeps the hold-out split out of the choice: candidates carry CV metrics only', () => {
     for (const candidate of card.candidates) {
       expect(Object.keys(candidate).sort(), candidate.name).toEqual(
-        ['name', 'train_cv_roc_auc_folds', 'train_cv_roc_auc_mean', 'train_cv_roc_auc_std'],
+        ['hyperparameters', 'name', 'train_cv_roc_auc_folds', 'train_cv_roc_auc_mean', 'train_cv_roc_auc_std'],
       );
       expect(candidate.train_cv_roc_auc_folds).toHaveLength(5);
       const mean = candidate.train_cv_roc_auc_folds.reduce((sum, auc) => sum + auc, 0) / 5;

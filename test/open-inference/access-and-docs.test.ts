@@ -14,7 +14,7 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
       const refused = await postJson(app, INFER, EXAMPLE_INFER_REQUEST);
       expect([refused.statusCode, refused.headers['www-authenticate'], refused.json()]).toEqual([401, 'Bearer realm="churn-service"', EXAMPLE_OIP_ERRORS[401]]);
       expect((await postJson(app, INFER, EXAMPLE_INFER_REQUEST, { 'x-api-key': KEY })).statusCode).toBe(200);
-      expect((await postJson(app, '/v2/models/churn/versions/1.1.0/infer', EXAMPLE_INFER_REQUEST, { authorization: `Bearer ${KEY}` })).statusCode).toBe(200);
+      expect((await postJson(app, '/v2/models/churn/versions/1.2.0/infer', EXAMPLE_INFER_REQUEST, { authorization: `Bearer ${KEY}` })).statusCode).toBe(200);
       for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready']) {
         expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
       }
@@ -36,7 +36,7 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
         expect([refused.statusCode, refused.json()], url).toEqual([401, EXAMPLE_OIP_ERRORS[401]]);
         expect((await app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY } })).statusCode, url).toBe(200);
       }
-      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready']) {
+      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.2.0/ready']) {
         expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
       }
     } finally {
@@ -56,7 +56,7 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(limited.json().error).toMatch(/^Rate limit of 3 requests per minute reached; retry in \d+ s\.$/);
       // The same client, its bucket spent: every probe still answers it, while metadata (no probe) is refused.
-      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready']) {
+      for (const url of ['/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.2.0/ready']) {
         expect((await app.inject({ method: 'GET', url, headers })).statusCode, url).toBe(200);
       }
       expect((await app.inject({ method: 'GET', url: '/v2/models/churn', headers })).statusCode).toBe(429);

@@ -53,12 +53,12 @@ describe('POST /v2/models/{name}/infer: the spec\'s request shapes', () => {
   it('leaves id out when none was sent, and answers the versioned route the same', async () => {
     const unversioned = (await infer(tensor(CUSTOMER))).json();
     expect(unversioned).not.toHaveProperty('id');
-    expect((await infer(tensor(CUSTOMER), '/v2/models/churn/versions/1.1.0/infer')).json()).toEqual(unversioned);
+    expect((await infer(tensor(CUSTOMER), '/v2/models/churn/versions/1.2.0/infer')).json()).toEqual(unversioned);
   });
 
   it('returns the outputs asked for, in the order asked, each once', async () => {
     const only = (await infer({ ...tensor(CUSTOMER), outputs: [{ name: 'probabilities' }] })).json();
-    expect(only.outputs).toEqual([{ name: 'probabilities', datatype: 'FP32', shape: [1, 2], data: [0.4008615016937256, 0.5991384983062744] }]);
+    expect(only.outputs).toEqual([{ name: 'probabilities', datatype: 'FP32', shape: [1, 2], data: [0.3662310838699341, 0.6337689161300659] }]);
     const reordered = (await infer({ ...tensor(CUSTOMER), outputs: [{ name: 'probabilities' }, { name: 'label' }, { name: 'probabilities' }] })).json();
     expect(reordered.outputs.map((output: { name: string }) => output.name)).toEqual(['probabilities', 'label']);
     expect((await infer({ ...tensor(CUSTOMER), outputs: [] })).json().outputs.map((output: { name: string }) => output.name)).toEqual(['label', 'probabilities']);

@@ -1,7 +1,6 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_MODEL, versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
+import { versionedModels, writeModelVersion, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 
@@ -41,11 +40,11 @@ describe('POST /admin/reload', () => {
   });
 
   it('swaps in the model now at MODEL_PATH, and predictions, health and metrics follow', async () => {
-    writeFileSync(join(MODEL, '..', 'model_version.txt'), '3.0.0\n');
+    writeModelVersion(MODEL, '3.0.0');
     const { app } = await buildTestApp({ ADMIN_TOKEN: TOKEN, MODEL_PATH: MODEL });
     try {
       expect((await postJson(app, '/predict', VALID_CUSTOMER)).json().model_version).toBe('3.0.0');
-      writeFileSync(join(MODEL, '..', 'model_version.txt'), '3.1.0\n');
+      writeModelVersion(MODEL, '3.1.0');
       const response = await reload(app, `bearer  ${TOKEN}`);
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual({
@@ -66,8 +65,7 @@ describe('POST /admin/reload', () => {
   });
 
   it('keeps the current model when the new file is bad, and says why', async () => {
-    copyFileSync(BUNDLED_MODEL, MODEL);
-    writeFileSync(join(MODEL, '..', 'model_version.txt'), '4.0.0\n');
+    writeModelVersion(MODEL, '4.0.0');
     const { app, logs } = await buildTestApp({ ADMIN_TOKEN: TOKEN, MODEL_PATH: MODEL });
     try {
       writeFileSync(MODEL, 'not an onnx model');
@@ -80,7 +78,7 @@ describe('POST /admin/reload', () => {
       expect(sampleValue((await app.inject({ method: 'GET', url: '/metrics' })).body, 'churn_model_loads_total', { trigger: 'reload', outcome: 'failure' })).toBe(1);
       expect(logs.some((line) => line.level === 50 && line.msg === 'model reload failed; the current model keeps serving' && line.servingVersion === '4.0.0')).toBe(true);
     } finally {
-      copyFileSync(BUNDLED_MODEL, MODEL);
+      writeModelVersion(MODEL, '4.0.0');
       await app.close();
     }
   });

@@ -51,7 +51,7 @@ describe('drift monitoring', () => {
     testApp = await buildTestApp();
     await score(testApp.app, HOLDOUT.slice(0, 300));
     const body = await report(testApp.app);
-    expect(body).toMatchObject({ available: true, model_version: '1.1.0', window: { rows: 300, capacity: 10_000, min_rows: 1_000 }, thresholds: { moderate: 0.1, significant: 0.25 }, smoothing: 0.0001 });
+    expect(body).toMatchObject({ available: true, model_version: '1.2.0', window: { rows: 300, capacity: 10_000, min_rows: 1_000 }, thresholds: { moderate: 0.1, significant: 0.25 }, smoothing: 0.0001 });
     expect(body.features.map((finding: { psi: unknown; status: unknown }) => [finding.psi, finding.status])).toEqual(FEATURE_NAMES.map(() => [null, null]));
   });
 
@@ -111,12 +111,12 @@ describe('drift monitoring', () => {
     expect(tenure.bins[0]).toMatchObject({ bin: '(-inf, 2]', live_share: expect.closeTo(0.75, 3) });
 
     const metrics = (await testApp.app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(sampleValue(metrics, 'churn_drift_psi', { feature: 'tenure_months', model_version: '1.1.0' })).toBeCloseTo(tenure.psi, 6);
-    expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.1.0' })).toBe(HOLDOUT.length);
+    expect(sampleValue(metrics, 'churn_drift_psi', { feature: 'tenure_months', model_version: '1.2.0' })).toBeCloseTo(tenure.psi, 6);
+    expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.2.0' })).toBe(HOLDOUT.length);
 
     const warned = () => testApp!.logs.filter((line) => line.level === 40 && String(line.msg).startsWith('drift: '));
     await vi.waitFor(() => expect(warned().find((line) => line.feature === 'tenure_months')).toBeDefined(), { timeout: 3000, interval: 50 });
-    expect(warned().find((line) => line.feature === 'tenure_months')).toMatchObject({ msg: 'drift: tenure_months is significant', from: null, to: 'significant', modelVersion: '1.1.0' });
+    expect(warned().find((line) => line.feature === 'tenure_months')).toMatchObject({ msg: 'drift: tenure_months is significant', from: null, to: 'significant', modelVersion: '1.2.0' });
     const before = warned().length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     // One warning per change, not one per check; a feature found stable from the start is no news.
@@ -142,7 +142,7 @@ describe('drift monitoring', () => {
       expect(finding.bins.reduce((sum: number, bin: { live_share: number }) => sum + bin.live_share, 0), finding.feature).toBeCloseTo(1, 9);
     }
     const metrics = (await testApp.app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.1.0' })).toBe(100);
+    expect(sampleValue(metrics, 'churn_drift_window_rows', { model_version: '1.2.0' })).toBe(100);
   });
 
   it('starts a fresh window on reload', async () => {

@@ -45,7 +45,7 @@ describe('GET /metrics', () => {
 
   it('reports the model served and its start-up load', async () => {
     const { body } = await scrape();
-    expect(sampleValue(body, 'churn_model_info', { model_name: 'churn', model_version: '1.1.0' })).toBe(1);
+    expect(sampleValue(body, 'churn_model_info', { model_name: 'churn', model_version: '1.2.0' })).toBe(1);
     expect(parsePrometheus(body).filter((sample) => sample.name === 'churn_model_info')).toHaveLength(1);
     expect(sampleValue(body, 'churn_model_loads_total', { model_name: 'churn', trigger: 'startup', outcome: 'success' })).toBe(1);
   });
@@ -73,7 +73,7 @@ describe('GET /metrics', () => {
 
   it('counts model runs, rows, rows per run, run time and queue wait', async () => {
     const before = (await scrape()).body;
-    const model = { model_name: 'churn', model_version: '1.1.0' };
+    const model = { model_name: 'churn', model_version: '1.2.0' };
     const value = (text: string, name: string, labels: Record<string, string> = model) => sampleValue(text, name, labels) ?? 0;
     await Promise.all(Array.from({ length: 4 }, () => postJson(testApp.app, '/predict', VALID_CUSTOMER)));
     await postJson(testApp.app, '/predict/batch', { customers: Array.from({ length: 7 }, () => VALID_CUSTOMER) });
@@ -94,10 +94,10 @@ describe('GET /metrics', () => {
   });
 
   it('counts failed runs', async () => {
-    const before = sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.1.0' }) ?? 0;
+    const before = sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.2.0' }) ?? 0;
     testApp.predict.mockRejectedValueOnce(new Error('boom'));
     expect((await postJson(testApp.app, '/predict/batch', { customers: [VALID_CUSTOMER] })).statusCode).toBe(500);
-    expect(sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.1.0' })).toBe(before + 1);
+    expect(sampleValue((await scrape()).body, 'churn_inference_failures_total', { model_version: '1.2.0' })).toBe(before + 1);
   });
 
   it('records every probability served and each prediction by risk tier', async () => {
@@ -106,7 +106,7 @@ describe('GET /metrics', () => {
     const { predictions } = (await postJson(testApp.app, '/predict/batch', { customers })).json() as { predictions: { churn_probability: number; risk_tier: string }[] };
     const after = (await scrape()).body;
     const delta = (name: string, labels: Record<string, string>) => (sampleValue(after, name, labels) ?? 0) - (sampleValue(before, name, labels) ?? 0);
-    expect(delta('churn_predictions_total', { protocol: 'churn', model_name: 'churn', model_version: '1.1.0' })).toBe(3);
+    expect(delta('churn_predictions_total', { protocol: 'churn', model_name: 'churn', model_version: '1.2.0' })).toBe(3);
     expect(delta('churn_prediction_probability_count', { protocol: 'churn' })).toBe(3);
     const sum = delta('churn_prediction_probability_sum', { protocol: 'churn' });
     expect(sum).toBeCloseTo(predictions.reduce((total, prediction) => total + prediction.churn_probability, 0), 3);

@@ -20,7 +20,7 @@ describe('probes', () => {
   it('/health/ready answers 200 with the model loaded', async () => {
     const response = await get('/health/ready');
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.1.0', degraded: false });
+    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0', degraded: false });
   });
 
   it('/health/ready stays 200 from a serving worker while siblings are down, and says the service is degraded', async () => {
@@ -28,7 +28,7 @@ describe('probes', () => {
     counts.mockReturnValue({ expected: 3, serving: 1, starting: 1, failed: 1 });
     const degraded = await get('/health/ready');
     expect(degraded.statusCode).toBe(200);
-    expect(degraded.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.1.0', degraded: true, workers: { expected: 3, serving: 1, starting: 1, failed: 1 } });
+    expect(degraded.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0', degraded: true, workers: { expected: 3, serving: 1, starting: 1, failed: 1 } });
     counts.mockReturnValue({ expected: 3, serving: 3, starting: 0, failed: 0 });
     expect((await get('/health/ready')).json()).toMatchObject({ status: 'ready', degraded: false, workers: { expected: 3, serving: 3, starting: 0, failed: 0 } });
   });

@@ -53,7 +53,7 @@ describe('API keys', () => {
     expect(response.statusCode).toBeLessThan(400);
   });
 
-  it.each(['/model', '/monitoring/drift', '/v2', '/v2/models/churn', '/v2/models/churn/versions/1.1.0'])(
+  it.each(['/model', '/monitoring/drift', '/v2', '/v2/models/churn', '/v2/models/churn/versions/1.2.0'])(
     'needs a key for %s: the model card, drift shares and protocol metadata are not for anyone',
     async (url) => {
       const refused = await testApp.app.inject({ method: 'GET', url });
@@ -69,7 +69,7 @@ describe('API keys', () => {
     const answers = await Promise.all(
       Object.entries(spec.paths).flatMap(([path, operations]) =>
         Object.keys(operations).map(async (method) => {
-          const url = path.replace('{model_name}', 'churn').replace('{model_version}', '1.1.0');
+          const url = path.replace('{model_name}', 'churn').replace('{model_version}', '1.2.0');
           const response = await testApp.app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'post' ? { payload: '{}', headers: { 'content-type': 'application/json' } } : {}) });
           return [`${method} ${path}`, response.statusCode === 401 ? 'refused' : 'open'] as const;
         }),
@@ -128,7 +128,7 @@ describe('PROTECT_OPS=true', () => {
     expect((await testApp.app.inject({ method: 'GET', url, headers: { 'x-api-key': KEY_NEW } })).statusCode).toBeLessThan(400);
   });
 
-  it.each(['/health', '/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.1.0/ready'])(
+  it.each(['/health', '/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/v2/models/churn/ready', '/v2/models/churn/versions/1.2.0/ready'])(
     'leaves the probe %s open: orchestrators send no key',
     async (url) => {
       expect((await testApp.app.inject({ method: 'GET', url })).statusCode).toBe(200);

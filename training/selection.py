@@ -1,0 +1,108 @@
+"""Model selection by cross-validation on the training split alone.
+
+Every candidate, logistic regression and each point of the gradient boosting
+grid, is scored by the mean ROC AUC over the same stratified folds of the
+training split; the highest mean wins (the first listed wins a tie). The
+hold-out split never reaches this module. See training/README.md, "Model
+choice".
+"""
+
+from itertools import product
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+CV_FOLDS = 5
+
+# The gradient boosting grid (162 points). It was first searched during the
+# development of model 1.1.0, outside the pipeline; it now runs here so that
+# the choice among its points is made by CV alone, like every other choice.
+GRADIENT_BOOSTING_GRID = {
+    "n_estimators": [100, 200, 300],
+    "max_depth": [2, 3, 4],
+    "learning_rate": [0.03, 0.05, 0.1],
+    "subsample": [0.8, 1.0],
+    "min_samples_leaf": [1, 20, 50],
+}
+
+
+def cross_validation(seed):
+    return StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed)
+
+
+def logistic_regression():
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+
+def gradient_boosting(seed, **hyperparameters):
+    return GradientBoostingClassifier(random_state=seed, **hyperparameters)
+
+
+def _candidate(name, hyperparameters, fold_aucs):
+    aucs = np.asarray(fold_aucs, dtype=np.float64)
+    return {
+        "name": name,
+        "hyperparameters": hyperparameters,
+        "train_cv_roc_auc_mean": round(float(aucs.mean()), 6),
+        "train_cv_roc_auc_std": round(float(aucs.std()), 6),
+        "train_cv_roc_auc_folds": [round(float(v), 6) for v in aucs],
+    }
+
+
+def _gradient_boosting_fold_aucs(train_x, train_y, folds, seed):
+    """Fold AUCs of every grid point, by (n_estimators, max_depth, ...) in grid order.
+
+    For each setting of the other hyperparameters, one fit per fold with the
+    most trees serves every n_estimators: boosting adds its trees one after
+    the other and draws its random numbers (subsample, tree seeds) in that
+    order, so its first n trees are exactly the model fitted with
+    n_estimators=n. The AUC is taken on the raw score (decision_function),
+    which is what sklearn's roc_auc scorer uses. select() checks the chosen
+    point against a plain cross_val_score fit.
+    """
+    grid = GRADIENT_BOOSTING_GRID
+    sizes = set(grid["n_estimators"])
+    most = max(sizes)
+    aucs = {}
+    for depth, rate, subsample, leaf in product(grid["max_depth"], grid["learning_rate"], grid["subsample"], grid["min_samples_leaf"]):
+        for fit_index, score_index in folds:
+            model = gradient_boosting(seed, n_estimators=most, max_depth=depth, learning_rate=rate,
+                                      subsample=subsample, min_samples_leaf=leaf)
+            model.fit(train_x[fit_index], train_y[fit_index])
+            for trees, raw in enumerate(model.staged_decision_function(train_x[score_index]), start=1):
+                if trees in sizes:
+                    key = (trees, depth, rate, subsample, leaf)
+                    aucs.setdefault(key, []).append(roc_auc_score(train_y[score_index], raw.ravel()))
+    return aucs
+
+
+def select(train_x, train_y, seed):
+    """(candidates in listing order, index of the chosen one, its unfitted estimator)."""
+    cv = cross_validation(seed)
+    folds = list(cv.split(train_x, train_y))
+    candidates = [_candidate("logistic_regression", {"max_iter": 1000},
+                             cross_val_score(logistic_regression(), train_x, train_y, cv=folds, scoring="roc_auc"))]
+    estimators = [logistic_regression()]
+
+    grid = GRADIENT_BOOSTING_GRID
+    aucs = _gradient_boosting_fold_aucs(train_x, train_y, folds, seed)
+    for point in product(*grid.values()):
+        hyperparameters = dict(zip(grid.keys(), point))
+        candidates.append(_candidate("gradient_boosting", hyperparameters, aucs[point]))
+        estimators.append(gradient_boosting(seed, **hyperparameters))
+
+    means = [candidate["train_cv_roc_auc_mean"] for candidate in candidates]
+    chosen = means.index(max(means))  # the first listed wins a tie
+
+    # The shortcut above must give what a plain fit per fold gives.
+    plain = cross_val_score(clone(estimators[chosen]), train_x, train_y, cv=folds, scoring="roc_auc")
+    recorded = candidates[chosen]["train_cv_roc_auc_folds"]
+    if np.max(np.abs(np.round(plain, 6) - recorded)) > 0:
+        raise AssertionError("CV SHORTCUT CHECK FAILED: staged fold AUCs %s, plain fits %s" % (recorded, list(plain)))
+    return candidates, chosen, estimators[chosen]
