@@ -30,9 +30,9 @@ const predict = (server: ServerProcess) => fetch(`${server.baseUrl}/predict`, { 
 let models: string;
 let modelPath: string;
 beforeEach(() => {
-  // The bundled model with its version and card, in a directory the test may break.
+  // The bundled model with its card, in a directory the test may break.
   models = mkdtempSync(join(tmpdir(), 'churn-worker-failures-'));
-  for (const name of [basename(BUNDLED_MODEL), 'model_version.txt', 'model_card.json']) copyFileSync(join(dirname(BUNDLED_MODEL), name), join(models, name));
+  for (const name of [basename(BUNDLED_MODEL), 'model_card.json']) copyFileSync(join(dirname(BUNDLED_MODEL), name), join(models, name));
   modelPath = join(models, basename(BUNDLED_MODEL));
 });
 afterEach(() => rmSync(models, { recursive: true, force: true }));
