@@ -24,10 +24,10 @@ RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/vendor-assets.mjs ./scripts/
+COPY scripts/vendor-assets.mjs scripts/copy-migrations.mjs ./scripts/
 COPY src ./src
-# Compiles to dist/ and copies ReDoc's browser bundle to dist/assets, so the runtime stage needs no
-# redoc package.
+# Compiles to dist/, copies the prediction log's SQL migrations beside their store and ReDoc's browser
+# bundle to dist/assets, so the runtime stage needs no redoc package.
 RUN npm run build
 
 # ---- prod-deps: production dependencies only ----
