@@ -59,6 +59,11 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
+# The one directory the service writes: the embedded prediction log (DATA_DIR). A volume, so it stays
+# writable under a read-only root filesystem; owned by the service user, so a new volume is too.
+RUN mkdir /app/data && chown 10001:10001 /app/data
+ENV DATA_DIR=/app/data
+VOLUME /app/data
 USER 10001:10001
 EXPOSE 8000
 # No curl in the slim image: node's fetch asks the readiness route on the port the service listens on.

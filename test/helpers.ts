@@ -47,7 +47,8 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
       done();
     },
   });
-  const config = loadConfig({ LOG_LEVEL: 'info', ...env });
+  // The prediction log is off unless a test asks for it (with a DATA_DIR of its own), so tests leave no ./data behind.
+  const config = loadConfig({ LOG_LEVEL: 'info', PREDICTION_LOG: 'false', ...env });
   const models = spiedChurnModels({ intraOpThreads: config.INTRA_OP_THREADS });
   const app = await buildApp({ config, logStream, modelLoader: models.loader });
   await app.ready();
