@@ -50,7 +50,7 @@ export default fp<{ config: Config }>(
 
     const enforceRetention = () => {
       const cutoff = new Date(Date.now() - config.PREDICTION_LOG_RETENTION_DAYS * DAY_MS);
-      store
+      return store
         .deleteRecordedBefore(cutoff)
         .then((deleted) => {
           if (deleted > 0) app.log.info({ deleted, cutoff }, 'prediction log: old predictions deleted');
@@ -58,8 +58,9 @@ export default fp<{ config: Config }>(
         // A background job: its failure is logged, never an unhandled rejection; the next check retries.
         .catch((error: unknown) => app.log.error({ err: error }, 'prediction log: deleting old predictions failed'));
     };
-    enforceRetention();
-    const retentionTimer = setInterval(enforceRetention, RETENTION_CHECK_INTERVAL_MS);
+    // Once before the app is ready (the store was just reached), then in the background.
+    await enforceRetention();
+    const retentionTimer = setInterval(() => void enforceRetention(), RETENTION_CHECK_INTERVAL_MS);
     retentionTimer.unref();
 
     // Closing writes what the buffer holds, then releases the store.

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 
@@ -77,5 +78,31 @@ describe('prediction log plugin', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('deletes predictions older than PREDICTION_LOG_RETENTION_DAYS at start', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'prediction-log-app-'));
+    const DAY_MS = 86_400_000;
+    const logged = (ageDays: number) => ({
+      predictionId: randomUUID(),
+      recordedAt: new Date(Date.now() - ageDays * DAY_MS),
+      requestId: `aged-${ageDays}`,
+      customerId: undefined,
+      protocol: 'churn',
+      modelName: 'churn',
+      modelVersion: '1.0.0',
+      modelSha256: 'ab'.repeat(32),
+      features: VALID_CUSTOMER,
+      probability: 0.5,
+      prediction: 1 as const,
+      tier: 'MEDIUM',
+    });
+    const seed = new SqlitePredictionLogStore(dataDir);
+    await seed.migrate();
+    await seed.insert([logged(31), logged(29)]);
+    await seed.close();
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'true', DATA_DIR: dataDir, PREDICTION_LOG_RETENTION_DAYS: '30' });
+    await app.close();
+    expect((await loggedIn(dataDir)).map((record) => record.requestId)).toEqual(['aged-29']);
   });
 });
