@@ -79,7 +79,7 @@ describe('a model and its card are bound together', () => {
     return join(dir, 'churn_model.onnx');
   }
   const start = async (modelPath: string) => {
-    const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent' }) });
+    const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', PREDICTION_LOG: 'false' }) });
     try {
       await app.ready();
       return app;

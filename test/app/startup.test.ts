@@ -10,7 +10,7 @@ const BROKEN = fileURLToPath(new URL('../fixtures/broken-models/', import.meta.u
 const BUNDLED = fileURLToPath(new URL('../../models/churn_model.onnx', import.meta.url));
 
 async function startWith(modelPath: string) {
-  const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent' }) });
+  const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', PREDICTION_LOG: 'false' }) });
   try {
     await app.ready();
     return app;
