@@ -24,10 +24,10 @@ RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/vendor-assets.mjs ./scripts/
+COPY scripts/vendor-assets.mjs scripts/copy-migrations.mjs ./scripts/
 COPY src ./src
-# Compiles to dist/ and copies ReDoc's browser bundle to dist/assets, so the runtime stage needs no
-# redoc package.
+# Compiles to dist/, copies the prediction log's SQL migrations beside their store and ReDoc's browser
+# bundle to dist/assets, so the runtime stage needs no redoc package.
 RUN npm run build
 
 # ---- prod-deps: production dependencies only ----
@@ -59,6 +59,11 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
+# The one directory the service writes: the embedded prediction log (DATA_DIR). A volume, so it stays
+# writable under a read-only root filesystem; owned by the service user, so a new volume is too.
+RUN mkdir /app/data && chown 10001:10001 /app/data
+ENV DATA_DIR=/app/data
+VOLUME /app/data
 USER 10001:10001
 EXPOSE 8000
 # No curl in the slim image: node's fetch asks the readiness route on the port the service listens on.

@@ -26,6 +26,7 @@ import eventLoopMonitor from './plugins/event-loop-monitor.js';
 import jsonBody from './plugins/json-body.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
+import predictionLog from './plugins/prediction-log.js';
 import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
 import routeRegistry from './plugins/route-registry.js';
@@ -112,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });
   await app.register(driftMonitoring, { config });
+  await app.register(predictionLog, { config });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS, adminToken: Boolean(config.ADMIN_TOKEN) });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });

@@ -100,6 +100,17 @@ export const ConfigSchema = Type.Object({
         'Which proxies may set `X-Forwarded-For` (the client address for rate limits and logs): `true` for any, `false` for none, a hop count, or comma-separated addresses and CIDR ranges (and `loopback`, `linklocal`, `uniquelocal`). Unset trusts none.',
     }),
   ),
+  PREDICTION_LOG: Type.Boolean({ default: false, description: 'Record every prediction served (any protocol) in the prediction log: `DATABASE_URL` when set, else a SQLite file in `DATA_DIR`. Off by default in this release, while the outcome loop it starts is completed.' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Directory for the embedded prediction log (`prediction-log.sqlite`), created at start; it must be writable (the container image declares it a volume at `/app/data`).' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://.+',
+      secret: true,
+      expected: 'a postgres:// or postgresql:// URL',
+      description: 'PostgreSQL for the prediction log, shared by every replica (one log); unset keeps it in a SQLite file in `DATA_DIR`. The schema is created and migrated at start.',
+    }),
+  ),
+  PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, checked at start and every hour.' }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;

@@ -76,6 +76,8 @@ export const REDACTED_PATHS = [
   'config.ADMIN_TOKEN',
   // Its URL may carry the Redis password.
   'config.RATE_LIMIT_REDIS_URL',
+  // Its URL may carry the database password.
+  'config.DATABASE_URL',
 ];
 
 /** The service's one logger: the server, the app and the cluster primary all write through it. */

@@ -48,7 +48,8 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
       done();
     },
   });
-  const config = loadConfig({ LOG_LEVEL: 'info', ...env });
+  // The prediction log is off unless a test asks for it (with a DATA_DIR of its own), so tests leave no ./data behind.
+  const config = loadConfig({ LOG_LEVEL: 'info', PREDICTION_LOG: 'false', ...env });
   const models = spiedChurnModels(modelOptions(config));
   const app = await buildApp({ config, logStream, modelLoader: models.loader });
   await app.ready();

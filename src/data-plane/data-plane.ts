@@ -40,6 +40,10 @@ export interface ServedPredictions {
   readonly model: ServedModel;
   readonly scores: readonly Score[];
   readonly requestId: string | undefined;
+  /** The rows as the caller sent them, in the order of `scores`. */
+  readonly rows: readonly FeatureRow[];
+  /** The caller's reference for each row (a CRM id, say), when its protocol carries one. */
+  readonly customerIds: readonly (string | undefined)[] | undefined;
 }
 
 /**
@@ -70,6 +74,8 @@ export interface PredictionRequest {
   /** The model asked for; the one serving when unset. */
   model?: ModelReference;
   requestId?: string;
+  /** The caller's reference for each row, when its protocol carries one: passed on to observers, never read. */
+  customerIds?: readonly (string | undefined)[];
 }
 
 export interface Predictions {
@@ -196,7 +202,7 @@ export class DataPlane {
     const scores = rows.length === 1 ? [await this.scoreOne(rows[0]!, requestId)] : await this.scoreMany(rows, requestId);
     const model = scores[0]?.model ?? asked;
     if (request.model?.version !== undefined) this.#checkVersion(request.model, model);
-    const served: ServedPredictions = { protocol: request.protocol, model, scores, requestId };
+    const served: ServedPredictions = { protocol: request.protocol, model, scores, requestId, rows, customerIds: request.customerIds };
     this.#notify((observer) => observer.predictionsServed?.(served));
     return { model, scores };
   }

@@ -78,7 +78,7 @@ describe('a model and its card are bound together, both ways', () => {
     return join(dir, 'churn_model.onnx');
   }
   const start = async (modelPath: string, env: Record<string, string> = {}) => {
-    const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', ...env }) });
+    const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', PREDICTION_LOG: 'false', ...env }) });
     try {
       await app.ready();
       return app;

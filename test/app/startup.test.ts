@@ -10,7 +10,7 @@ import { BUNDLED_MODEL, withMetadata, writeModelVersion } from '../data-plane/mo
 const BROKEN = fileURLToPath(new URL('../fixtures/broken-models/', import.meta.url));
 
 async function startWith(modelPath: string, env: Record<string, string> = {}) {
-  const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', ...env }) });
+  const app = await buildApp({ config: loadConfig({ MODEL_PATH: modelPath, LOG_LEVEL: 'silent', PREDICTION_LOG: 'false', ...env }) });
   try {
     await app.ready();
     return app;

@@ -19,7 +19,7 @@ const plainText = (output: string) => output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '
 
 /** Starts a command as its own process group, collecting everything it prints. */
 function startGroup(command: string, args: string[], port: number) {
-  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), PREDICTION_LOG: 'false' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -46,7 +46,7 @@ describe('npm start', () => {
     // after -- reach the server and win over the environment (PORT is another port here).
     const npm = spawn('npm', ['start', '--ignore-scripts', '--silent', '--', '--port', String(port)], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(ignored), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { ...process.env, PORT: String(ignored), HOST: '127.0.0.1', LOG_LEVEL: 'info', PREDICTION_LOG: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -29,7 +29,8 @@ export interface ServerProcess {
 /** Starts the compiled server as its own process, as production does. */
 export function startServer(env: Record<string, string>, port: number, command: string[] = [SERVER_ENTRY]): ServerProcess {
   const child = spawn(process.execPath, command, {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
+    // The prediction log is off unless a test asks: these servers run from the repository root.
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), PREDICTION_LOG: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -22,13 +22,13 @@ describe('what is never logged', () => {
       expect((await postJson(app, '/predict/batch', { customers: [VALID_CUSTOMER] }, { authorization: `Bearer ${KEY}` })).statusCode).toBe(500);
       // Anything that logs a request or headers object has them censored.
       app.log.info({ req: { headers: { authorization: `Bearer ${KEY}`, 'x-api-key': KEY, cookie: COOKIE } } }, 'a request');
-      app.log.info({ headers: { authorization: `Bearer ${TOKEN}` }, config: { API_KEYS: KEY, ADMIN_TOKEN: TOKEN, RATE_LIMIT_REDIS_URL: `redis://:${REDIS_PASSWORD}@redis:6379` } }, 'settings');
+      app.log.info({ headers: { authorization: `Bearer ${TOKEN}` }, config: { API_KEYS: KEY, ADMIN_TOKEN: TOKEN, RATE_LIMIT_REDIS_URL: `redis://:${REDIS_PASSWORD}@redis:6379`, DATABASE_URL: `postgres://churn:${REDIS_PASSWORD}@db:5432/churn` } }, 'settings');
       const text = JSON.stringify(logs);
       expect(logs.length).toBeGreaterThan(5);
       for (const secret of SECRETS) expect(text).not.toContain(secret);
       expect(logs.find((line) => line.msg === 'settings')).toMatchObject({
         headers: { authorization: '[redacted]' },
-        config: { API_KEYS: '[redacted]', ADMIN_TOKEN: '[redacted]', RATE_LIMIT_REDIS_URL: '[redacted]' },
+        config: { API_KEYS: '[redacted]', ADMIN_TOKEN: '[redacted]', RATE_LIMIT_REDIS_URL: '[redacted]', DATABASE_URL: '[redacted]' },
       });
       expect(logs.some((line) => line.level === 50 && JSON.stringify(line).includes('boom'))).toBe(true);
     } finally {

@@ -1,0 +1,74 @@
+import { Counter } from 'prom-client';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
+import { openPredictionLogStore } from '../prediction-log/open-store.js';
+import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
+import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
+
+/**
+ * The bound on what the log may cost a prediction: recording is an append to an in-memory buffer
+ * of at most this many records (about 1 KB each); a slow or down store never makes a caller wait.
+ */
+export const PREDICTION_LOG_MAX_BUFFERED = 10_000;
+/** Records per insert, at most. */
+export const PREDICTION_LOG_MAX_BATCH = 500;
+/** A partial batch is written after this; a failed write is retried after it too. */
+export const PREDICTION_LOG_FLUSH_INTERVAL_MS = 1_000;
+/** How long the drain at shutdown may wait for the store, at most (and never more than half of SHUTDOWN_TIMEOUT_MS). */
+export const PREDICTION_LOG_DRAIN_TIMEOUT_MS = 5_000;
+const RETENTION_CHECK_INTERVAL_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * The prediction log: every prediction the data plane serves, any protocol, is recorded by an
+ * observer into a bounded buffer and written in batches to SQLite (DATA_DIR) or PostgreSQL
+ * (DATABASE_URL). The schema is migrated before the app is ready (a newer one stops the start);
+ * old records are deleted in the background; closing the app drains the buffer into the store.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    if (!config.PREDICTION_LOG) return;
+    const store = await openPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+    app.log.info({ store: store.kind, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log ready');
+
+    const dropped = new Counter({
+      name: 'churn_prediction_log_dropped_total',
+      help: 'Predictions never written to the prediction log: the buffer was full (store slow or down), the shutdown drain ran out of time, or they came after it.',
+      labelNames: ['reason'],
+      registers: [app.metrics.registry],
+    });
+    const writer = new PredictionLogWriter({
+      store,
+      maxBuffered: PREDICTION_LOG_MAX_BUFFERED,
+      maxBatch: PREDICTION_LOG_MAX_BATCH,
+      flushIntervalMs: PREDICTION_LOG_FLUSH_INTERVAL_MS,
+      onDropped: (count, reason) => dropped.inc({ reason }, count),
+      log: app.log,
+    });
+    app.dataPlane.observe(predictionRecorder(writer, { modelName: config.MODEL_NAME, thresholds: thresholdsFrom(config) }));
+
+    const enforceRetention = () => {
+      const cutoff = new Date(Date.now() - config.PREDICTION_LOG_RETENTION_DAYS * DAY_MS);
+      return store
+        .deleteRecordedBefore(cutoff)
+        .then((deleted) => {
+          if (deleted > 0) app.log.info({ deleted, cutoff }, 'prediction log: old predictions deleted');
+        })
+        // A background job: its failure is logged, never an unhandled rejection; the next check retries.
+        .catch((error: unknown) => app.log.error({ err: error }, 'prediction log: deleting old predictions failed'));
+    };
+    // Once before the app is ready (the store was just reached), then in the background.
+    await enforceRetention();
+    const retentionTimer = setInterval(() => void enforceRetention(), RETENTION_CHECK_INTERVAL_MS);
+    retentionTimer.unref();
+
+    // Closing writes what the buffer holds, then releases the store.
+    app.addHook('onClose', async () => {
+      clearInterval(retentionTimer);
+      await writer.drain(Math.min(PREDICTION_LOG_DRAIN_TIMEOUT_MS, config.SHUTDOWN_TIMEOUT_MS / 2));
+      await store.close();
+    });
+  },
+  { name: 'prediction-log', dependencies: ['data-plane', 'metrics'] },
+);

@@ -1,0 +1,84 @@
+import pg from 'pg';
+import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
+import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+
+/** Any constant key: replicas starting together take this lock and migrate one after the other. */
+const MIGRATION_LOCK_KEY = 7_340_221;
+
+export interface PostgresStoreOptions {
+  connectionString: string;
+  /** Schema to use instead of the connection's search_path (tests get a fresh one each run). */
+  schema?: string;
+  /** A query that takes longer fails, so a hung database never holds the writer forever. */
+  statementTimeoutMs?: number;
+  migrations?: readonly Migration[];
+}
+
+/** The shared store for several replicas: one PostgreSQL database, one log. */
+export class PostgresPredictionLogStore implements PredictionLogStore {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  readonly #migrations: readonly Migration[];
+  readonly #schema: string | undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    const timeout = options.statementTimeoutMs ?? 10_000;
+    this.#schema = options.schema;
+    const searchPath = options.schema === undefined ? '' : ` -c search_path=${options.schema}`;
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: 2,
+      connectionTimeoutMillis: timeout,
+      options: `-c statement_timeout=${timeout}${searchPath}`,
+    });
+    // An idle connection the server drops must not crash the process; the next query reconnects.
+    this.#pool.on('error', () => undefined);
+    this.#migrations = options.migrations ?? loadMigrations();
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      await client.query(SCHEMA_MIGRATIONS_TABLE_SQL);
+      const { rows } = await client.query<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations');
+      const where = `PostgreSQL${this.#schema === undefined ? '' : ` schema ${this.#schema}`}`;
+      for (const migration of pendingMigrations(this.#migrations, Number(rows[0]?.version ?? 0), where)) {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async insert(records: readonly PredictionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const width = PREDICTION_COLUMNS.length;
+    const placeholders = records.map((_, row) => `(${PREDICTION_COLUMNS.map((__, column) => `$${row * width + column + 1}`).join(', ')})`);
+    // One multi-row INSERT is one transaction: a batch lands whole or not at all.
+    await this.#pool.query(`INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES ${placeholders.join(', ')} ON CONFLICT (prediction_id) DO NOTHING`, records.flatMap(recordToColumns));
+  }
+
+  async recent(limit: number): Promise<PredictionRecord[]> {
+    const { rows } = await this.#pool.query<StoredRow>(
+      `SELECT ${PREDICTION_COLUMNS.join(', ')} FROM predictions ORDER BY recorded_at_ms DESC, prediction_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(rowToRecord);
+  }
+
+  async deleteRecordedBefore(cutoff: Date): Promise<number> {
+    const result = await this.#pool.query('DELETE FROM predictions WHERE recorded_at_ms < $1', [cutoff.getTime()]);
+    return result.rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
