@@ -2,7 +2,7 @@
 import base from './stryker.config.mjs';
 
 /**
- * Stryker over the TreeSHAP explainer with its own tests only (vitest.mutation-explainer.config.ts):
+ * Stryker over the TreeSHAP explainer with its synthetic tests only (vitest.mutation-explainer.config.ts):
  * a lower bound on what the whole suite catches, in minutes rather than hours.
  *   npx stryker run stryker.explainer.config.mjs
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
