@@ -94,6 +94,7 @@ describe('DriftWindow', () => {
     expect(window.counts()).toEqual({ rows: 2, counts: [[0, 0, 1, 1], [0, 2, 0], [0, 2]] });
     for (let step = 0; step < 5; step += 1) window.add(row([3, 0]), 1, [0.2]);
     expect(window.counts()).toEqual({ rows: 2, counts: [[0, 2, 0, 0], [2, 0, 0], [2, 0]] });
+    expect(window.rows).toBe(2);
   });
 
   it('never counts more rows than its capacity, however many come and in batches of any size', () => {
