@@ -13,6 +13,8 @@ import {
   sumCounts,
   type DriftReference,
 } from '../../src/data-plane/drift.js';
+import type { ScoredRun } from '../../src/data-plane/data-plane.js';
+import type { ServedModel } from '../../src/data-plane/model.js';
 import type { DriftFeatureReference } from '../../src/schemas/model-card.js';
 
 const card = JSON.parse(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')) as { drift_reference: DriftReference };
@@ -92,6 +94,7 @@ describe('DriftWindow', () => {
     expect(window.counts()).toEqual({ rows: 2, counts: [[0, 0, 1, 1], [0, 2, 0], [0, 2]] });
     for (let step = 0; step < 5; step += 1) window.add(row([3, 0]), 1, [0.2]);
     expect(window.counts()).toEqual({ rows: 2, counts: [[0, 2, 0, 0], [2, 0, 0], [2, 0]] });
+    expect(window.rows).toBe(2);
   });
 
   it('never counts more rows than its capacity, however many come and in batches of any size', () => {
@@ -132,6 +135,37 @@ describe('assessDrift', () => {
     expect(ready.features[0]!.bins).toEqual(binLabels(bins).map((bin) => ({ bin, referenceShare: 0.25, liveShare: 0.25 })));
     expect(ready.score).toMatchObject({ name: 'churn_probability', status: 'stable' });
   });
+
+  it('grades the score from its own counts, the last list of the window', () => {
+    const live = { rows: 4, counts: [[1, 1, 1, 1], [4, 0]] };
+    const { score } = assessDrift(reference, live, THRESHOLDS, 1);
+    expect(score.psi).toBeCloseTo(referencePsi([4, 0], [0.5, 0.5]), 12);
+    expect(score.status).toBe('significant');
+    expect(score.bins).toEqual([
+      { bin: '(-inf, 0.5]', referenceShare: 0.5, liveShare: 1 },
+      { bin: '(0.5, +inf]', referenceShare: 0.5, liveShare: 0 },
+    ]);
+  });
+
+  it('counts the "other" bin of a values profile against a reference share of 0', () => {
+    const flags: DriftReference = { features: [values], score: reference.score };
+    const live = { rows: 10, counts: [[7, 0, 3], [5, 5]] };
+    const [finding] = assessDrift(flags, live, THRESHOLDS, 1).features;
+    expect(finding!.psi).toBeCloseTo(referencePsi([7, 0, 3], [0.7, 0.3, 0]), 12);
+    expect(finding!.bins).toEqual([
+      { bin: '0', referenceShare: 0.7, liveShare: 0.7 },
+      { bin: '1', referenceShare: 0.3, liveShare: 0 },
+      { bin: 'other', referenceShare: 0, liveShare: 0.3 },
+    ]);
+  });
+
+  it('gives an empty window no PSI and live shares of 0, even with no minimum of rows', () => {
+    const live = { rows: 0, counts: [[0, 0, 0, 0], [0, 0]] };
+    const { features, score } = assessDrift(reference, live, THRESHOLDS, 0);
+    expect(features[0]).toMatchObject({ psi: undefined, status: undefined });
+    expect(score).toMatchObject({ psi: undefined, status: undefined });
+    expect(features[0]!.bins.map((bin) => bin.liveShare)).toEqual([0, 0, 0, 0]);
+  });
 });
 
 describe('DriftMonitor', () => {
@@ -149,6 +183,24 @@ describe('DriftMonitor', () => {
     expect(monitor.snapshot()).toMatchObject({ modelVersion: '2', live: { rows: 0 } });
     monitor.switchTo(first, undefined);
     expect(monitor.snapshot()).toEqual({ modelVersion: '1', modelSha256: 'a', unavailable: 'the model has no drift reference profile (it came without a model card)' });
+    // Rows of a model it cannot monitor are ignored, not an error.
+    expect(() => monitor.observe(first, row([2, 70.7, 151.65, 2, 0]), 1, [0.6])).not.toThrow();
+  });
+
+  it('takes the reference profile from the card of each champion the data plane loads, and counts its scored runs', () => {
+    const monitor = new DriftMonitor(100);
+    const served = (sha256: string, card: unknown) => ({ version: sha256, sha256, card }) as unknown as ServedModel;
+    const carded = served('a', { drift_reference: { ...REFERENCE, extra: 'not copied' } });
+    monitor.modelLoaded(carded, 'champion');
+    const features = row([2, 70.7, 151.65, 2, 0, 45, 42.3, 1840.75, 4, 1]);
+    const run = { model: carded, role: 'champion', rows: 2, features, requestIds: [undefined, undefined], outputs: { rows: 2, churn: Float32Array.from([0.6, 0.1]) }, seconds: 0 } as unknown as ScoredRun;
+    monitor.rowsScored(run);
+    const alone = new DriftWindow(REFERENCE, 100);
+    alone.add(features, 2, [0.6, 0.1]);
+    expect(monitor.snapshot()).toEqual({ modelVersion: 'a', modelSha256: 'a', reference: { features: REFERENCE.features, score: REFERENCE.score }, live: alone.counts() });
+
+    monitor.modelLoaded(served('b', undefined), 'champion');
+    expect(monitor.snapshot()).toEqual({ modelVersion: 'b', modelSha256: 'b', unavailable: 'the model has no drift reference profile (it came without a model card)' });
   });
 
   it('counts no more rows than its window holds, however many the model scores', () => {
@@ -168,5 +220,17 @@ describe('DriftMonitor', () => {
     expect(combineSnapshots([snapshot('a', 1), snapshot('b', 5), snapshot('a', 2)])).toMatchObject({ modelSha256: 'a', live: { rows: 3, counts: [[3]] } });
     expect(combineSnapshots([snapshot('a', 1), snapshot('b', 5), snapshot('a', 2)], 'b')).toMatchObject({ modelSha256: 'b', live: { rows: 5 } });
     expect(combineSnapshots([])).toBeUndefined();
+  });
+
+  it('picks the model most processes serve wherever its first snapshot comes', () => {
+    const snapshot = (sha256: string, rows: number) => ({ modelVersion: sha256, modelSha256: sha256, reference: REFERENCE, live: { rows, counts: [[rows]] } });
+    expect(combineSnapshots([snapshot('b', 5), snapshot('a', 1), snapshot('c', 4), snapshot('a', 2)])).toMatchObject({ modelSha256: 'a', live: { rows: 3 } });
+    expect(combineSnapshots([snapshot('b', 5), snapshot('c', 4), snapshot('c', 1), snapshot('a', 2)])).toMatchObject({ modelSha256: 'c', live: { rows: 5 } });
+  });
+
+  it('gives nothing for a model no process serves, and a snapshot without a profile as it is', () => {
+    const unavailable = { modelVersion: '1', modelSha256: 'a', unavailable: 'the model has no drift reference profile (it came without a model card)' };
+    expect(combineSnapshots([unavailable], 'b')).toBeUndefined();
+    expect(combineSnapshots([unavailable, { ...unavailable }])).toEqual(unavailable);
   });
 });

@@ -52,6 +52,30 @@ describe('readTreeEnsemble', () => {
     expect(read(attributes)).toEqual({ ensemble: { ...SMALL, baseScore: 0 } });
   });
 
+  it('ignores a leaf weight listed for a node no tree has', () => {
+    const attributes = ensembleAttributes(SMALL);
+    const extra = (name: string, value: number) => attributes.find((attribute) => attribute.name === name)![name === 'class_weights' ? 'floats' : 'ints']!.push(value);
+    extra('class_treeids', 0);
+    extra('class_nodeids', 9);
+    extra('class_ids', 0);
+    extra('class_weights', 0.25);
+    expect(read(attributes)).toEqual({ ensemble: SMALL });
+  });
+
+  it('gives up on an empty file: a model without a graph', () => {
+    expect(readTreeEnsemble(new Uint8Array(0))).toEqual({ unavailable: 'the model is not a single TreeEnsembleClassifier' });
+  });
+
+  it('gives up on a tree id with no nodes, naming the tree', () => {
+    const attributes = ensembleAttributes(SMALL);
+    // Number the second tree 2: tree 1 has no nodes.
+    for (const name of ['nodes_treeids', 'class_treeids']) {
+      const ids = attributes.find((attribute) => attribute.name === name)!.ints!;
+      ids.forEach((id, index) => (ids[index] = id === 1 ? 2 : id));
+    }
+    expect(read(attributes)).toEqual({ unavailable: 'tree 1 is missing' });
+  });
+
   it('gives up on a file that is not protobuf', () => {
     expect(readTreeEnsemble(Buffer.from('this is not an ONNX protobuf\n'))).toEqual({ unavailable: expect.stringMatching(/^the ONNX file could not be read: .+/) });
   });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXAMPLE_INFER_REQUEST, EXAMPLE_INFER_RESPONSE, EXAMPLE_MODEL_METADATA, EXAMPLE_OIP_ERRORS } from '../../src/schemas/examples.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
 
@@ -66,14 +66,16 @@ describe('Open Inference Protocol: API keys and rate limits, as for the churn AP
   });
 });
 
-type Operation = { tags: string[]; summary: string; requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, { description: string; content?: Record<string, { example?: unknown; schema?: unknown }> }> };
+type Operation = { tags: string[]; summary: string; description?: string; requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, { description: string; content?: Record<string, { example?: unknown; schema?: unknown }> }> };
 let testApp: TestApp;
 let spec: { paths: Record<string, Record<string, Operation>>; tags: { name: string; description: string }[]; components: { schemas: Record<string, { example?: unknown }> } };
-beforeAll(async () => {
+// Built for each test, not once: Stryker switches a mutant on per test, so routes registered in a
+// beforeAll would document the unmutated schemas to every test (see test/MUTATION.md).
+beforeEach(async () => {
   testApp = await buildTestApp({ LOG_LEVEL: 'silent' });
   spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
 });
-afterAll(async () => testApp.app.close());
+afterEach(async () => testApp.app.close());
 
 describe('Open Inference Protocol: in the OpenAPI document', () => {
   const V2_OPERATIONS = [
@@ -94,6 +96,22 @@ describe('Open Inference Protocol: in the OpenAPI document', () => {
       Object.entries(operations).filter(([, operation]) => operation.tags?.includes('open-inference')).map(([method]) => `${method} ${path}`),
     );
     expect(documented.sort()).toEqual(V2_OPERATIONS.map(([method, path]) => `${method} ${path}`).sort());
+  });
+
+  it('gives every operation a summary and every answer a description; the infer docs name the row limit and the columns', () => {
+    for (const [method, path] of V2_OPERATIONS) {
+      const operation = spec.paths[path]![method]!;
+      expect(operation.summary, `${method} ${path}`).toMatch(/\w{3}/);
+      for (const [status, response] of Object.entries(operation.responses)) {
+        // The docs plugin's stand-in for an answer documented without a description.
+        expect(response.description, `${method} ${path} ${status}`).not.toBe('Default Response');
+        expect(response.description, `${method} ${path} ${status}`).toMatch(/\w{3}/);
+      }
+    }
+    const infer = spec.paths['/v2/models/{model_name}/infer']!.post!;
+    expect(infer.summary).toBe('Infer: P(stay) and P(churn) and the class label for 1 to 100 customers');
+    expect(infer.description).toContain('The one input is FP32 [N, 5], N from 1 to 100: one row per customer');
+    expect(infer.description).toContain('(tenure_months, monthly_charges, total_charges, num_products, has_support_calls)');
   });
 
   it('documents the infer body and its answers with the service\'s real examples', () => {

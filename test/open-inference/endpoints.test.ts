@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXAMPLE_INFER_REQUEST, EXAMPLE_INFER_RESPONSE, EXAMPLE_MODEL_METADATA } from '../../src/schemas/examples.js';
 import { versionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
@@ -10,12 +10,16 @@ const signatureModel = (name: string) => fileURLToPath(new URL(`../fixtures/sign
 
 const ONE_ROW = { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5], data: [2, 70.7, 151.65, 2, 0] }] };
 
+// An app per test, not one for the file: Stryker switches a mutant on per test, so routes registered
+// in a beforeAll would be the unmutated ones in every test (see test/MUTATION.md).
 let testApp: TestApp;
-beforeAll(async () => {
+beforeEach(async () => {
   testApp = await buildTestApp({ LOG_LEVEL: 'silent' });
 });
-afterAll(async () => testApp.app.close());
-afterEach(() => vi.restoreAllMocks());
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await testApp.app.close();
+});
 
 const get = (url: string, app = testApp.app) => app.inject({ method: 'GET', url });
 

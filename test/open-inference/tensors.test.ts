@@ -30,6 +30,8 @@ describe('metadata', () => {
 
   it('writes symbolic and negative dimensions as -1 and keeps sizes, 0 included', () => {
     expect(outputMetadata({ name: 'scores', type: 'float32', shape: ['batch', 0, 3, -1] })).toEqual({ name: 'scores', datatype: 'FP32', shape: [-1, 0, 3, -1] });
+    // Any negative size is unknown; a symbolic name is one however it reads, a number's digits or nothing.
+    expect(outputMetadata({ name: 'scores', type: 'float32', shape: [-2, '8', ''] }).shape).toEqual([-1, -1, -1]);
     expect(inputMetadata(INPUT)).toEqual({
       name: 'features',
       datatype: 'FP32',
@@ -47,6 +49,10 @@ describe('rowsFromInputs', () => {
     ];
     expect(rowsFromInputs([input([2, 70.7, 151.65, 2, 0, 45, 42.3, 1840.75, 4, 1], [2, 5])], INPUT, 2)).toEqual(expected);
     expect(rowsFromInputs([input([[2, 70.7, 151.65, 2, 0], [45, 42.3, 1840.75, 4, 1]], [2, 5])], INPUT, 2)).toEqual(expected);
+  });
+
+  it('refuses a shape of more than two dimensions, even when its first two fit', () => {
+    expect(refusal(() => rowsFromInputs([input([1, 2, 3, 4, 5], [1, 5, 1])], INPUT, 10))).toBe("Input 'features' must have shape [N, 5], one row per customer; got [1, 5, 1].");
   });
 
   it('takes exactly up to the row limit', () => {
