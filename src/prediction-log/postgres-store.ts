@@ -1,9 +1,38 @@
 import pg from 'pg';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
-import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+import {
+  matchedOutcomesQuery,
+  numberedPlaceholders,
+  outcomeCounts,
+  outcomeKeys,
+  planOutcomes,
+  rowToScoredOutcome,
+  scoredOutcomesQuery,
+  storedByKey,
+  storedOutcomesQuery,
+  upsertOutcomesQuery,
+  type SqlQuery,
+} from './outcomes.js';
+import {
+  PREDICTION_COLUMNS,
+  recordToColumns,
+  rowToRecord,
+  type Outcome,
+  type OutcomeCounts,
+  type PredictionLogStore,
+  type PredictionRecord,
+  type ScoredOutcome,
+  type StoredRow,
+} from './prediction-log-store.js';
 
 /** Any constant key: replicas starting together take this lock and migrate one after the other. */
 const MIGRATION_LOCK_KEY = 7_340_221;
+/**
+ * Posts of outcomes take this lock for their transaction, one after the other across replicas: the
+ * counts (new, correction, duplicate) read what is stored before writing, and two posts of the same
+ * outcome at once must not both count it new. Posts come from a CRM now and then, so the wait is nil.
+ */
+const OUTCOMES_LOCK_KEY = 7_340_222;
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -71,6 +100,33 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
       [limit],
     );
     return rows.map(rowToRecord);
+  }
+
+  async recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts> {
+    if (outcomes.length === 0) return { accepted: 0, corrected: 0, duplicates: 0, matched: 0, unmatched: 0 };
+    const keys = outcomeKeys(outcomes);
+    const client = await this.#pool.connect();
+    const all = async ({ sql, params }: SqlQuery) => (await client.query<Record<string, unknown>>(numberedPlaceholders(sql), params)).rows;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [OUTCOMES_LOCK_KEY]);
+      const { counts, writes } = planOutcomes(outcomes, storedByKey(await all(storedOutcomesQuery(keys))));
+      if (writes.length > 0) await all(upsertOutcomesQuery(writes, options.receivedAt));
+      const answer = outcomeCounts(counts, keys.length, (await all(matchedOutcomesQuery(keys, options.horizonDays)))[0]);
+      await client.query('COMMIT');
+      return answer;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async scoredOutcomes(options: { since: Date; until: Date; horizonDays: number }): Promise<ScoredOutcome[]> {
+    const { sql, params } = scoredOutcomesQuery(options);
+    const { rows } = await this.#pool.query<Record<string, unknown>>(numberedPlaceholders(sql), params);
+    return rows.map(rowToScoredOutcome);
   }
 
   async deleteRecordedBefore(cutoff: Date): Promise<number> {

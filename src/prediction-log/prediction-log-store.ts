@@ -17,6 +17,36 @@ export interface PredictionRecord {
   readonly tier: string;
 }
 
+/** What the CRM observed about one customer, posted after the fact: churned, or stayed (renewed). */
+export interface Outcome {
+  readonly customerId: string;
+  readonly observedAt: Date;
+  readonly churned: boolean;
+}
+
+/**
+ * What a post of outcomes did. Items are applied in order, as if posted one at a time: each is
+ * `accepted` (new, or a correction: a different `churned` for a stored customer and time, which
+ * replaces it; `corrected` counts those) or a duplicate (the value already stored, or sent earlier
+ * in the same post), which changes nothing, so `accepted + duplicates` is the number of items.
+ * `matched` and `unmatched` describe the distinct outcomes of the post (duplicates included): how
+ * many label a prediction now, and how many wait for one; the same post twice gives the same two.
+ */
+export interface OutcomeCounts {
+  accepted: number;
+  corrected: number;
+  duplicates: number;
+  matched: number;
+  unmatched: number;
+}
+
+/** One prediction of a period with its outcome: `churned` is null while no outcome labels it. */
+export interface ScoredOutcome {
+  modelVersion: string;
+  probability: number;
+  churned: boolean | null;
+}
+
 /**
  * Where the prediction log lives: embedded SQLite or a shared PostgreSQL. Both run the same SQL
  * migrations (src/prediction-log/migrations) and pass the same contract tests.
@@ -32,6 +62,17 @@ export interface PredictionLogStore {
   insert(records: readonly PredictionRecord[]): Promise<void>;
   /** The newest records first, at most `limit` of them. */
   recent(limit: number): Promise<PredictionRecord[]>;
+  /**
+   * Stores outcomes (a new one, or a correction of a stored one) in one transaction, and counts
+   * what it did. Unmatched outcomes are kept: a prediction recorded later may still match them,
+   * since the join happens when predictions are read (see `scoredOutcomes` and src/prediction-log/outcomes.ts).
+   */
+  recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts>;
+  /**
+   * Every prediction recorded in [since, until), oldest first, with the outcome that labels it
+   * (the matching rule is in src/prediction-log/outcomes.ts), or null.
+   */
+  scoredOutcomes(options: { since: Date; until: Date; horizonDays: number }): Promise<ScoredOutcome[]>;
   /** Deletes records older than `cutoff`; answers how many went. */
   deleteRecordedBefore(cutoff: Date): Promise<number>;
   close(): Promise<void>;

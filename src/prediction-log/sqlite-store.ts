@@ -2,7 +2,29 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
-import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+import {
+  matchedOutcomesQuery,
+  outcomeCounts,
+  outcomeKeys,
+  planOutcomes,
+  rowToScoredOutcome,
+  scoredOutcomesQuery,
+  storedByKey,
+  storedOutcomesQuery,
+  upsertOutcomesQuery,
+  type SqlQuery,
+} from './outcomes.js';
+import {
+  PREDICTION_COLUMNS,
+  recordToColumns,
+  rowToRecord,
+  type Outcome,
+  type OutcomeCounts,
+  type PredictionLogStore,
+  type PredictionRecord,
+  type ScoredOutcome,
+  type StoredRow,
+} from './prediction-log-store.js';
 
 export const SQLITE_FILE_NAME = 'prediction-log.sqlite';
 
@@ -74,6 +96,31 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
       .prepare(`SELECT ${PREDICTION_COLUMNS.join(', ')} FROM predictions ORDER BY recorded_at_ms DESC, prediction_id LIMIT ?`)
       .all(limit) as unknown as StoredRow[];
     return rows.map(rowToRecord);
+  }
+
+  async recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts> {
+    if (outcomes.length === 0) return { accepted: 0, corrected: 0, duplicates: 0, matched: 0, unmatched: 0 };
+    const keys = outcomeKeys(outcomes);
+    // Synchronous from BEGIN to COMMIT: nothing else on this connection comes between the steps.
+    this.#database.exec('BEGIN IMMEDIATE');
+    try {
+      const { counts, writes } = planOutcomes(outcomes, storedByKey(this.#all(storedOutcomesQuery(keys))));
+      if (writes.length > 0) this.#all(upsertOutcomesQuery(writes, options.receivedAt));
+      const answer = outcomeCounts(counts, keys.length, this.#all(matchedOutcomesQuery(keys, options.horizonDays))[0]);
+      this.#database.exec('COMMIT');
+      return answer;
+    } catch (error) {
+      this.#database.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async scoredOutcomes(options: { since: Date; until: Date; horizonDays: number }): Promise<ScoredOutcome[]> {
+    return this.#all(scoredOutcomesQuery(options)).map(rowToScoredOutcome);
+  }
+
+  #all({ sql, params }: SqlQuery): Record<string, unknown>[] {
+    return this.#database.prepare(sql).all(...params) as Record<string, unknown>[];
   }
 
   async deleteRecordedBefore(cutoff: Date): Promise<number> {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/prediction-log/migrations.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
-import type { PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
+import type { Outcome, PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 
 /** This machine's PostgreSQL (trust auth); each run works in a schema of its own and drops it. */
@@ -186,5 +186,159 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
     await store.insert([first]);
     await store.insert([first, second]);
     expect(await store.recent(10)).toEqual([second, first]);
+  });
+});
+
+describe.each([sqliteKind, postgresKind])('prediction log store contract, outcomes: $name', (kind) => {
+  let site: StoreSite;
+  let store: PredictionLogStore;
+  afterEach(async () => {
+    await site.dispose();
+  });
+
+  const DAY_MS = 86_400_000;
+  const HORIZON_DAYS = 90;
+  const at = (iso: string) => new Date(iso);
+  const outcome = (customerId: string, observedAt: string, churned: boolean): Outcome => ({ customerId, observedAt: at(observedAt), churned });
+  const post = (outcomes: Outcome[], horizonDays = HORIZON_DAYS) => store.recordOutcomes(outcomes, { horizonDays, receivedAt: at('2026-12-01T00:00:00.000Z') });
+  /** The prediction of one customer at one time, told apart by its probability. */
+  const predicted = (customerId: string | undefined, recordedAt: string, probability: number, overrides: Partial<PredictionRecord> = {}) =>
+    record({ customerId, recordedAt: at(recordedAt), probability, ...overrides });
+  const scored = (since = '2000-01-01T00:00:00.000Z', until = '2100-01-01T00:00:00.000Z', horizonDays = HORIZON_DAYS) =>
+    store.scoredOutcomes({ since: at(since), until: at(until), horizonDays });
+  const labels = async (since?: string, until?: string, horizonDays?: number) => (await scored(since, until, horizonDays)).map(({ probability, churned }) => [probability, churned]);
+
+  async function openStore() {
+    site = await kind.createSite();
+    store = site.open();
+    await store.migrate();
+  }
+
+  it('keeps an outcome no prediction matches yet, and counts it unmatched', async () => {
+    await openStore();
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-2', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 2, corrected: 0, duplicates: 0, matched: 0, unmatched: 2 });
+    expect(await scored()).toEqual([]);
+  });
+
+  it('labels the latest prediction of the customer before observed_at, and gives every other prediction null', async () => {
+    await openStore();
+    await store.insert([
+      predicted('c-1', '2026-10-01T00:00:00Z', 0.1),
+      predicted('c-1', '2026-11-01T00:00:00Z', 0.2),
+      predicted('c-2', '2026-11-02T00:00:00Z', 0.3),
+      predicted(undefined, '2026-11-03T00:00:00Z', 0.4),
+    ]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true)])).toEqual({ accepted: 1, corrected: 0, duplicates: 0, matched: 1, unmatched: 0 });
+    expect(await scored()).toEqual([
+      { modelVersion: '1.2.0', probability: 0.1, churned: null },
+      { modelVersion: '1.2.0', probability: 0.2, churned: true },
+      { modelVersion: '1.2.0', probability: 0.3, churned: null },
+      { modelVersion: '1.2.0', probability: 0.4, churned: null },
+    ]);
+  });
+
+  it('a prediction recorded after the outcome was posted, before observed_at, is matched then', async () => {
+    await openStore();
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', false)])).toMatchObject({ matched: 0, unmatched: 1 });
+    await store.insert([predicted('c-1', '2026-11-29T12:00:00Z', 0.7)]);
+    expect(await labels()).toEqual([[0.7, false]]);
+    // Posted again, the same outcome is a duplicate that now finds its prediction.
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 0, corrected: 0, duplicates: 1, matched: 1, unmatched: 0 });
+  });
+
+  it('matches only predictions made strictly before observed_at and no older than the horizon', async () => {
+    await openStore();
+    const observedAt = at('2026-11-30T00:00:00.000Z').getTime();
+    await store.insert([
+      predicted('at-horizon', new Date(observedAt - HORIZON_DAYS * DAY_MS).toISOString(), 0.1),
+      predicted('past-horizon', new Date(observedAt - HORIZON_DAYS * DAY_MS - 1).toISOString(), 0.2),
+      predicted('at-observation', new Date(observedAt).toISOString(), 0.3),
+      predicted('just-before', new Date(observedAt - 1).toISOString(), 0.4),
+    ]);
+    const counts = await post(['at-horizon', 'past-horizon', 'at-observation', 'just-before'].map((customer) => outcome(customer, '2026-11-30T00:00:00.000Z', true)));
+    expect(counts).toMatchObject({ matched: 2, unmatched: 2 });
+    expect(await labels()).toEqual([
+      [0.2, null],
+      [0.1, true],
+      [0.4, true],
+      [0.3, null],
+    ]);
+    // A shorter horizon, read later, leaves the prediction at the old edge unlabeled.
+    expect((await labels(undefined, undefined, HORIZON_DAYS - 1))[1]).toEqual([0.1, null]);
+  });
+
+  it('of two outcomes after one prediction, the earliest labels it and the later one labels nothing', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-10-01T00:00:00Z', 0.6)]);
+    expect(await post([outcome('c-1', '2026-12-01T00:00:00Z', false)])).toMatchObject({ matched: 1 });
+    // An earlier observation arrives later: it takes the prediction over, and the first one is left unmatched.
+    expect(await post([outcome('c-1', '2026-11-01T00:00:00Z', true)])).toMatchObject({ matched: 1, unmatched: 0 });
+    expect(await labels()).toEqual([[0.6, true]]);
+    expect(await post([outcome('c-1', '2026-12-01T00:00:00Z', false)])).toMatchObject({ duplicates: 1, matched: 0, unmatched: 1 });
+  });
+
+  it('each outcome labels one prediction: the next prediction of the customer takes the later outcome', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-10-01T00:00:00Z', 0.1), predicted('c-1', '2026-11-01T00:00:00Z', 0.2)]);
+    // Observed exactly when the second prediction was made: that one was not made before it, the first was.
+    await post([outcome('c-1', '2026-11-01T00:00:00Z', false), outcome('c-1', '2026-11-15T00:00:00Z', true)]);
+    expect(await labels()).toEqual([
+      [0.1, false],
+      [0.2, true],
+    ]);
+  });
+
+  it('of predictions of one customer in the same millisecond, exactly one is labeled', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-01T00:00:00Z', 0.1), predicted('c-1', '2026-11-01T00:00:00Z', 0.2)]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true)])).toMatchObject({ matched: 1 });
+    expect((await labels()).filter(([, churned]) => churned === true)).toHaveLength(1);
+  });
+
+  it('reads the predictions of [since, until), and a prediction after until still takes its later outcomes', async () => {
+    await openStore();
+    await store.insert([
+      predicted('c-1', '2026-11-01T00:00:00Z', 0.1),
+      predicted('c-2', '2026-11-01T01:00:00Z', 0.2),
+      predicted('c-1', '2026-11-10T00:00:00Z', 0.3),
+      predicted('c-2', '2026-11-20T00:00:00Z', 0.4),
+    ]);
+    await post([outcome('c-1', '2026-11-05T00:00:00Z', true), outcome('c-2', '2026-11-25T00:00:00Z', true)]);
+    // c-2's outcome belongs to its prediction of 11-20, outside the period: the one of 11-01 stays null.
+    expect(await labels('2026-11-01T00:00:00Z', '2026-11-10T00:00:00Z')).toEqual([
+      [0.1, true],
+      [0.2, null],
+    ]);
+    expect(await labels('2026-11-10T00:00:00Z', '2026-11-20T00:00:01Z')).toEqual([
+      [0.3, null],
+      [0.4, true],
+    ]);
+  });
+
+  it('the same outcome posted again, or twice in one post, is a duplicate and changes nothing', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-01T00:00:00Z', 0.5)]);
+    const first = [outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-9', '2026-11-30T00:00:00Z', false), outcome('c-1', '2026-11-30T00:00:00Z', true)];
+    expect(await post(first)).toEqual({ accepted: 2, corrected: 0, duplicates: 1, matched: 1, unmatched: 1 });
+    expect(await post(first)).toEqual({ accepted: 0, corrected: 0, duplicates: 3, matched: 1, unmatched: 1 });
+    expect(await labels()).toEqual([[0.5, true]]);
+  });
+
+  it('a different churned for a stored customer and time is a correction that replaces it', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-01T00:00:00Z', 0.5)]);
+    await post([outcome('c-1', '2026-11-30T00:00:00Z', true)]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 1, corrected: 1, duplicates: 0, matched: 1, unmatched: 0 });
+    expect(await labels()).toEqual([[0.5, false]]);
+    // In one post, items apply in order: the last value stays.
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-1', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 2, corrected: 2, duplicates: 0, matched: 1, unmatched: 0 });
+    expect(await labels()).toEqual([[0.5, false]]);
+  });
+
+  it('takes a post of 1000 outcomes in one call', async () => {
+    await openStore();
+    await store.insert([predicted('c-0', '2026-11-01T00:00:00Z', 0.5)]);
+    const many = Array.from({ length: 1000 }, (_, index) => outcome(`c-${index}`, '2026-11-30T00:00:00Z', index % 2 === 0));
+    expect(await post(many)).toEqual({ accepted: 1000, corrected: 0, duplicates: 0, matched: 1, unmatched: 999 });
   });
 });
