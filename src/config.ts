@@ -111,6 +111,13 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, checked at start and every hour.' }),
+  OUTCOME_HORIZON_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 90,
+    description:
+      'An outcome posted to `POST /outcomes` labels the latest prediction for its customer made before `observed_at`, only if that prediction was made at most this many days before it; an older one is too stale to be judged by what happened.',
+  }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
