@@ -16,6 +16,7 @@ import { batchRequestSchema } from '../src/schemas/batch.js';
 import { WorkerReload } from '../src/schemas/admin.js';
 import { DriftFeatureReport } from '../src/schemas/drift.js';
 import { ValidationIssue } from '../src/schemas/errors.js';
+import { OutcomeItem } from '../src/schemas/outcomes.js';
 import { Datatype, MetadataTensor, RequestInput, ResponseOutput } from '../src/schemas/open-inference.js';
 import { RiskTier } from '../src/schemas/prediction.js';
 import { SHARED_SCHEMAS } from '../src/schemas/shared-schemas.js';
@@ -54,7 +55,9 @@ export const SERVICE_TYPES: readonly NamedSchema[] = [
   { name: 'ValidationIssue', schema: ValidationIssue },
   ...sharedByName('HealthResponse', 'LiveResponse', 'ReadyResponse', 'ModelResponse', 'ModelCard', 'DriftReport'),
   { name: 'DriftFeatureReport', schema: DriftFeatureReport },
-  ...sharedByName('ReloadResponse'),
+  ...sharedByName('OutcomesRequest'),
+  { name: 'OutcomeItem', schema: OutcomeItem },
+  ...sharedByName('OutcomesResponse', 'ReloadResponse'),
   { name: 'WorkerReload', schema: WorkerReload },
   ...sharedByName('OipServerMetadataResponse', 'OipServerLiveResponse', 'OipServerReadyResponse', 'OipModelReadyResponse', 'OipModelMetadataResponse'),
   { name: 'OipMetadataTensor', schema: MetadataTensor },

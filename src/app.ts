@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import outcomeRoutes from './churn-api/outcome-routes.js';
 import churnApi from './churn-api/routes.js';
 import { answerClientError, replaceNodeAnswers } from './client-errors.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
@@ -121,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });
+  await app.register(outcomeRoutes, { config });
   await app.register(openInference, { prefix: '/v2', config, server: { name: SERVICE_NAME, version: SERVICE_VERSION } });
 
   return app;

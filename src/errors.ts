@@ -142,3 +142,32 @@ export class RateLimitedError extends ServiceError {
     this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }
+
+/**
+ * A route that needs the prediction log on a server where it is off (PREDICTION_LOG=false): 404,
+ * since this server has no such store, as /admin has no routes without ADMIN_TOKEN. It is a
+ * setting, not a passing state: a 5xx would have callers retry a request that cannot succeed
+ * until an operator changes the deployment.
+ */
+export class PredictionLogOffError extends ServiceError {
+  override name = 'PredictionLogOffError';
+  readonly statusCode = 404;
+  constructor(what: string) {
+    super(`${what} needs the prediction log, which is off on this server (PREDICTION_LOG=false); an operator can turn it on with PREDICTION_LOG=true.`);
+  }
+}
+
+/** The prediction log's store failed, timed out or is not open yet. The cause is for the log, never for the caller. */
+export class PredictionLogUnavailableError extends ServiceError {
+  override name = 'PredictionLogUnavailableError';
+  readonly statusCode = 503;
+  /** A store that is down or restarting: a retry within a second would find it the same. */
+  override readonly headers = { 'retry-after': '5' };
+  constructor(options: { cause: unknown }) {
+    super(`Prediction log store failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+  }
+
+  override get publicMessage(): string {
+    return 'The prediction log is not answering; retry in a few seconds (sending the same request again is safe).';
+  }
+}

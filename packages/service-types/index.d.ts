@@ -485,6 +485,57 @@ export interface DriftFeatureReport {
   }[];
 }
 
+export interface OutcomesRequest {
+  /**
+   * Outcomes, 1 to 1000; applied in order.
+   *
+   * @minItems 1
+   * @maxItems 1000
+   */
+  outcomes: OutcomeItem[];
+}
+
+/**
+ * What became of one customer. Unknown properties are accepted and ignored.
+ */
+export interface OutcomeItem {
+  /**
+   * The customer_id the predictions were asked with (the same rules: 1 to 128 characters).
+   */
+  customer_id: string;
+  /**
+   * True when the customer left; false when they stayed (renewed).
+   */
+  churned: boolean;
+  /**
+   * When the outcome was known (the cancellation or the renewal took effect): an RFC 3339 date-time with a timezone (Z or ±hh:mm), no later than one day after the server's clock.
+   */
+  observed_at: string;
+}
+
+export interface OutcomesResponse {
+  /**
+   * Outcomes stored: new ones and corrections (a different churned for a customer and observed_at already stored, which replaces it).
+   */
+  accepted: number;
+  /**
+   * Of the accepted, the corrections.
+   */
+  corrected: number;
+  /**
+   * Outcomes already stored with the same churned, or sent earlier in this request: they change nothing. accepted + duplicates is the number sent.
+   */
+  duplicates: number;
+  /**
+   * Of the distinct outcomes sent (duplicates included), those that label a prediction now.
+   */
+  matched: number;
+  /**
+   * Of the distinct outcomes sent, those that label no prediction yet. They are kept: a prediction made later, before observed_at, is matched then.
+   */
+  unmatched: number;
+}
+
 export interface ReloadResponse {
   /**
    * reloaded: every worker swapped to the new model. failed: at least one kept its current model.

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
 import { openPredictionLogStore } from '../prediction-log/open-store.js';
+import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
 import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
 import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
 
@@ -20,6 +21,20 @@ export const PREDICTION_LOG_DRAIN_TIMEOUT_MS = 5_000;
 const RETENTION_CHECK_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
+/** What routes reach of the prediction log. Read it at request time: the store may be opened after the start. */
+export interface PredictionLogAccess {
+  /** PREDICTION_LOG: false means no store at all on this server. */
+  readonly enabled: boolean;
+  /** The store once it is open; undefined while the log is off or not open yet. */
+  readonly store: PredictionLogStore | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    predictionLog: PredictionLogAccess;
+  }
+}
+
 /**
  * The prediction log: every prediction the data plane serves, any protocol, is recorded by an
  * observer into a bounded buffer and written in batches to SQLite (DATA_DIR) or PostgreSQL
@@ -28,8 +43,11 @@ const DAY_MS = 86_400_000;
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
+    const access: { enabled: boolean; store: PredictionLogStore | undefined } = { enabled: config.PREDICTION_LOG, store: undefined };
+    app.decorate('predictionLog', access);
     if (!config.PREDICTION_LOG) return;
     const store = await openPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+    access.store = store;
     app.log.info({ store: store.kind, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log ready');
 
     const dropped = new Counter({

@@ -17,6 +17,7 @@ import {
   ServerMetadataResponse,
   ServerReadyResponse,
 } from './open-inference.js';
+import { OutcomesRequest, OutcomesResponse } from './outcomes.js';
 import { PredictionResponse } from './prediction.js';
 
 /**
@@ -35,6 +36,8 @@ export const SHARED_SCHEMAS = [
   ModelCard,
   ModelResponse,
   DriftReport,
+  OutcomesRequest,
+  OutcomesResponse,
   ValidationErrorResponse,
   ErrorResponse,
   ServerMetadataResponse,

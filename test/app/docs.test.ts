@@ -146,6 +146,7 @@ describe('operation ids, for generated clients', () => {
       expect(ids).toEqual({
         'POST /predict': 'predict',
         'POST /predict/batch': 'predictBatch',
+        'POST /outcomes': 'postOutcomes',
         'GET /health': 'health',
         'GET /health/live': 'healthLive',
         'GET /health/ready': 'healthReady',
