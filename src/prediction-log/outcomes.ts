@@ -146,32 +146,34 @@ export function outcomeCounts(counts: Pick<OutcomeCounts, 'accepted' | 'correcte
 }
 
 /**
- * Every prediction of [since, until) with its outcome. LEAD finds each prediction's next one of the
- * same customer; it is needed only within the horizon, so the window reads predictions up to
- * until + horizon and no further. The outcome is one seek on the outcomes' primary key
- * (customer_id, observed_at_ms) per prediction.
+ * Every prediction of [since, until) with its outcome. The period's predictions are read by the
+ * index on recorded_at_ms; for each one with a customer, one seek on the outcomes' primary key
+ * (customer_id, observed_at_ms) finds the outcomes after it within the horizon (most predictions
+ * have none), and for those, one seek on predictions (customer_id, recorded_at_ms) tells whether
+ * another prediction of the customer comes between (then the outcome is that one's). The
+ * earliest outcome left labels the prediction. Every step is an index seek, so the plan does not
+ * depend on the tables' statistics.
  */
-export const SCORED_OUTCOMES_SQL = `WITH windowed AS (
-  SELECT prediction_id, customer_id, recorded_at_ms, model_version, probability,
-    LEAD(recorded_at_ms) OVER (PARTITION BY customer_id ORDER BY recorded_at_ms, prediction_id) AS next_ms
-  FROM predictions
-  WHERE recorded_at_ms >= ? AND recorded_at_ms < ?
-)
-SELECT w.model_version, w.probability,
+export const SCORED_OUTCOMES_SQL = `SELECT p.model_version, p.probability,
   (SELECT o.churned FROM outcomes o
-    WHERE o.customer_id = w.customer_id
-      AND o.observed_at_ms > w.recorded_at_ms
-      AND o.observed_at_ms <= w.recorded_at_ms + ?
-      AND (w.next_ms IS NULL OR o.observed_at_ms <= w.next_ms)
+    WHERE o.customer_id = p.customer_id
+      AND o.observed_at_ms > p.recorded_at_ms
+      AND o.observed_at_ms <= p.recorded_at_ms + ?
+      AND NOT EXISTS (
+        SELECT 1 FROM predictions later
+        WHERE later.customer_id = p.customer_id
+          AND later.recorded_at_ms >= p.recorded_at_ms
+          AND later.recorded_at_ms < o.observed_at_ms
+          AND (later.recorded_at_ms > p.recorded_at_ms OR (later.recorded_at_ms = p.recorded_at_ms AND later.prediction_id > p.prediction_id))
+      )
     ORDER BY o.observed_at_ms
     LIMIT 1) AS churned
-FROM windowed w
-WHERE w.recorded_at_ms < ?
-ORDER BY w.recorded_at_ms, w.prediction_id`;
+FROM predictions p
+WHERE p.recorded_at_ms >= ? AND p.recorded_at_ms < ?
+ORDER BY p.recorded_at_ms, p.prediction_id`;
 
 export function scoredOutcomesQuery({ since, until, horizonDays }: { since: Date; until: Date; horizonDays: number }): SqlQuery {
-  const horizonMs = horizonDays * DAY_MS;
-  return { sql: SCORED_OUTCOMES_SQL, params: [since.getTime(), until.getTime() + horizonMs, horizonMs, until.getTime()] };
+  return { sql: SCORED_OUTCOMES_SQL, params: [horizonDays * DAY_MS, since.getTime(), until.getTime()] };
 }
 
 export function rowToScoredOutcome(row: Record<string, unknown>): ScoredOutcome {

@@ -335,6 +335,47 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract, outcom
     expect(await labels()).toEqual([[0.5, false]]);
   });
 
+  it('agrees with the rule as written, on random logs (and the post-time counts agree with the join)', async () => {
+    await openStore();
+    const HOUR_MS = 3_600_000;
+    const horizonDays = 2;
+    let seed = 7;
+    // A linear congruential generator's high bits (its low bits repeat with a short period).
+    const next = (below: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648), Math.floor((seed / 2_147_483_648) * below));
+    let contested = 0;
+    for (let scenario = 0; scenario < 12; scenario += 1) {
+      // Each scenario in a span of its own: 3 customers, distinct hours within a week.
+      const base = Date.parse('2026-01-01T00:00:00Z') + scenario * 100 * DAY_MS;
+      const customers = ['a', 'b', 'c'].map((name) => `s${scenario}-${name}`);
+      const hours = (count: number) => [...new Set(Array.from({ length: count }, () => next(7 * 24)))];
+      const predictions = customers.flatMap((customer) => hours(4).map((hour) => ({ customer, at: base + hour * HOUR_MS })));
+      const outcomes = customers.flatMap((customer) => hours(3).map((hour) => ({ customer, at: base + hour * HOUR_MS + 30 * 60_000, churned: next(2) === 1 })));
+      const records = predictions.map(({ customer, at: recordedAt }, index) => predicted(customer, new Date(recordedAt).toISOString(), scenario + index / 100));
+      await store.insert(records);
+      const counts = await post(outcomes.map(({ customer, at: observedAt, churned }) => ({ customerId: customer, observedAt: new Date(observedAt), churned })), horizonDays);
+
+      // The rule in docs/api.md, by brute force: each outcome's latest prediction before it, within the horizon; the earliest outcome per prediction.
+      const expected = new Map<number, boolean>();
+      const byPrediction = new Map<number, { at: number; churned: boolean }>();
+      for (const outcome of outcomes) {
+        const before = records.filter((record) => record.customerId === outcome.customer && record.recordedAt.getTime() < outcome.at);
+        const latest = before.sort((x, y) => y.recordedAt.getTime() - x.recordedAt.getTime())[0];
+        if (!latest || latest.recordedAt.getTime() < outcome.at - horizonDays * DAY_MS) continue;
+        const taken = byPrediction.get(latest.probability);
+        if (!taken || taken.at > outcome.at) byPrediction.set(latest.probability, outcome);
+      }
+      for (const [probability, { churned }] of byPrediction) expected.set(probability, churned);
+
+      const rows = await store.scoredOutcomes({ since: new Date(base), until: new Date(base + 8 * DAY_MS), horizonDays });
+      expect(rows).toHaveLength(records.length);
+      for (const row of rows) expect(row.churned, `scenario ${scenario}, prediction ${row.probability}`).toBe(expected.get(row.probability) ?? null);
+      expect(counts.matched, `scenario ${scenario}`).toBe(expected.size);
+      contested += outcomes.length - counts.matched;
+    }
+    // The scenarios hold outcomes that lose to an earlier one or find no prediction, not only easy ones.
+    expect(contested).toBeGreaterThan(5);
+  });
+
   it('takes a post of 1000 outcomes in one call', async () => {
     await openStore();
     await store.insert([predicted('c-0', '2026-11-01T00:00:00Z', 0.5)]);
