@@ -20,6 +20,8 @@ import access from './plugins/access.js';
 import cors from './plugins/cors.js';
 import dataPlane from './plugins/data-plane.js';
 import driftMonitoring from './plugins/drift-monitoring.js';
+import plausibilityMonitoring from './plugins/plausibility-monitoring.js';
+import driftWindows from './plugins/drift-windows.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
@@ -113,7 +115,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });
   await app.register(driftMonitoring, { config });
+  await app.register(plausibilityMonitoring, { config });
   await app.register(predictionLog, { config });
+  await app.register(driftWindows, { config });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS, adminToken: Boolean(config.ADMIN_TOKEN) });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });

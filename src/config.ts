@@ -64,12 +64,14 @@ export const ConfigSchema = Type.Object({
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets `408`, and its connection is closed.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets `408`, and its connection is closed.' }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this (the default is above the 60 s idle timeout of common load balancers).' }),
-  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, for `GET /monitoring/drift`, the drift metrics and the drift warnings.' }),
+  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, and check every row served for plausibility, for `GET /monitoring/drift`, the drift and plausibility metrics and their warnings.' }),
   DRIFT_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 10_000, description: 'Drift compares the last this many scored rows with the training data.' }),
   DRIFT_MIN_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_000, description: 'No drift status, and no live bin shares in `GET /monitoring/drift`, until the window holds this many rows.' }),
   DRIFT_MODERATE_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'A feature whose PSI reaches this has drifted: `moderate`.' }),
   DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted: `significant`.' }),
   DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
+  PLAUSIBILITY_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 1_000, description: 'The plausibility checks (charges no billing history can add up to) are judged over the last this many rows served; needs `DRIFT_MONITORING`.' }),
+  PLAUSIBILITY_ALERT_SHARE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'A plausibility check alerts (a warning in the log, `alerting` in `GET /monitoring/drift`) when at least this share of its window fails it, and at least 10 rows.' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading its answer, say) is closed.' }),
   API_KEYS: Type.Optional(
     Type.String({

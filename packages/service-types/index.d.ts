@@ -457,6 +457,129 @@ export interface DriftReport {
   smoothing: number;
   features: DriftFeatureReport[];
   score: DriftFeatureReport | null;
+  plausibility: {
+    /**
+     * False when monitoring is off (DRIFT_MONITORING=false); `reason` says so.
+     */
+    available: boolean;
+    reason?: string;
+    window: {
+      /**
+       * Rows served in the window, over every worker.
+       */
+      rows: number;
+      /**
+       * PLAUSIBILITY_WINDOW_ROWS per worker: the window holds the last this many rows each worker served.
+       */
+      capacity: number;
+    };
+    /**
+     * PLAUSIBILITY_ALERT_SHARE.
+     */
+    alert_share: number;
+    /**
+     * No alert with fewer failing rows than this, whatever their share.
+     */
+    alert_min_failed: number;
+    checks: {
+      /**
+       * The check: the `check` label of churn_implausible_rows_total and a value of the prediction log's `implausible` column.
+       */
+      check: string;
+      description: string;
+      /**
+       * Rows of the window that fail the check, over every worker.
+       */
+      failed: number;
+      /**
+       * failed / window rows (0 for an empty window).
+       */
+      share: number;
+      /**
+       * alerting: at least alert_share of the window, and at least alert_min_failed rows, fail the check.
+       */
+      status: 'ok' | 'alerting';
+    }[];
+  };
+  windows: {
+    /**
+     * False when there is no store to keep them in (PREDICTION_LOG=false), monitoring is off, or the model has no reference profile; `reason` says which.
+     */
+    available: boolean;
+    reason?: string;
+    last_hour: {
+      /**
+       * The window's length: the minute buckets summed, the current one included.
+       */
+      minutes: number;
+      /**
+       * Start of the oldest minute bucket in the window (ISO 8601, UTC).
+       */
+      since: string;
+      /**
+       * Rows scored in the window by the served model, over every worker and replica sharing the prediction log (the last few seconds of other workers may be missing: each writes its counts every few seconds).
+       */
+      rows: number;
+      features: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      }[];
+      score: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      };
+    } | null;
+    last_day: {
+      /**
+       * The window's length: the minute buckets summed, the current one included.
+       */
+      minutes: number;
+      /**
+       * Start of the oldest minute bucket in the window (ISO 8601, UTC).
+       */
+      since: string;
+      /**
+       * Rows scored in the window by the served model, over every worker and replica sharing the prediction log (the last few seconds of other workers may be missing: each writes its counts every few seconds).
+       */
+      rows: number;
+      features: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      }[];
+      score: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      };
+    } | null;
+  };
 }
 
 export interface DriftFeatureReport {

@@ -5,6 +5,14 @@ import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
 import { openPredictionLogStore } from '../prediction-log/open-store.js';
 import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
 import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
+import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The prediction log's store, for the monitors that keep their counts beside it (drift windows); null when the log is off. */
+    predictionLogStore: PredictionLogStore | null;
+  }
+}
 
 /**
  * The bound on what the log may cost a prediction: recording is an append to an in-memory buffer
@@ -28,8 +36,12 @@ const DAY_MS = 86_400_000;
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    if (!config.PREDICTION_LOG) return;
+    if (!config.PREDICTION_LOG) {
+      app.decorate('predictionLogStore', null);
+      return;
+    }
     const store = await openPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+    app.decorate('predictionLogStore', store);
     app.log.info({ store: store.kind, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log ready');
 
     const dropped = new Counter({

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
-import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type DriftBinTotal, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
 
 /** Any constant key: replicas starting together take this lock and migrate one after the other. */
 const MIGRATION_LOCK_KEY = 7_340_221;
@@ -76,6 +77,29 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
   async deleteRecordedBefore(cutoff: Date): Promise<number> {
     const result = await this.#pool.query('DELETE FROM predictions WHERE recorded_at_ms < $1', [cutoff.getTime()]);
     return result.rowCount ?? 0;
+  }
+
+  async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    // One statement with one array per column, whatever the number of counts: one transaction, five parameters.
+    await this.#pool.query(
+      `INSERT INTO drift_minutes (model_sha256, minute_ms, profile, bin, row_count)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::bigint[])
+       ON CONFLICT (model_sha256, minute_ms, profile, bin) DO UPDATE SET row_count = drift_minutes.row_count + excluded.row_count`,
+      [counts.map((count) => count.modelSha256), counts.map((count) => count.minuteMs), counts.map((count) => count.profile), counts.map((count) => count.bin), counts.map((count) => count.rows)],
+    );
+  }
+
+  async sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]> {
+    const { rows } = await this.#pool.query<{ profile: string; bin: number; row_count: string }>(
+      'SELECT profile, bin, SUM(row_count) AS row_count FROM drift_minutes WHERE model_sha256 = $1 AND minute_ms >= $2 GROUP BY profile, bin',
+      [modelSha256, sinceMs],
+    );
+    return rows.map((row) => ({ profile: String(row.profile), bin: Number(row.bin), rows: Number(row.row_count) }));
+  }
+
+  async deleteDriftMinutesBefore(cutoff: Date): Promise<number> {
+    return (await this.#pool.query('DELETE FROM drift_minutes WHERE minute_ms < $1', [cutoff.getTime()])).rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
 
 /** One prediction served, as the log keeps it. */
@@ -15,6 +16,15 @@ export interface PredictionRecord {
   readonly probability: number;
   readonly prediction: 0 | 1;
   readonly tier: string;
+  /** The plausibility checks the row failed (src/data-plane/plausibility.ts); empty or absent when it passed them all. */
+  readonly implausible?: readonly string[];
+}
+
+/** Rows of one profile's bin, summed over a window's minute buckets. */
+export interface DriftBinTotal {
+  profile: string;
+  bin: number;
+  rows: number;
 }
 
 /**
@@ -34,6 +44,15 @@ export interface PredictionLogStore {
   recent(limit: number): Promise<PredictionRecord[]>;
   /** Deletes records older than `cutoff`; answers how many went. */
   deleteRecordedBefore(cutoff: Date): Promise<number>;
+  /**
+   * Adds per-minute drift counts (one per minute, model, profile and bin) to the stored ones, in one
+   * transaction: a failed call added nothing and may be retried with the same counts.
+   */
+  addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void>;
+  /** Rows per profile and bin of the model `modelSha256`, summed over the minute buckets from `sinceMs` on. */
+  sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]>;
+  /** Deletes minute buckets older than `cutoff`; answers how many went. */
+  deleteDriftMinutesBefore(cutoff: Date): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -55,6 +74,7 @@ export const PREDICTION_COLUMNS = [
   'probability',
   'prediction',
   'tier',
+  'implausible',
 ] as const;
 
 type ColumnValue = string | number | null;
@@ -78,6 +98,7 @@ export function recordToColumns(record: PredictionRecord): ColumnValue[] {
     record.probability,
     record.prediction,
     record.tier,
+    record.implausible && record.implausible.length > 0 ? record.implausible.join(',') : null,
   ];
 }
 
@@ -104,5 +125,6 @@ export function rowToRecord(row: StoredRow): PredictionRecord {
     probability: Number(row.probability),
     prediction: Number(row.prediction) === 1 ? 1 : 0,
     tier: String(row.tier),
+    implausible: typeof row.implausible === 'string' && row.implausible !== '' ? row.implausible.split(',') : [],
   };
 }

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
-import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type DriftBinTotal, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
 
 export const SQLITE_FILE_NAME = 'prediction-log.sqlite';
 
@@ -79,6 +80,32 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   async deleteRecordedBefore(cutoff: Date): Promise<number> {
     const result = this.#database.prepare('DELETE FROM predictions WHERE recorded_at_ms < ?').run(cutoff.getTime());
     return Number(result.changes);
+  }
+
+  async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    const statement = this.#database.prepare(
+      'INSERT INTO drift_minutes (model_sha256, minute_ms, profile, bin, row_count) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_sha256, minute_ms, profile, bin) DO UPDATE SET row_count = row_count + excluded.row_count',
+    );
+    this.#database.exec('BEGIN IMMEDIATE');
+    try {
+      for (const count of counts) statement.run(count.modelSha256, count.minuteMs, count.profile, count.bin, count.rows);
+      this.#database.exec('COMMIT');
+    } catch (error) {
+      this.#database.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]> {
+    const rows = this.#database
+      .prepare('SELECT profile, bin, SUM(row_count) AS row_count FROM drift_minutes WHERE model_sha256 = ? AND minute_ms >= ? GROUP BY profile, bin')
+      .all(modelSha256, sinceMs) as { profile: string; bin: number; row_count: number }[];
+    return rows.map((row) => ({ profile: String(row.profile), bin: Number(row.bin), rows: Number(row.row_count) }));
+  }
+
+  async deleteDriftMinutesBefore(cutoff: Date): Promise<number> {
+    return Number(this.#database.prepare('DELETE FROM drift_minutes WHERE minute_ms < ?').run(cutoff.getTime()).changes);
   }
 
   async close(): Promise<void> {

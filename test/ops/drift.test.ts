@@ -140,7 +140,7 @@ describe('drift monitoring', () => {
   it('is in the OpenAPI document', async () => {
     testApp = await buildTestApp();
     const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the window, per feature and for the score.');
+    expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the row window per feature and for the score, the plausibility checks, and the time windows.');
     const bin = spec.components.schemas.DriftReport.properties.features.items.properties.bins.items.properties;
     expect(bin.live_share).toMatchObject({ type: 'number', nullable: true });
     expect(bin.live_share.description).toMatch(/null \(withheld\) while the window holds fewer than DRIFT_MIN_ROWS rows/);
