@@ -49,6 +49,16 @@ describe('time-window drift', () => {
     expect(metrics).not.toContain('churn_implausible_rows_total');
   });
 
+  it('answers the row window and the plausibility checks when the store does not, and says why the time windows are missing', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'windows-'));
+    testApp = await buildTestApp({ PREDICTION_LOG: 'true', DATA_DIR: dataDir });
+    await testApp.app.predictionLogStore!.close();
+    const response = await testApp.app.inject({ method: 'GET', url: '/monitoring/drift' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ available: true, plausibility: { available: true }, windows: { available: false, reason: expect.stringContaining('did not answer'), last_hour: null } });
+    expect(testApp.logs.some((line) => line.level === 50 && line.msg === 'drift windows: reading minute counts failed')).toBe(true);
+  });
+
   it('keeps the last hour and day across a restart, deletes minute buckets past two days, and logs the checks a prediction failed', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'windows-'));
     const env = { PREDICTION_LOG: 'true', DATA_DIR: dataDir };
