@@ -19,7 +19,7 @@ export const PerformanceCalibrationBin = Type.Object({
   rows: Type.Integer({ description: 'Labeled predictions in the bin.' }),
   mean_predicted: OrNull('Their mean probability; null for an empty bin.'),
   observed_churn_rate: OrNull('The share of them who churned; null for an empty bin.'),
-  holdout: Type.Union([Type.Object({ rows: Type.Integer(), mean_predicted: OrNull(''), observed_churn_rate: OrNull('') }), Type.Null()], {
+  holdout: Type.Union([Type.Object({ rows: Type.Integer({ description: 'Hold-out customers in the bin.' }), mean_predicted: OrNull('Their mean probability.'), observed_churn_rate: OrNull('The share of them who churned.') }), Type.Null()], {
     description: 'The same bin of the model card (hold-out customers); null without the card.',
   }),
 });
@@ -75,11 +75,11 @@ export const ModelPerformance = Type.Object({
 export const PerformanceReport = Type.Object(
   {
     window: Type.Object({
-      since: Type.String({ format: 'date-time', description: 'Predictions recorded at or after this.' }),
-      until: Type.String({ format: 'date-time', description: 'Predictions recorded before this.' }),
-      horizon_days: Type.Integer({ description: 'A customer counts as churned when the CRM records a churn within this many days of the prediction.' }),
+      since: Type.String({ description: 'Predictions recorded at or after this (ISO 8601, UTC).' }),
+      until: Type.String({ description: 'Predictions recorded before this (ISO 8601, UTC).' }),
+      horizon_days: Type.Integer({ description: 'How long after a prediction an outcome from the CRM counts for it, as the outcome source was asked.' }),
     }),
-    computed_at: Type.String({ format: 'date-time' }),
+    computed_at: Type.String({ description: 'When the report was made (ISO 8601, UTC).' }),
     confidence_level: Type.Number({ description: 'Of every interval: 0.95.' }),
     served_model_version: Type.Union([Type.String(), Type.Null()], { description: 'The version whose model card gives the hold-out figures.' }),
     models: Type.Array(ModelPerformance, { description: 'One entry per model version that made predictions in the window, by version.' }),
@@ -91,9 +91,8 @@ export type ModelPerformance = Static<typeof ModelPerformance>;
 
 export const PerformanceQuery = Type.Object(
   {
-    since: Type.Optional(Type.String({ format: 'date-time', description: 'Start of the window (ISO 8601 date-time); default: 30 days before `until`.' })),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'End of the window (exclusive); default: now.' })),
+    since: Type.Optional(Type.String({ description: 'Start of the window: an ISO 8601 date-time with its offset, or a date (midnight UTC); default: 30 days before `until`.', examples: ['2026-11-01T00:00:00Z'] })),
+    until: Type.Optional(Type.String({ description: 'End of the window (exclusive), in the same form; default: now.', examples: ['2026-12-01T00:00:00Z'] })),
   },
-  { additionalProperties: false },
 );
 export type PerformanceQuery = Static<typeof PerformanceQuery>;
