@@ -101,14 +101,16 @@ describe('GET /monitoring/performance', () => {
     expect((await get('/monitoring/performance', { 'x-api-key': 'a-key-of-sixteen-chars' })).statusCode).toBe(200);
   });
 
-  it('is in the OpenAPI document with its query and report', async () => {
-    await appWith(fakeSource());
+  it('is in the OpenAPI document with its query, its report and the API key it needs', async () => {
+    await appWith(fakeSource(), { API_KEYS: 'a-key-of-sixteen-chars' });
     const spec = (await get('/openapi.json')).json();
     const operation = spec.paths['/monitoring/performance'].get;
     expect(operation.operationId).toBe('getPerformance');
     expect(operation.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(['since', 'until']);
     expect(JSON.stringify(operation.responses['200'])).toContain('PerformanceReport');
     expect(spec.components.schemas).toHaveProperty('PerformanceReport');
+    expect(operation.security).toEqual(spec.paths['/monitoring/drift'].get.security);
+    expect(operation.security).toBeDefined();
   });
 });
 
