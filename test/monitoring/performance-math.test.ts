@@ -36,7 +36,14 @@ interface Case {
   estimated: { rows: number; roc_auc: number | null; thresholds: { threshold: number; precision: number | null; recall: number | null; flagged_share: number | null }[] };
 }
 
-const fixtures = JSON.parse(readFileSync(new URL('../fixtures/performance/cases.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const stored = JSON.parse(readFileSync(new URL('../fixtures/performance/cases.json', import.meta.url), 'utf8')) as { cases: (Omit<Case, 'rows'> & { rows?: Case['rows']; rows_of?: string })[] };
+/** A case with `rows_of` is another case's rows with their labels hidden. */
+const fixtures = {
+  cases: stored.cases.map((entry): Case => ({
+    ...entry,
+    rows: entry.rows ?? stored.cases.find((other) => other.name === entry.rows_of)!.rows!.map((row) => ({ ...row, churned: null })),
+  })),
+};
 const card = JSON.parse(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')) as HoldoutCard;
 const byName = (name: string) => fixtures.cases.find((entry) => entry.name === name)!;
 const WINDOW = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z'), horizonDays: 90 };
