@@ -15,6 +15,7 @@ import { ConfigSchema } from '../src/config.js';
 import { batchRequestSchema } from '../src/schemas/batch.js';
 import { WorkerReload } from '../src/schemas/admin.js';
 import { DriftFeatureReport } from '../src/schemas/drift.js';
+import { EstimatedPerformance, ModelPerformance, PerformanceCalibrationBin, PerformanceThreshold } from '../src/schemas/performance.js';
 import { ValidationIssue } from '../src/schemas/errors.js';
 import { Datatype, MetadataTensor, RequestInput, ResponseOutput } from '../src/schemas/open-inference.js';
 import { RiskTier } from '../src/schemas/prediction.js';
@@ -54,6 +55,11 @@ export const SERVICE_TYPES: readonly NamedSchema[] = [
   { name: 'ValidationIssue', schema: ValidationIssue },
   ...sharedByName('HealthResponse', 'LiveResponse', 'ReadyResponse', 'ModelResponse', 'ModelCard', 'DriftReport'),
   { name: 'DriftFeatureReport', schema: DriftFeatureReport },
+  ...sharedByName('PerformanceReport'),
+  { name: 'ModelPerformance', schema: ModelPerformance },
+  { name: 'PerformanceThreshold', schema: PerformanceThreshold },
+  { name: 'PerformanceCalibrationBin', schema: PerformanceCalibrationBin },
+  { name: 'EstimatedPerformance', schema: EstimatedPerformance },
   ...sharedByName('ReloadResponse'),
   { name: 'WorkerReload', schema: WorkerReload },
   ...sharedByName('OipServerMetadataResponse', 'OipServerLiveResponse', 'OipServerReadyResponse', 'OipModelReadyResponse', 'OipModelMetadataResponse'),

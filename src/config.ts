@@ -113,6 +113,20 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, checked at start and every hour.' }),
+  PERFORMANCE_THRESHOLDS: Type.Optional(
+    Type.String({
+      minLength: 1,
+      expected: 'a comma-separated list of at most 20 probabilities between 0 and 1 (both excluded)',
+      description:
+        'Thresholds at which `GET /monitoring/performance` and the performance metrics report precision, recall and the share flagged (flagged: probability at least the threshold). Unset: `PREDICTION_THRESHOLD` and 0.8.',
+    }),
+  ),
+  PERFORMANCE_REFRESH_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 86_400_000,
+    default: 300_000,
+    description: 'How often the performance metrics are recomputed over the last 30 days of predictions and outcomes (one query of the prediction log each time); 0 sets them only when `GET /monitoring/performance` is asked for that window.',
+  }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -242,11 +256,34 @@ function proxyList(value: string): string[] | undefined {
   return value.split(',').map((entry) => entry.trim());
 }
 
+/** At most this many performance thresholds: each is a label value of several metrics. */
+const MAX_PERFORMANCE_THRESHOLDS = 20;
+const THRESHOLD = /^(0?\.\d+|0)$/;
+
+function thresholdEntries(value: string): string[] {
+  return value.split(',').map((entry) => entry.trim());
+}
+
+/** What is wrong with a PERFORMANCE_THRESHOLDS value, or undefined when nothing is. */
+function thresholdProblem(value: string): string | undefined {
+  const entries = thresholdEntries(value);
+  const wrong = entries.filter((entry) => !THRESHOLD.test(entry) || !(Number(entry) > 0 && Number(entry) < 1));
+  if (wrong.length > 0) return `not a probability strictly between 0 and 1: ${wrong.map((entry) => JSON.stringify(entry)).join(', ')}`;
+  if (entries.length > MAX_PERFORMANCE_THRESHOLDS) return `${entries.length} thresholds`;
+  return undefined;
+}
+
 /**
  * Rules on one variable that its schema cannot say, each a problem in the schema's words or
  * undefined. `raw` is the environment as given, before empty values count as unset.
  */
 const VALUE_CHECKS: ((config: Config, raw: Record<string, string | undefined>) => string | undefined)[] = [
+  (config) => {
+    const wrong = config.PERFORMANCE_THRESHOLDS === undefined ? undefined : thresholdProblem(config.PERFORMANCE_THRESHOLDS);
+    if (wrong === undefined) return undefined;
+    const rule = describeRule(ConfigSchema.properties.PERFORMANCE_THRESHOLDS as RuleSchema);
+    return `PERFORMANCE_THRESHOLDS must be ${rule}, got ${JSON.stringify(config.PERFORMANCE_THRESHOLDS)} (${wrong})`;
+  },
   // Commas and spaces alone would pass as "set" while leaving every route open.
   (config, raw) =>
     raw.API_KEYS !== undefined && raw.API_KEYS !== '' && apiKeys(config).length === 0
@@ -348,6 +385,15 @@ export function trustProxy(config: Config): boolean | string | ((address: string
 /** The keys in API_KEYS; none when it is unset. Listing old and new keys together rotates them. */
 export function apiKeys(config: Config): string[] {
   return (config.API_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+}
+
+/**
+ * The thresholds the performance report measures at, ascending and without repeats: PERFORMANCE_THRESHOLDS,
+ * or the churn API's own (PREDICTION_THRESHOLD) and 0.8 when it is unset.
+ */
+export function performanceThresholds(config: Config): number[] {
+  const given = config.PERFORMANCE_THRESHOLDS === undefined ? [config.PREDICTION_THRESHOLD, 0.8] : thresholdEntries(config.PERFORMANCE_THRESHOLDS).map(Number);
+  return [...new Set(given)].sort((a, b) => a - b);
 }
 
 export function corsOrigins(config: Config): string | string[] {

@@ -17,6 +17,7 @@ import {
   ServerMetadataResponse,
   ServerReadyResponse,
 } from './open-inference.js';
+import { PerformanceReport } from './performance.js';
 import { PredictionResponse } from './prediction.js';
 
 /**
@@ -35,6 +36,7 @@ export const SHARED_SCHEMAS = [
   ModelCard,
   ModelResponse,
   DriftReport,
+  PerformanceReport,
   ValidationErrorResponse,
   ErrorResponse,
   ServerMetadataResponse,
