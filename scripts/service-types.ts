@@ -15,6 +15,7 @@ import { ConfigSchema } from '../src/config.js';
 import { batchRequestSchema } from '../src/schemas/batch.js';
 import { WorkerReload } from '../src/schemas/admin.js';
 import { DriftFeatureReport } from '../src/schemas/drift.js';
+import { EstimatedPerformance, ModelPerformance, PerformanceCalibrationBin, PerformanceThreshold } from '../src/schemas/performance.js';
 import { ValidationIssue } from '../src/schemas/errors.js';
 import { OutcomeItem } from '../src/schemas/outcomes.js';
 import { Datatype, MetadataTensor, RequestInput, ResponseOutput } from '../src/schemas/open-inference.js';
@@ -57,7 +58,13 @@ export const SERVICE_TYPES: readonly NamedSchema[] = [
   { name: 'DriftFeatureReport', schema: DriftFeatureReport },
   ...sharedByName('OutcomesRequest'),
   { name: 'OutcomeItem', schema: OutcomeItem },
-  ...sharedByName('OutcomesResponse', 'ReloadResponse'),
+  ...sharedByName('OutcomesResponse'),
+  ...sharedByName('PerformanceReport'),
+  { name: 'ModelPerformance', schema: ModelPerformance },
+  { name: 'PerformanceThreshold', schema: PerformanceThreshold },
+  { name: 'PerformanceCalibrationBin', schema: PerformanceCalibrationBin },
+  { name: 'EstimatedPerformance', schema: EstimatedPerformance },
+  ...sharedByName('ReloadResponse'),
   { name: 'WorkerReload', schema: WorkerReload },
   ...sharedByName('OipServerMetadataResponse', 'OipServerLiveResponse', 'OipServerReadyResponse', 'OipModelReadyResponse', 'OipModelMetadataResponse'),
   { name: 'OipMetadataTensor', schema: MetadataTensor },

@@ -73,6 +73,23 @@ export class InvalidRowsError extends ServiceError {
   }
 }
 
+/** A value a route's schema takes but one of its own rules refuses, at `loc` (`['querystring', 'since']`), in pydantic's words. */
+export interface ValueIssue {
+  loc: (string | number)[];
+  type: string;
+  msg: string;
+  input: unknown;
+}
+
+/** Values that pass a route's schema but break a rule of its own (a window that ends before it starts). */
+export class InvalidValuesError extends ServiceError {
+  override name = 'InvalidValuesError';
+  readonly statusCode = 422;
+  constructor(readonly issues: readonly ValueIssue[]) {
+    super(issues.map((issue) => issue.msg).join(' '));
+  }
+}
+
 /** The model failed while scoring. The cause is for the log, never for the caller. */
 export class InferenceFailedError extends ServiceError {
   override name = 'InferenceFailedError';

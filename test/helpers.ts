@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { vi } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { buildApp, type AppOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { loadChurnModel, type ModelOptions } from '../src/data-plane/churn-model.js';
 import type { Model, ModelLoader } from '../src/data-plane/model.js';
@@ -39,8 +39,11 @@ export interface TestApp {
   predict: ReturnType<typeof spiedChurnModels>['predict'];
 }
 
-/** A ready app with the bundled model, configured like production unless `env` says otherwise. */
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * A ready app with the bundled model, configured like production unless `env` says otherwise;
+ * `options` adds what production wires in code (an outcome source for the performance report).
+ */
+export async function buildTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'performanceSource'> = {}): Promise<TestApp> {
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -51,7 +54,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   // The prediction log is off unless a test asks for it (with a DATA_DIR of its own), so tests leave no ./data behind.
   const config = loadConfig({ LOG_LEVEL: 'info', PREDICTION_LOG: 'false', ...env });
   const models = spiedChurnModels(modelOptions(config));
-  const app = await buildApp({ config, logStream, modelLoader: models.loader });
+  const app = await buildApp({ config, logStream, modelLoader: models.loader, ...options });
   await app.ready();
   return { app, logs, predict: models.predict };
 }

@@ -7,6 +7,15 @@ import type { PredictionLogStore } from '../prediction-log/prediction-log-store.
 import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
 import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The prediction log's store, for the monitors that keep their counts beside it (drift windows); null when the log is off. */
+    predictionLogStore: PredictionLogStore | null;
+    /** The prediction log for routes (POST /outcomes), read at request time. */
+    predictionLog: PredictionLogAccess;
+  }
+}
+
 /**
  * The bound on what the log may cost a prediction: recording is an append to an in-memory buffer
  * of at most this many records (about 1 KB each); a slow or down store never makes a caller wait.
@@ -29,12 +38,6 @@ export interface PredictionLogAccess {
   readonly store: PredictionLogStore | undefined;
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    predictionLog: PredictionLogAccess;
-  }
-}
-
 /**
  * The prediction log: every prediction the data plane serves, any protocol, is recorded by an
  * observer into a bounded buffer and written in batches to SQLite (DATA_DIR) or PostgreSQL
@@ -45,8 +48,12 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     const access: { enabled: boolean; store: PredictionLogStore | undefined } = { enabled: config.PREDICTION_LOG, store: undefined };
     app.decorate('predictionLog', access);
-    if (!config.PREDICTION_LOG) return;
+    if (!config.PREDICTION_LOG) {
+      app.decorate('predictionLogStore', null);
+      return;
+    }
     const store = await openPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+    app.decorate('predictionLogStore', store);
     access.store = store;
     app.log.info({ store: store.kind, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log ready');
 

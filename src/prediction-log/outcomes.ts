@@ -1,4 +1,4 @@
-import type { Outcome, OutcomeCounts, ScoredOutcome } from './prediction-log-store.js';
+import type { Outcome, OutcomeCounts, OutcomeWindow, ScoredOutcome } from './prediction-log-store.js';
 
 /**
  * Outcomes joined to predictions, in SQL both stores run as written (placeholders `?`; the
@@ -172,7 +172,7 @@ FROM predictions p
 WHERE p.recorded_at_ms >= ? AND p.recorded_at_ms < ?
 ORDER BY p.recorded_at_ms, p.prediction_id`;
 
-export function scoredOutcomesQuery({ since, until, horizonDays }: { since: Date; until: Date; horizonDays: number }): SqlQuery {
+export function scoredOutcomesQuery({ since, until, horizonDays }: OutcomeWindow): SqlQuery {
   return { sql: SCORED_OUTCOMES_SQL, params: [horizonDays * DAY_MS, since.getTime(), until.getTime()] };
 }
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import {
   matchedOutcomesQuery,
   numberedPlaceholders,
@@ -17,10 +18,12 @@ import {
   PREDICTION_COLUMNS,
   recordToColumns,
   rowToRecord,
+  type DriftBinTotal,
   type Outcome,
   type OutcomeCounts,
   type PredictionLogStore,
   type PredictionRecord,
+  type OutcomeWindow,
   type ScoredOutcome,
   type StoredRow,
 } from './prediction-log-store.js';
@@ -123,8 +126,8 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     }
   }
 
-  async scoredOutcomes(options: { since: Date; until: Date; horizonDays: number }): Promise<ScoredOutcome[]> {
-    const { sql, params } = scoredOutcomesQuery(options);
+  async scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]> {
+    const { sql, params } = scoredOutcomesQuery(window);
     const { rows } = await this.#pool.query<Record<string, unknown>>(numberedPlaceholders(sql), params);
     return rows.map(rowToScoredOutcome);
   }
@@ -132,6 +135,29 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
   async deleteRecordedBefore(cutoff: Date): Promise<number> {
     const result = await this.#pool.query('DELETE FROM predictions WHERE recorded_at_ms < $1', [cutoff.getTime()]);
     return result.rowCount ?? 0;
+  }
+
+  async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    // One statement with one array per column, whatever the number of counts: one transaction, five parameters.
+    await this.#pool.query(
+      `INSERT INTO drift_minutes (model_sha256, minute_ms, profile, bin, row_count)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::bigint[])
+       ON CONFLICT (model_sha256, minute_ms, profile, bin) DO UPDATE SET row_count = drift_minutes.row_count + excluded.row_count`,
+      [counts.map((count) => count.modelSha256), counts.map((count) => count.minuteMs), counts.map((count) => count.profile), counts.map((count) => count.bin), counts.map((count) => count.rows)],
+    );
+  }
+
+  async sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]> {
+    const { rows } = await this.#pool.query<{ profile: string; bin: number; row_count: string }>(
+      'SELECT profile, bin, SUM(row_count) AS row_count FROM drift_minutes WHERE model_sha256 = $1 AND minute_ms >= $2 GROUP BY profile, bin',
+      [modelSha256, sinceMs],
+    );
+    return rows.map((row) => ({ profile: String(row.profile), bin: Number(row.bin), rows: Number(row.row_count) }));
+  }
+
+  async deleteDriftMinutesBefore(cutoff: Date): Promise<number> {
+    return (await this.#pool.query('DELETE FROM drift_minutes WHERE minute_ms < $1', [cutoff.getTime()])).rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,6 @@
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
+import type { OutcomeWindow, ScoredOutcome } from '../monitoring/performance.js';
 
 /** One prediction served, as the log keeps it. */
 export interface PredictionRecord {
@@ -15,6 +17,15 @@ export interface PredictionRecord {
   readonly probability: number;
   readonly prediction: 0 | 1;
   readonly tier: string;
+  /** The plausibility checks the row failed (src/data-plane/plausibility.ts); empty or absent when it passed them all. */
+  readonly implausible?: readonly string[];
+}
+
+/** Rows of one profile's bin, summed over a window's minute buckets. */
+export interface DriftBinTotal {
+  profile: string;
+  bin: number;
+  rows: number;
 }
 
 /** What the CRM observed about one customer, posted after the fact: churned, or stayed (renewed). */
@@ -40,12 +51,8 @@ export interface OutcomeCounts {
   unmatched: number;
 }
 
-/** One prediction of a period with its outcome: `churned` is null while no outcome labels it. */
-export interface ScoredOutcome {
-  modelVersion: string;
-  probability: number;
-  churned: boolean | null;
-}
+/** One prediction of a window with its outcome (null while none labels it), as the performance report reads it. */
+export type { OutcomeWindow, ScoredOutcome };
 
 /**
  * Where the prediction log lives: embedded SQLite or a shared PostgreSQL. Both run the same SQL
@@ -72,9 +79,18 @@ export interface PredictionLogStore {
    * Every prediction recorded in [since, until), oldest first, with the outcome that labels it
    * (the matching rule is in src/prediction-log/outcomes.ts), or null.
    */
-  scoredOutcomes(options: { since: Date; until: Date; horizonDays: number }): Promise<ScoredOutcome[]>;
+  scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]>;
   /** Deletes records older than `cutoff`; answers how many went. */
   deleteRecordedBefore(cutoff: Date): Promise<number>;
+  /**
+   * Adds per-minute drift counts (one per minute, model, profile and bin) to the stored ones, in one
+   * transaction: a failed call added nothing and may be retried with the same counts.
+   */
+  addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void>;
+  /** Rows per profile and bin of the model `modelSha256`, summed over the minute buckets from `sinceMs` on. */
+  sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]>;
+  /** Deletes minute buckets older than `cutoff`; answers how many went. */
+  deleteDriftMinutesBefore(cutoff: Date): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -96,6 +112,7 @@ export const PREDICTION_COLUMNS = [
   'probability',
   'prediction',
   'tier',
+  'implausible',
 ] as const;
 
 type ColumnValue = string | number | null;
@@ -119,6 +136,7 @@ export function recordToColumns(record: PredictionRecord): ColumnValue[] {
     record.probability,
     record.prediction,
     record.tier,
+    record.implausible && record.implausible.length > 0 ? record.implausible.join(',') : null,
   ];
 }
 
@@ -145,5 +163,6 @@ export function rowToRecord(row: StoredRow): PredictionRecord {
     probability: Number(row.probability),
     prediction: Number(row.prediction) === 1 ? 1 : 0,
     tier: String(row.tier),
+    implausible: typeof row.implausible === 'string' && row.implausible !== '' ? row.implausible.split(',') : [],
   };
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import {
   matchedOutcomesQuery,
   outcomeCounts,
@@ -18,10 +19,12 @@ import {
   PREDICTION_COLUMNS,
   recordToColumns,
   rowToRecord,
+  type DriftBinTotal,
   type Outcome,
   type OutcomeCounts,
   type PredictionLogStore,
   type PredictionRecord,
+  type OutcomeWindow,
   type ScoredOutcome,
   type StoredRow,
 } from './prediction-log-store.js';
@@ -115,8 +118,8 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
     }
   }
 
-  async scoredOutcomes(options: { since: Date; until: Date; horizonDays: number }): Promise<ScoredOutcome[]> {
-    return this.#all(scoredOutcomesQuery(options)).map(rowToScoredOutcome);
+  async scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]> {
+    return this.#all(scoredOutcomesQuery(window)).map(rowToScoredOutcome);
   }
 
   #all({ sql, params }: SqlQuery): Record<string, unknown>[] {
@@ -126,6 +129,32 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   async deleteRecordedBefore(cutoff: Date): Promise<number> {
     const result = this.#database.prepare('DELETE FROM predictions WHERE recorded_at_ms < ?').run(cutoff.getTime());
     return Number(result.changes);
+  }
+
+  async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    const statement = this.#database.prepare(
+      'INSERT INTO drift_minutes (model_sha256, minute_ms, profile, bin, row_count) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_sha256, minute_ms, profile, bin) DO UPDATE SET row_count = row_count + excluded.row_count',
+    );
+    this.#database.exec('BEGIN IMMEDIATE');
+    try {
+      for (const count of counts) statement.run(count.modelSha256, count.minuteMs, count.profile, count.bin, count.rows);
+      this.#database.exec('COMMIT');
+    } catch (error) {
+      this.#database.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]> {
+    const rows = this.#database
+      .prepare('SELECT profile, bin, SUM(row_count) AS row_count FROM drift_minutes WHERE model_sha256 = ? AND minute_ms >= ? GROUP BY profile, bin')
+      .all(modelSha256, sinceMs) as { profile: string; bin: number; row_count: number }[];
+    return rows.map((row) => ({ profile: String(row.profile), bin: Number(row.bin), rows: Number(row.row_count) }));
+  }
+
+  async deleteDriftMinutesBefore(cutoff: Date): Promise<number> {
+    return Number(this.#database.prepare('DELETE FROM drift_minutes WHERE minute_ms < ?').run(cutoff.getTime()).changes);
   }
 
   async close(): Promise<void> {

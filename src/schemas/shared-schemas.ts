@@ -18,6 +18,7 @@ import {
   ServerReadyResponse,
 } from './open-inference.js';
 import { OutcomesRequest, OutcomesResponse } from './outcomes.js';
+import { PerformanceReport } from './performance.js';
 import { PredictionResponse } from './prediction.js';
 
 /**
@@ -38,6 +39,7 @@ export const SHARED_SCHEMAS = [
   DriftReport,
   OutcomesRequest,
   OutcomesResponse,
+  PerformanceReport,
   ValidationErrorResponse,
   ErrorResponse,
   ServerMetadataResponse,

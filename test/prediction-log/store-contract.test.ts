@@ -26,6 +26,7 @@ function record(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
     probability: 0.8125,
     prediction: 1,
     tier: 'high',
+    implausible: [],
     ...overrides,
   };
 }
@@ -132,7 +133,8 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
       probability: 0.125,
       prediction: 0,
       tier: 'low',
-      features: { tenure_months: 60, monthly_charges: 20.25, total_charges: 1215, num_products: 3, has_support_calls: 1 },
+      features: { tenure_months: 60, monthly_charges: 20.25, total_charges: 121_500, num_products: 3, has_support_calls: 1 },
+      implausible: ['total_charges_above_billing'],
     });
     await store.insert([first, second]);
     expect(await store.recent(10)).toEqual([second, first]);
@@ -186,6 +188,23 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
     await store.insert([first]);
     await store.insert([first, second]);
     expect(await store.recent(10)).toEqual([second, first]);
+  });
+
+  it('adds minute drift counts to the stored ones and sums a window of them, per model', async () => {
+    site = await kind.createSite();
+    const [replicaA, replicaB] = await Promise.all([site.open(), site.open()].map(async (store) => (await store.migrate(), store)));
+    const sha = 'ab'.repeat(32);
+    const minute = Date.parse('2026-11-30T10:00:00.000Z');
+    const count = (minuteMs: number, profile: string, bin: number, rows: number, modelSha256 = sha) => ({ minuteMs, modelSha256, profile, bin, rows });
+    await replicaA!.addDriftMinutes([count(minute, 'tenure_months', 0, 3), count(minute, 'churn_probability', 1, 3), count(minute - 60_000, 'tenure_months', 0, 100)]);
+    // Another replica, the same minute: its counts add up with the first one's.
+    await replicaB!.addDriftMinutes([count(minute, 'tenure_months', 0, 2), count(minute, 'tenure_months', 4, 1), count(minute, 'tenure_months', 0, 50, 'cd'.repeat(32))]);
+    const byBin = (totals: { profile: string; bin: number; rows: number }[]) => Object.fromEntries(totals.map((total) => [`${total.profile}/${total.bin}`, total.rows]));
+    expect(byBin(await replicaA!.sumDriftMinutes(sha, minute))).toEqual({ 'tenure_months/0': 5, 'tenure_months/4': 1, 'churn_probability/1': 3 });
+    expect(byBin(await replicaB!.sumDriftMinutes(sha, minute - 60_000))).toEqual({ 'tenure_months/0': 105, 'tenure_months/4': 1, 'churn_probability/1': 3 });
+    expect(await replicaA!.deleteDriftMinutesBefore(new Date(minute))).toBe(1);
+    expect(byBin(await replicaA!.sumDriftMinutes(sha, 0))).toEqual({ 'tenure_months/0': 5, 'tenure_months/4': 1, 'churn_probability/1': 3 });
+    await replicaA!.addDriftMinutes([]);
   });
 });
 
