@@ -32,7 +32,7 @@ import jsonBody from './plugins/json-body.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
 import performanceMonitoring from './plugins/performance-monitoring.js';
-import predictionLog from './plugins/prediction-log.js';
+import predictionLog, { scoredOutcomeSource } from './plugins/prediction-log.js';
 import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
 import routeRegistry from './plugins/route-registry.js';
@@ -59,7 +59,10 @@ export interface AppOptions {
   logStream?: DestinationStream;
   /** Loads model files; the onnxruntime churn model loader unless a test brings its own. */
   modelLoader?: ModelLoader;
-  /** The scored outcomes behind GET /monitoring/performance and the performance metrics; neither exists without it. */
+  /**
+   * The scored outcomes behind GET /monitoring/performance and the performance metrics; by default
+   * the prediction log's (PREDICTION_LOG=true). Neither exists without a source.
+   */
   performanceSource?: ScoredOutcomeSource;
 }
 
@@ -124,7 +127,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(plausibilityMonitoring, { config });
   await app.register(predictionLog, { config });
   await app.register(driftWindows, { config });
-  await app.register(performanceMonitoring, { config, source: options.performanceSource });
+  // The performance report reads the outcomes posted to POST /outcomes, unless a test brings its own rows.
+  await app.register(performanceMonitoring, { config, source: options.performanceSource ?? scoredOutcomeSource(app, config), horizonDays: config.OUTCOME_HORIZON_DAYS });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS, adminToken: Boolean(config.ADMIN_TOKEN) });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });

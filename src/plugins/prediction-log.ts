@@ -1,6 +1,9 @@
 import { Counter } from 'prom-client';
 import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { PredictionLogUnavailableError } from '../errors.js';
+import type { ScoredOutcomeSource } from '../monitoring/performance.js';
 import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
 import { openPredictionLogStore } from '../prediction-log/open-store.js';
 import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
@@ -36,6 +39,24 @@ export interface PredictionLogAccess {
   readonly enabled: boolean;
   /** The store once it is open; undefined while the log is off or not open yet. */
   readonly store: PredictionLogStore | undefined;
+}
+
+/**
+ * The prediction log's scored outcomes as the performance report reads them (undefined while the
+ * log is off). The store is looked up at each call, so it may open after the start; a store that
+ * is not open or fails is a 503 with retry-after, its cause logged.
+ */
+export function scoredOutcomeSource(app: FastifyInstance, config: Pick<Config, 'PREDICTION_LOG'>): ScoredOutcomeSource | undefined {
+  if (!config.PREDICTION_LOG) return undefined;
+  return async (window) => {
+    const store = app.predictionLog.store;
+    if (store === undefined) throw new PredictionLogUnavailableError({ cause: new Error('the prediction log store is not open yet') });
+    try {
+      return await store.scoredOutcomes(window);
+    } catch (error) {
+      throw new PredictionLogUnavailableError({ cause: error });
+    }
+  };
 }
 
 /**

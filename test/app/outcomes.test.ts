@@ -166,6 +166,25 @@ describe('POST /outcomes', () => {
     expect(logs.find((line) => line.level === 50 && line.msg === 'request failed')).toMatchObject({ err: { message: expect.stringContaining('SQLITE_BUSY') } });
   });
 
+  it('the outcomes reach GET /monitoring/performance, over OUTCOME_HORIZON_DAYS', async () => {
+    const app = await appWithLog({ PERFORMANCE_REFRESH_INTERVAL_MS: '0', OUTCOME_HORIZON_DAYS: '30' });
+    const now = Date.now();
+    await storeOf(app).insert([prediction('c-1', new Date(now - 10 * DAY_MS), 0.8), prediction('c-2', new Date(now - 10 * DAY_MS + 1), 0.2)]);
+    await postOutcomes(app, [outcome('c-1', new Date(now - DAY_MS).toISOString(), true)]);
+    const report = (await app.inject({ method: 'GET', url: '/monitoring/performance' })).json();
+    expect(report.window.horizon_days).toBe(30);
+    expect(report.models).toEqual([expect.objectContaining({ model_version: '1.2.0', predictions: 2, labeled: 1 })]);
+  });
+
+  it('GET /monitoring/performance answers 503 with retry-after when the store fails', async () => {
+    const app = await appWithLog({ PERFORMANCE_REFRESH_INTERVAL_MS: '0' });
+    vi.spyOn(storeOf(app), 'scoredOutcomes').mockRejectedValueOnce(new Error('connection reset'));
+    const failed = await app.inject({ method: 'GET', url: '/monitoring/performance' });
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers['retry-after']).toBe('5');
+    expect(failed.body).not.toContain('connection reset');
+  });
+
   it('a store not open yet answers 503 with retry-after', async () => {
     const app = await appWithLog();
     const access = app.predictionLog as { store: PredictionLogStore | undefined };
