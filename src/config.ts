@@ -118,7 +118,7 @@ export const ConfigSchema = Type.Object({
     maximum: 3650,
     default: 90,
     description:
-      'An outcome posted to `POST /outcomes` labels the latest prediction for its customer made before `observed_at`, only if that prediction was made at most this many days before it; an older one is too stale to be judged by what happened.',
+      'An outcome posted to `POST /outcomes` labels the latest prediction for its customer made before `observed_at`, only if that prediction was made at most this many days before it (an older one is too stale to be judged by what happened); the horizon of `GET /monitoring/performance`.',
   }),
   PERFORMANCE_THRESHOLDS: Type.Optional(
     Type.String({
