@@ -17,19 +17,33 @@ const toCustomer = (features: number[]): Customer => Object.fromEntries(FEATURE_
 /** The 1,409 hold-out customers of the committed parity fixture: drawn from the same data as the training rows, never trained on. */
 export const HOLDOUT: readonly Customer[] = parity.rows.filter((row) => row.kind === 'holdout').map((row) => toCustomer(row.features));
 
-/** Every customer of the training data, derived as training/features.py derives them. */
-export function trainingCustomers(): Customer[] {
+export interface LabeledCustomer {
+  customerId: string;
+  churned: boolean;
+  features: Customer;
+}
+
+/** Every customer of the training data with its id and real label, the features derived as training/features.py derives them. */
+export function labeledTrainingCustomers(): LabeledCustomer[] {
   const [header, ...lines] = readFileSync(TRAINING_DATA, 'utf8').trim().split(/\r?\n/);
   const columns = header!.split(',');
   const services = ['PhoneService', 'MultipleLines', 'OnlineSecurity', 'OnlineBackup', 'DeviceProtection', 'TechSupport', 'StreamingTV', 'StreamingMovies'];
   return lines.map((line) => {
     const cells = Object.fromEntries(line.split(',').map((cell, index) => [columns[index]!, cell]));
+    if (cells.Churn !== 'Yes' && cells.Churn !== 'No') throw new Error(`unexpected Churn value ${cells.Churn} for customer ${cells.customerID}`);
     return {
-      tenure_months: Number(cells.tenure),
-      monthly_charges: Number(cells.MonthlyCharges),
-      total_charges: cells.TotalCharges!.trim() === '' ? 0 : Number(cells.TotalCharges),
-      num_products: services.filter((service) => cells[service] === 'Yes').length + (cells.InternetService === 'No' ? 0 : 1),
-      has_support_calls: cells.TechSupport === 'Yes' ? 1 : 0,
+      customerId: cells.customerID!,
+      churned: cells.Churn === 'Yes',
+      features: {
+        tenure_months: Number(cells.tenure),
+        monthly_charges: Number(cells.MonthlyCharges),
+        total_charges: cells.TotalCharges!.trim() === '' ? 0 : Number(cells.TotalCharges),
+        num_products: services.filter((service) => cells[service] === 'Yes').length + (cells.InternetService === 'No' ? 0 : 1),
+        has_support_calls: cells.TechSupport === 'Yes' ? 1 : 0,
+      },
     };
   });
 }
+
+/** Every customer of the training data, derived as training/features.py derives them. */
+export const trainingCustomers = (): Customer[] => labeledTrainingCustomers().map((customer) => customer.features);
