@@ -33,7 +33,8 @@ from release import (
     CARD_PATH, DEFAULT_DATA, HOLDOUT_FRACTION, ONNX_PATH, REPO_ROOT, SEED, holdout_split, run_onnx, write_atomically,
 )
 
-CALIBRATION_PATH_SUFFIX = ".calibration.json"  # beside the model: churn_model.calibration.json
+# Beside the model, under a fixed name as model_card.json is (src/data-plane/reference-calibration.ts).
+CALIBRATION_FILE = "churn_model.calibration.json"
 FIXTURE_NAME = "reference-calibration.json"
 METHOD = (
     "isotonic regression of the hold-out customers' churn outcomes on the model's served "
@@ -50,8 +51,7 @@ CHECK_SEED = 42
 
 
 def calibration_path_for(model_path):
-    """models/churn_model.onnx -> models/churn_model.calibration.json"""
-    return model_path.with_name(model_path.stem + CALIBRATION_PATH_SUFFIX)
+    return model_path.parent / CALIBRATION_FILE
 
 
 def fit_calibrator(probability, labels):
