@@ -870,9 +870,13 @@ export interface PerformanceCalibrationBin {
 export interface EstimatedPerformance {
   kind: 'estimated';
   /**
-   * Confidence-based performance estimation (as NannyML's CBPE): the expected confusion matrix when each customer churns with the probability served.
+   * Confidence-based performance estimation (as NannyML's CBPE): the expected confusion matrix when each customer churns with the probability served, mapped through the model's reference calibrator when it has one (see calibration).
    */
   method: 'CBPE';
+  /**
+   * How the served probabilities were calibrated before estimating: "isotonic on 1,409 hold-out rows" (the served model's reference calibrator, churn_model.calibration.json), or "none (raw probabilities)" for a model without one and for every other version in the window.
+   */
+  calibration: string;
   /**
    * What must hold for the estimate to be right.
    */
@@ -888,11 +892,11 @@ export interface EstimatedPerformance {
   thresholds: {
     threshold: number;
     /**
-     * Share of the unlabeled predictions flagged (counted, not estimated); null without any.
+     * Share of the unlabeled predictions flagged by their served probability (counted, not estimated); null without any.
      */
     flagged_share: number | null;
     /**
-     * Expected precision: the mean probability of the flagged; null when none is flagged.
+     * Expected precision: the mean (calibrated) probability of the flagged; null when none is flagged.
      */
     precision: number | null;
     /**

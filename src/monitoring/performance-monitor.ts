@@ -1,6 +1,6 @@
 import { InvalidValuesError, type ValueIssue } from '../errors.js';
 import type { PerformanceReport } from '../schemas/performance.js';
-import { performanceReport, type HoldoutCard, type OutcomeWindow, type ScoredOutcomeSource } from './performance.js';
+import { performanceReport, type HoldoutCard, type OutcomeWindow, type PerformanceInput, type ScoredOutcomeSource } from './performance.js';
 
 /** The window the report covers unless asked otherwise, and the one the metrics always cover. */
 export const DEFAULT_WINDOW_DAYS = 30;
@@ -20,6 +20,8 @@ export interface PerformanceMonitorOptions {
   horizonDays: number;
   /** The served model's card, read at each report (a reload may bring a new one). */
   card: () => HoldoutCard | undefined;
+  /** The served model's reference calibrator, read at each report like the card; none: estimates from raw probabilities. */
+  calibration?: () => PerformanceInput['calibration'];
   now?: () => Date;
 }
 
@@ -76,7 +78,7 @@ export class PerformanceMonitor {
     const { since, until, isDefault } = windowFromQuery(query, computedAt);
     const window: OutcomeWindow = { since, until, horizonDays: this.#options.horizonDays };
     const rows = await this.#options.source(window);
-    const report = performanceReport({ rows, window, thresholds: this.#options.thresholds, card: this.#options.card(), computedAt });
+    const report = performanceReport({ rows, window, thresholds: this.#options.thresholds, card: this.#options.card(), calibration: this.#options.calibration?.(), computedAt });
     if (isDefault) for (const listener of this.#listeners) listener(report);
     return report;
   }

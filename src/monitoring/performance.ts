@@ -1,5 +1,7 @@
+import { calibrate, type Calibrator } from '../data-plane/reference-calibration.js';
 import type { ModelCard } from '../schemas/model-card.js';
 import type { ModelPerformance, PerformanceReport } from '../schemas/performance.js';
+import type { ReferenceCalibration } from '../schemas/reference-calibration.js';
 import { expectedRocAuc, rocAucDeLong, Z_95, type Interval } from './roc-auc.js';
 
 /**
@@ -34,6 +36,20 @@ export const LOG_LOSS_EPS = 1e-15;
 
 export const CBPE_ASSUMPTION =
   'Estimated, not measured: assumes the served probabilities are calibrated on these customers (of those given p, a share p churns) and that the relation between features and churn has not changed since training (no concept drift). Feature drift alone is allowed.';
+
+export const CBPE_CALIBRATED_ASSUMPTION =
+  'Estimated, not measured: assumes the reference calibrator, fitted on the hold-out customers, holds for these customers (of those whose served probability it maps to q, a share q churns) and that the relation between features and churn has not changed since training (no concept drift). Feature drift alone is allowed.';
+
+/** What `estimated.calibration` says when the estimate uses the served probabilities as they are. */
+export const NO_CALIBRATION = 'none (raw probabilities)';
+
+/** A reference calibrator as the estimate uses it: its step function and what it was fitted on. */
+export type EstimateCalibrator = Calibrator & Pick<ReferenceCalibration, 'fitted_on'>;
+
+/** What `estimated.calibration` says of a calibrator: "isotonic on 1,409 hold-out rows". */
+export function calibrationLabel(calibrator: EstimateCalibrator | undefined): string {
+  return calibrator ? `isotonic on ${calibrator.fitted_on.rows.toLocaleString('en-US')} hold-out rows` : NO_CALIBRATION;
+}
 
 /** The model card's bins when there is no card: [0, 0.1), [0.1, 0.2), …, [0.9, 1.0]. */
 const DEFAULT_BINS = Array.from({ length: 10 }, (_, index) => ({ lower: index / 10, upper: (index + 1) / 10 }));
@@ -175,26 +191,33 @@ function measured(labeled: Labeled, thresholds: readonly number[], card: Holdout
 
 /**
  * CBPE (NannyML's confidence-based performance estimation) on rows without an outcome: each
- * customer churns with the probability served, so at a threshold the expected true positives
- * are Σ p over the flagged and the expected false positives Σ (1 − p) over them.
+ * customer churns with the probability the reference calibrator maps its served probability to
+ * (the served one itself without a calibrator). A customer is flagged by the served probability,
+ * as the churn API flags; at a threshold the expected true positives are Σ q over the flagged and
+ * the expected false positives Σ (1 − q) over them. The expected ROC AUC ranks by q: the
+ * calibrator is non-decreasing, so that is the served order up to ties within one of its flat
+ * steps, whose rows all step the expected ROC curve the same way, and the area is the one ranking
+ * by the served probability gives (NannyML ranks by the raw score).
  */
-export function estimated(probabilities: readonly number[], thresholds: readonly number[]): ModelPerformance['estimated'] {
-  const expectedChurners = probabilities.reduce((sum, p) => sum + p, 0);
+export function estimated(probabilities: readonly number[], thresholds: readonly number[], calibrator?: EstimateCalibrator): ModelPerformance['estimated'] {
+  const churnChances = calibrator ? probabilities.map((p) => calibrate(calibrator, p)) : probabilities;
+  const expectedChurners = churnChances.reduce((sum, q) => sum + q, 0);
   return {
     kind: 'estimated',
     method: 'CBPE',
-    assumption: CBPE_ASSUMPTION,
+    calibration: calibrationLabel(calibrator),
+    assumption: calibrator ? CBPE_CALIBRATED_ASSUMPTION : CBPE_ASSUMPTION,
     rows: probabilities.length,
-    roc_auc: expectedRocAuc(probabilities) ?? null,
+    roc_auc: expectedRocAuc(churnChances) ?? null,
     thresholds: thresholds.map((threshold) => {
       let flagged = 0;
       let expectedHits = 0;
-      for (const p of probabilities) {
+      probabilities.forEach((p, i) => {
         if (p >= threshold) {
           flagged += 1;
-          expectedHits += p;
+          expectedHits += churnChances[i]!;
         }
-      }
+      });
       return {
         threshold,
         flagged_share: probabilities.length ? flagged / probabilities.length : null,
@@ -211,11 +234,13 @@ export interface PerformanceInput {
   thresholds: readonly number[];
   /** The served model's card: its hold-out figures stand beside the measured ones of its version. */
   card: HoldoutCard | undefined;
+  /** The served model's reference calibrator: the estimate of its version's rows uses it; other versions' use raw probabilities. */
+  calibration?: (EstimateCalibrator & Pick<ReferenceCalibration, 'model_version'>) | undefined;
   computedAt: Date;
 }
 
 /** The report of GET /monitoring/performance: one entry per model version in the window. */
-export function performanceReport({ rows, window, thresholds, card, computedAt }: PerformanceInput): PerformanceReport {
+export function performanceReport({ rows, window, thresholds, card, calibration, computedAt }: PerformanceInput): PerformanceReport {
   const byVersion = new Map<string, { labeled: Labeled; unlabeled: number[] }>();
   for (const row of rows) {
     let group = byVersion.get(row.modelVersion);
@@ -238,7 +263,7 @@ export function performanceReport({ rows, window, thresholds, card, computedAt }
         labeled: labeled.probabilities.length,
         label_coverage: labeled.probabilities.length / predictions,
         measured: measured(labeled, thresholds, ownCard, edges),
-        estimated: estimated(unlabeled, thresholds),
+        estimated: estimated(unlabeled, thresholds, calibration?.model_version === version ? calibration : undefined),
       };
     });
   return {

@@ -73,9 +73,11 @@ export function rocAucDeLong(scores: readonly number[], churned: readonly boolea
  * estimation (NannyML's CBPE, `estimate_roc_auc`). Down the scores, the expected true positives
  * add up p and the expected false positives 1 − p; the trapezoids under the expected ROC curve
  * make the estimate (exactly sklearn's roc_auc_score with every row once a churner of weight p and
- * once a stayer of weight 1 − p). The score ranked by is the probability itself (NannyML ranks by
- * the raw score and weighs by a recalibrated one), so rows of one tied score all step in the same
- * direction: the walk is a straight line across them and their order cannot change the area.
+ * once a stayer of weight 1 − p). The score ranked by is the probability itself, so rows of one
+ * tied score all step in the same direction: the walk is a straight line across them and their
+ * order cannot change the area. NannyML ranks by the raw score and weighs by a calibrated one;
+ * given the calibrated probabilities of a non-decreasing calibrator (performance.ts), ranking by
+ * them is that same walk.
  * Undefined without rows, or when every p is 0 (or every p is 1).
  */
 export function expectedRocAuc(probabilities: readonly number[]): number | undefined {

@@ -38,6 +38,7 @@ export default fp<PerformanceMonitoringOptions>(
       thresholds: performanceThresholds(config),
       horizonDays: horizonDays ?? DEFAULT_HORIZON_DAYS,
       card: () => app.dataPlane.model?.card,
+      calibration: () => app.dataPlane.model?.calibration,
     });
     const metrics = new PerformanceMetrics(app.metrics.registry, config.MODEL_NAME);
     monitor.onDefaultReport((report) => metrics.set(report));

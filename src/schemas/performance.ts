@@ -34,15 +34,22 @@ export const PerformanceThreshold = Type.Object({
 
 export const EstimatedPerformance = Type.Object({
   kind: Type.Literal('estimated'),
-  method: Type.Literal('CBPE', { description: 'Confidence-based performance estimation (as NannyML\'s CBPE): the expected confusion matrix when each customer churns with the probability served.' }),
+  method: Type.Literal('CBPE', {
+    description: 'Confidence-based performance estimation (as NannyML\'s CBPE): the expected confusion matrix when each customer churns with the probability served, mapped through the model\'s reference calibrator when it has one (see calibration).',
+  }),
+  calibration: Type.String({
+    description:
+      'How the served probabilities were calibrated before estimating: "isotonic on 1,409 hold-out rows" (the served model\'s reference calibrator, churn_model.calibration.json), or "none (raw probabilities)" for a model without one and for every other version in the window.',
+    examples: ['isotonic on 1,409 hold-out rows', 'none (raw probabilities)'],
+  }),
   assumption: Type.String({ description: 'What must hold for the estimate to be right.' }),
   rows: Type.Integer({ description: 'Unlabeled predictions the estimate covers.' }),
   roc_auc: OrNull('Expected ROC AUC of the unlabeled predictions; null without any, or when every probability is 0 (or 1).'),
   thresholds: Type.Array(
     Type.Object({
       threshold: Type.Number(),
-      flagged_share: OrNull('Share of the unlabeled predictions flagged (counted, not estimated); null without any.'),
-      precision: OrNull('Expected precision: the mean probability of the flagged; null when none is flagged.'),
+      flagged_share: OrNull('Share of the unlabeled predictions flagged by their served probability (counted, not estimated); null without any.'),
+      precision: OrNull('Expected precision: the mean (calibrated) probability of the flagged; null when none is flagged.'),
       recall: OrNull('Expected recall: the expected churners flagged over all expected churners; null without any.'),
     }),
   ),

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { binIndex, brierScore, estimated, logLoss, performanceReport, wilsonInterval, type HoldoutCard, type ScoredOutcome } from '../../src/monitoring/performance.js';
+import { binIndex, brierScore, estimated, logLoss, NO_CALIBRATION, performanceReport, wilsonInterval, type HoldoutCard, type ScoredOutcome } from '../../src/monitoring/performance.js';
 import { expectedRocAuc, midranks, rocAucDeLong } from '../../src/monitoring/roc-auc.js';
+import type { ReferenceCalibration } from '../../src/schemas/reference-calibration.js';
 
 /**
  * Every figure against scikit-learn 1.2 (and scipy's Wilson interval, and DeLong from its O(m n)
@@ -33,7 +34,14 @@ interface Case {
     calibration_rows?: number[];
     thresholds: Point[];
   };
-  estimated: { rows: number; roc_auc: number | null; thresholds: { threshold: number; precision: number | null; recall: number | null; flagged_share: number | null }[] };
+  estimated: Estimate;
+  /** The same rows' estimate from probabilities mapped through the model's reference calibrator (the unlabeled telco cases). */
+  estimated_calibrated?: Estimate;
+}
+interface Estimate {
+  rows: number;
+  roc_auc: number | null;
+  thresholds: { threshold: number; precision: number | null; recall: number | null; flagged_share: number | null }[];
 }
 
 const stored = JSON.parse(readFileSync(new URL('../fixtures/performance/cases.json', import.meta.url), 'utf8')) as { cases: (Omit<Case, 'rows'> & { rows?: Case['rows']; rows_of?: string })[] };
@@ -45,12 +53,16 @@ const fixtures = {
   })),
 };
 const card = JSON.parse(readFileSync(new URL('../../models/model_card.json', import.meta.url), 'utf8')) as HoldoutCard;
+/** The bundled model's reference calibrator (training/reference_calibration.py): isotonic on the 1,409 hold-out customers. */
+const calibrator = JSON.parse(readFileSync(new URL('../../models/churn_model.calibration.json', import.meta.url), 'utf8')) as ReferenceCalibration;
 const byName = (name: string) => fixtures.cases.find((entry) => entry.name === name)!;
 const WINDOW = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z'), horizonDays: 90 };
 
-function reportOf(fixture: Case, version = 'v-test') {
-  const rows: ScoredOutcome[] = fixture.rows.map((row) => ({ modelVersion: version, ...row }));
-  return performanceReport({ rows, window: WINDOW, thresholds: fixture.thresholds, card: { ...card, model_version: 'v-test' }, computedAt: WINDOW.until });
+/** The report of a case's rows as model 'v-test', whose card is the bundled one and, with `calibrated`, whose calibrator is too. */
+function reportOf(fixture: Case, { calibrated = false } = {}) {
+  const rows: ScoredOutcome[] = fixture.rows.map((row) => ({ modelVersion: 'v-test', ...row }));
+  const calibration = calibrated ? { ...calibrator, model_version: 'v-test' } : undefined;
+  return performanceReport({ rows, window: WINDOW, thresholds: fixture.thresholds, card: { ...card, model_version: 'v-test' }, calibration, computedAt: WINDOW.until });
 }
 
 describe.each(fixtures.cases.filter((entry) => entry.measured.labeled > 0).map((entry) => [entry.name, entry] as const))('measured figures of the %s case against sklearn', (_name, fixture) => {
@@ -97,6 +109,17 @@ describe.each(fixtures.cases.filter((entry) => entry.measured.labeled > 0).map((
   });
 });
 
+function expectEstimate(figures: ReturnType<typeof estimated>, expected: Estimate) {
+  expect(figures.rows).toBe(expected.rows);
+  expect(Math.abs(figures.roc_auc! - expected.roc_auc!)).toBeLessThan(1e-9);
+  for (const want of expected.thresholds) {
+    const point = figures.thresholds.find((entry) => entry.threshold === want.threshold)!;
+    expect(point.flagged_share).toBe(want.flagged_share);
+    expect(Math.abs(point.precision! - want.precision!)).toBeLessThan(1e-12);
+    expect(Math.abs(point.recall! - want.recall!)).toBeLessThan(1e-12);
+  }
+}
+
 describe.each(fixtures.cases.filter((entry) => entry.estimated.rows > 0).map((entry) => [entry.name, entry] as const))('CBPE estimates of the %s case', (_name, fixture) => {
   const unlabeled = fixture.rows.filter((row) => row.churned === null).map((row) => row.probability);
 
@@ -106,42 +129,65 @@ describe.each(fixtures.cases.filter((entry) => entry.estimated.rows > 0).map((en
 
   it('estimated precision, recall and flagged share are the expected confusion matrix\'s', () => {
     const figures = estimated(unlabeled, fixture.thresholds);
-    expect(figures.rows).toBe(fixture.estimated.rows);
-    for (const expected of fixture.estimated.thresholds) {
-      const point = figures.thresholds.find((entry) => entry.threshold === expected.threshold)!;
-      expect(point.flagged_share).toBe(expected.flagged_share);
-      expect(Math.abs(point.precision! - expected.precision!)).toBeLessThan(1e-12);
-      expect(Math.abs(point.recall! - expected.recall!)).toBeLessThan(1e-12);
-    }
+    expect(figures.calibration).toBe(NO_CALIBRATION);
+    expectEstimate(figures, fixture.estimated);
+  });
+
+});
+
+describe.each(fixtures.cases.filter((entry) => entry.estimated_calibrated).map((entry) => [entry.name, entry] as const))('CBPE estimates of the %s case through the reference calibrator', (_name, fixture) => {
+  it('are sklearn\'s from IsotonicRegression.predict, ranked and flagged by the served probability', () => {
+    const unlabeled = fixture.rows.filter((row) => row.churned === null).map((row) => row.probability);
+    const figures = estimated(unlabeled, fixture.thresholds, calibrator);
+    expect(figures.calibration).toBe('isotonic on 1,409 hold-out rows');
+    expectEstimate(figures, fixture.estimated_calibrated!);
   });
 });
 
-describe('the estimates on the 7,043 served telco probabilities against the measured 95 % intervals', () => {
+describe('the estimates on the served telco probabilities against the measured 95 % intervals', () => {
   // The numbers the report gives (docs/monitoring.md cites them): estimate on the rows as if
-  // unlabeled, measured with their real labels.
-  const all = { measured: reportOf(byName('telco')).models[0]!.measured, estimated: reportOf(byName('telco_unlabeled')).models[0]!.estimated };
-  const holdout = { measured: reportOf(byName('telco_holdout')).models[0]!.measured, estimated: reportOf(byName('telco_holdout_unlabeled')).models[0]!.estimated };
+  // unlabeled, from raw probabilities and through the reference calibrator, measured with their real labels.
+  const measuredOf = (name: string) => reportOf(byName(name)).models[0]!.measured;
+  const estimateOf = (name: string, calibrated: boolean) => reportOf(byName(name), { calibrated }).models[0]!.estimated;
+  const all = { measured: measuredOf('telco'), raw: estimateOf('telco_unlabeled', false), calibrated: estimateOf('telco_unlabeled', true) };
+  const holdout = { measured: measuredOf('telco_holdout'), raw: estimateOf('telco_holdout_unlabeled', false), calibrated: estimateOf('telco_holdout_unlabeled', true) };
   const inside = (value: number | null, interval: { ci_low: number | null; ci_high: number | null }) => value! >= interval.ci_low! && value! <= interval.ci_high!;
-
-  it('on the 1,409 hold-out customers (never trained on) every estimate falls inside the measured interval', () => {
-    expect(holdout.measured.roc_auc.value).toBeCloseTo(card.holdout_metrics.roc_auc, 6);
-    expect(inside(holdout.estimated.roc_auc, holdout.measured.roc_auc)).toBe(true);
-    holdout.estimated.thresholds.forEach((point, index) => {
-      expect(inside(point.precision, holdout.measured.thresholds[index]!.precision)).toBe(true);
-      expect(inside(point.recall, holdout.measured.thresholds[index]!.recall)).toBe(true);
+  const everyEstimateInside = (estimate: typeof all.raw, measured: typeof all.measured) => {
+    expect(inside(estimate.roc_auc, measured.roc_auc)).toBe(true);
+    expect(estimate.thresholds.map((point) => point.threshold)).toEqual([0.5, 0.8]);
+    estimate.thresholds.forEach((point, index) => {
+      expect(inside(point.precision, measured.thresholds[index]!.precision)).toBe(true);
+      expect(inside(point.recall, measured.thresholds[index]!.recall)).toBe(true);
     });
+  };
+
+  it('the report says which probabilities each estimate used', () => {
+    expect(all.calibrated.calibration).toBe('isotonic on 1,409 hold-out rows');
+    expect(all.calibrated.assumption).toMatch(/reference calibrator, fitted on the hold-out customers, holds for these customers/);
+    expect(all.raw.calibration).toBe(NO_CALIBRATION);
+    expect(all.raw.assumption).toMatch(/served probabilities are calibrated on these customers/);
   });
 
-  it('on all 7,043 (80 % of them trained on), recall falls inside and precision at 0.5 too; ROC AUC and precision at 0.8 fall below', () => {
-    const [at05, at08] = all.estimated.thresholds;
+  it('on all 7,043 (80 % of them trained on), through the reference calibrator, every estimate falls inside the measured interval', () => {
+    everyEstimateInside(all.calibrated, all.measured);
+  });
+
+  it('on all 7,043, the raw probabilities put ROC AUC and precision at 0.8 below it (why the calibrator)', () => {
+    const [at05, at08] = all.raw.thresholds;
     const [measured05, measured08] = all.measured.thresholds;
     expect(inside(at05!.precision, measured05!.precision)).toBe(true);
     expect(inside(at05!.recall, measured05!.recall)).toBe(true);
     expect(inside(at08!.recall, measured08!.recall)).toBe(true);
     // The model ranks the customers it was trained on better than its probabilities promise, and
     // above 0.8 it is under-confident (the card's 0.8-0.9 bin: 0.85 predicted, 0.92 observed).
-    expect(all.estimated.roc_auc!).toBeLessThan(all.measured.roc_auc.ci_low!);
+    expect(all.raw.roc_auc!).toBeLessThan(all.measured.roc_auc.ci_low!);
     expect(at08!.precision!).toBeLessThan(measured08!.precision.ci_low!);
+  });
+
+  it('on the 1,409 hold-out customers (never trained on) every estimate falls inside, raw and calibrated (the calibrator\'s own rows: in-sample)', () => {
+    expect(holdout.measured.roc_auc.value).toBeCloseTo(card.holdout_metrics.roc_auc, 6);
+    everyEstimateInside(holdout.raw, holdout.measured);
+    everyEstimateInside(holdout.calibrated, holdout.measured);
   });
 });
 
@@ -214,6 +260,21 @@ describe('edge cases', () => {
     expect(older.measured.roc_auc.holdout).toBeNull();
     expect(older.measured.calibration.bins[0]!.holdout).toBeNull();
     expect(older.measured.calibration.bins).toHaveLength(card.calibration.length);
+  });
+
+  it('only the calibrator\'s version is estimated through it; every other version from raw probabilities', () => {
+    const rows = [at(0.9, null, card.model_version), at(0.3, null, card.model_version), at(0.9, null, 'older'), at(0.3, null, 'older')];
+    const report = performanceReport({ rows, window: WINDOW, thresholds: [0.5], card, calibration: calibrator, computedAt: WINDOW.until });
+    const served = report.models.find((model) => model.model_version === card.model_version)!.estimated;
+    const older = report.models.find((model) => model.model_version === 'older')!.estimated;
+    expect(served.calibration).toBe('isotonic on 1,409 hold-out rows');
+    expect(older.calibration).toBe(NO_CALIBRATION);
+    // Above the last threshold (0.892) the calibrator gives 1; at 0.3 it interpolates its steps.
+    expect(served.thresholds[0]!.precision).toBe(1);
+    expect(older.thresholds[0]!.precision).toBe(0.9);
+    expect(served.roc_auc).not.toBe(older.roc_auc);
+    const uncalibrated = performanceReport({ rows, window: WINDOW, thresholds: [0.5], card, computedAt: WINDOW.until });
+    expect(uncalibrated.models.map((model) => model.estimated.calibration)).toEqual([NO_CALIBRATION, NO_CALIBRATION]);
   });
 
   it('the Wilson interval: null without trials, inside [0, 1] at the extremes', () => {

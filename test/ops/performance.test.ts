@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OutcomeWindow, ScoredOutcome, ScoredOutcomeSource } from '../../src/monitoring/performance.js';
 import { PerformanceReport } from '../../src/schemas/performance.js';
+import { BUNDLED_MODEL } from '../data-plane/model-fixtures.js';
 import { buildTestApp, type TestApp } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 
@@ -65,6 +68,30 @@ describe('GET /monitoring/performance', () => {
     expect(served.estimated).toMatchObject({ kind: 'estimated', method: 'CBPE', rows: 192 });
     expect(served.estimated.assumption).toMatch(/no concept drift/);
     expect(report.models.find((model) => model.model_version === '0.9.0')!.measured.roc_auc.holdout).toBeNull();
+  });
+
+  it('says which calibration each estimate used: the served model\'s reference calibrator for its version, raw probabilities for the rest', async () => {
+    await appWith(fakeSource());
+    const report = (await get('/monitoring/performance')).json() as PerformanceReport;
+    const served = report.models.find((model) => model.model_version === card.model_version)!;
+    expect(served.estimated.calibration).toBe('isotonic on 1,409 hold-out rows');
+    expect(served.estimated.assumption).toMatch(/reference calibrator, fitted on the hold-out customers/);
+    expect(report.models.find((model) => model.model_version === '0.9.0')!.estimated.calibration).toBe('none (raw probabilities)');
+  });
+
+  it('estimates from raw probabilities, and says so, for a model served without a calibrator beside it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'churn-no-calibrator-'));
+    try {
+      copyFileSync(BUNDLED_MODEL, join(dir, 'churn_model.onnx'));
+      copyFileSync(join(dirname(BUNDLED_MODEL), 'model_card.json'), join(dir, 'model_card.json'));
+      await appWith(fakeSource(), { MODEL_PATH: join(dir, 'churn_model.onnx') });
+      const report = (await get('/monitoring/performance')).json() as PerformanceReport;
+      const served = report.models.find((model) => model.model_version === card.model_version)!;
+      expect(served.estimated.calibration).toBe('none (raw probabilities)');
+      expect(served.estimated.assumption).toMatch(/served probabilities are calibrated on these customers/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads the window asked for, and PERFORMANCE_THRESHOLDS', async () => {
