@@ -85,12 +85,14 @@ interface ModelPerformance {
   model_version: string;
   predictions: number;
   labeled: number;
-  label_coverage: number;
-  roc_auc: Interval;
-  log_loss: number | null;
-  brier: number | null;
-  thresholds: { threshold: number; flagged_share: Interval; precision: Interval; recall: Interval }[];
-  estimated: { rows: number; roc_auc: number | null; thresholds: { threshold: number; precision: number | null; recall: number | null }[] } | null;
+  label_coverage: number | null;
+  measured: {
+    roc_auc: Interval;
+    log_loss: { value: number | null };
+    brier: { value: number | null };
+    thresholds: { threshold: number; flagged_share: { value: number | null }; precision: Interval; recall: Interval }[];
+  };
+  estimated: { rows: number; calibration: string; roc_auc: number | null; thresholds: { threshold: number; precision: number | null; recall: number | null }[] };
 }
 
 async function performance(baseUrl: string): Promise<ModelPerformance> {
@@ -151,15 +153,16 @@ async function replay(baseUrls: string[]) {
   for (const other of measured.slice(1)) expect(other).toEqual(measured[0]);
   const live = measured[0]!;
   expect(live).toMatchObject({ predictions: customers.length, labeled: customers.length, label_coverage: 1 });
-  expect(Math.abs(live.roc_auc.value! - offline.rocAuc)).toBeLessThan(1e-6);
-  expect(live.brier).toBeCloseTo(offline.brier, 9);
-  expect(live.log_loss).toBeCloseTo(offline.logLoss, 9);
-  expect(live.thresholds.map((entry) => ({ threshold: entry.threshold, flaggedShare: entry.flagged_share.value, precision: entry.precision.value, recall: entry.recall.value }))).toEqual(offline.thresholds);
+  expect(Math.abs(live.measured.roc_auc.value! - offline.rocAuc)).toBeLessThan(1e-6);
+  expect(live.measured.brier.value).toBeCloseTo(offline.brier, 9);
+  expect(live.measured.log_loss.value).toBeCloseTo(offline.logLoss, 9);
+  expect(live.measured.thresholds.map((entry) => ({ threshold: entry.threshold, flaggedShare: entry.flagged_share.value, precision: entry.precision.value, recall: entry.recall.value }))).toEqual(offline.thresholds);
 
   // Estimated before the labels came, measured after: each estimate inside the measured 95 % interval.
   const inside = (estimate: number | null, interval: Interval) => estimate !== null && estimate >= interval.ci_low! && estimate <= interval.ci_high!;
-  expect(inside(estimated.roc_auc, live.roc_auc), `AUC estimate ${estimated.roc_auc} vs ${JSON.stringify(live.roc_auc)}`).toBe(true);
-  for (const entry of live.thresholds) {
+  expect(estimated.calibration).toBe('isotonic on 1,409 hold-out rows');
+  expect(inside(estimated.roc_auc, live.measured.roc_auc), `AUC estimate ${estimated.roc_auc} vs ${JSON.stringify(live.measured.roc_auc)}`).toBe(true);
+  for (const entry of live.measured.thresholds) {
     const estimate = estimated.thresholds.find((candidate) => candidate.threshold === entry.threshold)!;
     expect(inside(estimate.precision, entry.precision), `precision at ${entry.threshold}: ${estimate.precision} vs ${JSON.stringify(entry.precision)}`).toBe(true);
     expect(inside(estimate.recall, entry.recall), `recall at ${entry.threshold}: ${estimate.recall} vs ${JSON.stringify(entry.recall)}`).toBe(true);
