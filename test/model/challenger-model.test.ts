@@ -5,6 +5,7 @@ import { loadChurnModel } from '../../src/data-plane/churn-model.js';
 import type { Model } from '../../src/data-plane/model.js';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { BUNDLED_MODEL } from '../data-plane/model-fixtures.js';
+import { buildTestApp, postJson } from '../helpers.js';
 
 /**
  * The second real model, the challenger in rollout tests: a logistic regression trained by the
@@ -83,5 +84,25 @@ describe('the challenger model fixture', () => {
     const [theirs] = (await champion.predict(packed([customer]), 1)).churn;
     expect(mine).toBeCloseTo(customer.probability, 5);
     expect(Math.abs(mine! - theirs!)).toBeGreaterThan(0.01);
+  });
+});
+
+describe('the challenger model served as the only model', () => {
+  it('answers predictions as version 2.0.0-rc.1, serves its card, and refuses explanations with the reason', async () => {
+    const { app } = await buildTestApp({ MODEL_PATH: CHALLENGER });
+    try {
+      const customer = parity.rows.find((row) => row.kind === 'holdout')!;
+      const body = Object.fromEntries(FEATURE_NAMES.map((name, column) => [name, customer.features[column]]));
+      const answer = await postJson(app, '/predict', body);
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json()).toMatchObject({ model_version: VERSION, churn_probability: Math.round(customer.probability * 10_000) / 10_000 });
+      const model = (await app.inject({ method: 'GET', url: '/model' })).json() as { model_version: string; explanations: { available: boolean }; card: { model_version: string } };
+      expect(model).toMatchObject({ model_version: VERSION, explanations: { available: false }, card: { model_version: VERSION } });
+      const explained = await postJson(app, '/predict?explain=true', body);
+      expect(explained.statusCode).toBe(400);
+      expect(explained.body).toContain(`Explanations are not available for model ${VERSION}`);
+    } finally {
+      await app.close();
+    }
   });
 });
