@@ -93,6 +93,7 @@ def shown(path):
         return path.as_posix()
 
 
+# %s: the ONNX file whose trees the values are computed from.
 SHAP_METHOD = (
     "Exact path-dependent TreeSHAP (the shap library's TreeExplainer with "
     "feature_perturbation='tree_path_dependent', Lundberg et al. 2018), computed by brute force "
@@ -104,7 +105,7 @@ SHAP_METHOD = (
     "|S|!(M-|S|-1)!/M! (v(S+i) - v(S)); base_value = v(empty set) = mean raw score of the "
     "training rows. Output explained: the raw score, log-odds of churn (probability = "
     "sigmoid(raw))."
-)  # % the ONNX file's path
+)
 
 HAS_SUPPORT_CALLS_CAVEAT = (
     "The training data has no support-call log. has_support_calls is derived from the "
@@ -422,8 +423,9 @@ def main():
         if args.out is None:
             parser.error("--candidate needs --out: models/ holds the model the selection chose")
     layout = Layout.bundled() if args.out is None else Layout.in_directory(args.out)
-    if args.out is not None and layout.onnx == ONNX_PATH:
-        parser.error("--out must not be models/: that is the selected model's place, written without --out")
+    if args.out is not None and set(vars(layout).values()) & set(vars(Layout.bundled()).values()):
+        parser.error("--out must not be models/ or test/fixtures/: the bundled model and its fixtures live there, "
+                     "written without --out")
 
     data_bytes = args.data.read_bytes()
     features, labels, blank_total_charges = load_dataset(args.data)
