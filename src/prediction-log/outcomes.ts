@@ -146,6 +146,29 @@ export function outcomeCounts(counts: Pick<OutcomeCounts, 'accepted' | 'correcte
 }
 
 /**
+ * The `churned` of the outcome that labels the prediction aliased `p` (one `?`: the horizon in
+ * ms), as a scalar subquery; the scored outcomes and the comparison's pairs both read it. Only
+ * served records (served = 1) count as a customer's later prediction: a challenger's shadow score
+ * of the same row is no new prediction and never takes the label.
+ */
+export function outcomeOfPrediction(p: string): string {
+  return `(SELECT o.churned FROM outcomes o
+    WHERE o.customer_id = ${p}.customer_id
+      AND o.observed_at_ms > ${p}.recorded_at_ms
+      AND o.observed_at_ms <= ${p}.recorded_at_ms + ?
+      AND NOT EXISTS (
+        SELECT 1 FROM predictions later
+        WHERE later.customer_id = ${p}.customer_id
+          AND later.recorded_at_ms >= ${p}.recorded_at_ms
+          AND later.recorded_at_ms < o.observed_at_ms
+          AND later.served = 1
+          AND (later.recorded_at_ms > ${p}.recorded_at_ms OR (later.recorded_at_ms = ${p}.recorded_at_ms AND later.prediction_id > ${p}.prediction_id))
+      )
+    ORDER BY o.observed_at_ms
+    LIMIT 1)`;
+}
+
+/**
  * Every prediction of [since, until) with its outcome. The period's predictions are read by the
  * index on recorded_at_ms; for each one with a customer, one seek on the outcomes' primary key
  * (customer_id, observed_at_ms) finds the outcomes after it within the horizon (most predictions
@@ -155,19 +178,7 @@ export function outcomeCounts(counts: Pick<OutcomeCounts, 'accepted' | 'correcte
  * depend on the tables' statistics.
  */
 export const SCORED_OUTCOMES_SQL = `SELECT p.model_version, p.probability,
-  (SELECT o.churned FROM outcomes o
-    WHERE o.customer_id = p.customer_id
-      AND o.observed_at_ms > p.recorded_at_ms
-      AND o.observed_at_ms <= p.recorded_at_ms + ?
-      AND NOT EXISTS (
-        SELECT 1 FROM predictions later
-        WHERE later.customer_id = p.customer_id
-          AND later.recorded_at_ms >= p.recorded_at_ms
-          AND later.recorded_at_ms < o.observed_at_ms
-          AND (later.recorded_at_ms > p.recorded_at_ms OR (later.recorded_at_ms = p.recorded_at_ms AND later.prediction_id > p.prediction_id))
-      )
-    ORDER BY o.observed_at_ms
-    LIMIT 1) AS churned
+  ${outcomeOfPrediction('p')} AS churned
 FROM predictions p
 WHERE p.recorded_at_ms >= ? AND p.recorded_at_ms < ?
 ORDER BY p.recorded_at_ms, p.prediction_id`;
