@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from './string-enum.js';
 
 const OrNull = (description: string) => Type.Union([Type.Number(), Type.Null()], { description });
 const Count = (description: string) => Type.Integer({ minimum: 0, description });
@@ -32,13 +33,10 @@ const MeasuredModel = (whose: string) =>
     { description: `The ${whose} on the labeled pairs, as GET /monitoring/performance measures a model.` },
   );
 
-export const ComparisonVerdict = Type.Union(
-  [Type.Literal('too_few_labeled_rows'), Type.Literal('no_detectable_difference'), Type.Literal('challenger_better'), Type.Literal('challenger_worse')],
-  {
-    description:
-      'What the paired ROC AUC difference says: too_few_labeled_rows (fewer than min_labeled_per_class churners or stayers among the labeled pairs), no_detectable_difference (its 95 % interval includes 0), challenger_better (the interval is above 0), challenger_worse (below 0).',
-  },
-);
+export const ComparisonVerdict = StringEnum(['too_few_labeled_rows', 'no_detectable_difference', 'challenger_better', 'challenger_worse'], {
+  description:
+    'What the paired ROC AUC difference says: too_few_labeled_rows (fewer than min_labeled_per_class churners or stayers among the labeled pairs), no_detectable_difference (its 95 % interval includes 0), challenger_better (the interval is above 0), challenger_worse (below 0).',
+});
 
 export const ModelComparison = Type.Object({
   champion_version: Type.String({ description: 'The model version that scored the rows as champion.' }),
