@@ -979,6 +979,14 @@ export interface ModelComparison {
        */
       share: number;
       /**
+       * Cohen's kappa: the agreement beyond what chance gives two models flagging at these rates (1 the same, 0 no better than chance); null when chance alone agrees on every pair.
+       */
+      cohen_kappa: number | null;
+      /**
+       * Pairs both models predict to churn.
+       */
+      both_yes: number;
+      /**
        * Pairs only the champion predicts to churn.
        */
       champion_only: number;
@@ -992,6 +1000,10 @@ export interface ModelComparison {
        * Share of the pairs in the same risk tier by both models.
        */
       share: number;
+      /**
+       * Cohen's kappa: the agreement beyond what chance gives two models flagging at these rates (1 the same, 0 no better than chance); null when chance alone agrees on every pair.
+       */
+      cohen_kappa: number | null;
       /**
        * Rows per risk tier by the champion's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
        */
@@ -1025,6 +1037,62 @@ export interface ModelComparison {
          * Rows in HIGH.
          */
         HIGH: number;
+      };
+      /**
+       * Pairs by the champion's tier (outer key) and the challenger's (inner key): how many customers would move between tiers on promotion.
+       */
+      matrix: {
+        /**
+         * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+         */
+        LOW: {
+          /**
+           * Rows in LOW.
+           */
+          LOW: number;
+          /**
+           * Rows in MEDIUM.
+           */
+          MEDIUM: number;
+          /**
+           * Rows in HIGH.
+           */
+          HIGH: number;
+        };
+        /**
+         * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+         */
+        MEDIUM: {
+          /**
+           * Rows in LOW.
+           */
+          LOW: number;
+          /**
+           * Rows in MEDIUM.
+           */
+          MEDIUM: number;
+          /**
+           * Rows in HIGH.
+           */
+          HIGH: number;
+        };
+        /**
+         * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+         */
+        HIGH: {
+          /**
+           * Rows in LOW.
+           */
+          LOW: number;
+          /**
+           * Rows in MEDIUM.
+           */
+          MEDIUM: number;
+          /**
+           * Rows in HIGH.
+           */
+          HIGH: number;
+        };
       };
     };
   };

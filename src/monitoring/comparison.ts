@@ -125,6 +125,20 @@ export function pairedAucDifference(champion: readonly number[], challenger: rea
   };
 }
 
+const RISK_TIERS = ['LOW', 'MEDIUM', 'HIGH'] as const;
+
+/**
+ * Cohen's kappa: agreement beyond what two raters with these marginals reach by chance,
+ * (p_o − p_e) / (1 − p_e) with p_e = Σ over categories of the product of the two models' shares
+ * (scikit-learn's cohen_kappa_score). `marginals` holds, per category, [champion's count,
+ * challenger's count]. Null when chance alone agrees on every row (both constant and equal).
+ */
+export function cohenKappa(agree: number, rows: number, marginals: readonly (readonly [number, number])[]): number | null {
+  const chance = marginals.reduce((sum, [a, b]) => sum + (a / rows) * (b / rows), 0);
+  if (!(rows > 0) || chance === 1) return null;
+  return (agree / rows - chance) / (1 - chance);
+}
+
 export type ComparisonVerdict = ModelComparison['verdict'];
 
 function measuredModel(scores: readonly number[], churned: readonly boolean[], thresholds: readonly number[]) {
@@ -190,20 +204,27 @@ function compare(group: readonly PairedScore[], { rule, thresholds, scoreBins }:
   let predictionAgree = 0;
   let championOnly = 0;
   let challengerOnly = 0;
+  let bothYes = 0;
   let tierAgree = 0;
-  const tiers = { champion: { LOW: 0, MEDIUM: 0, HIGH: 0 }, challenger: { LOW: 0, MEDIUM: 0, HIGH: 0 } };
+  const tierCounts = () => ({ LOW: 0, MEDIUM: 0, HIGH: 0 });
+  const tiers = { champion: tierCounts(), challenger: tierCounts() };
+  const matrix = { LOW: tierCounts(), MEDIUM: tierCounts(), HIGH: tierCounts() };
   for (const pair of group) {
     const a = pair.champion >= rule.prediction;
     const b = pair.challenger >= rule.prediction;
     if (a === b) predictionAgree += 1;
     else if (a) championOnly += 1;
     else challengerOnly += 1;
+    if (a && b) bothYes += 1;
     const tierA = riskTier(pair.champion, rule);
     const tierB = riskTier(pair.challenger, rule);
     if (tierA === tierB) tierAgree += 1;
     tiers.champion[tierA] += 1;
     tiers.challenger[tierB] += 1;
+    matrix[tierA][tierB] += 1;
   }
+  const yesChampion = bothYes + championOnly;
+  const yesChallenger = bothYes + challengerOnly;
 
   const labeled = group.filter((pair): pair is PairedScore & { churned: boolean } => pair.churned !== null);
   const churned = labeled.map((pair) => pair.churned);
@@ -222,8 +243,24 @@ function compare(group: readonly PairedScore[], { rule, thresholds, scoreBins }:
       challenger: group.filter((pair) => pair.servedBy === 'challenger').length,
     },
     agreement: {
-      prediction: { threshold: rule.prediction, share: predictionAgree / rows, champion_only: championOnly, challenger_only: challengerOnly },
-      risk_tier: { share: tierAgree / rows, champion: tiers.champion, challenger: tiers.challenger },
+      prediction: {
+        threshold: rule.prediction,
+        share: predictionAgree / rows,
+        cohen_kappa: cohenKappa(predictionAgree, rows, [
+          [yesChampion, yesChallenger],
+          [rows - yesChampion, rows - yesChallenger],
+        ]),
+        both_yes: bothYes,
+        champion_only: championOnly,
+        challenger_only: challengerOnly,
+      },
+      risk_tier: {
+        share: tierAgree / rows,
+        cohen_kappa: cohenKappa(tierAgree, rows, RISK_TIERS.map((tier) => [tiers.champion[tier], tiers.challenger[tier]])),
+        champion: tiers.champion,
+        challenger: tiers.challenger,
+        matrix,
+      },
     },
     spearman: spearman(champion, challenger),
     psi: { value: scorePsi(champion, challenger, scoreBins?.profile ?? DECILE_BINS), bins_from: scoreBins ? `model card of ${scoreBins.modelVersion}` : 'deciles' },

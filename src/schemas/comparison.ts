@@ -17,6 +17,8 @@ const TierCounts = (whose: string) =>
     { description: `Rows per risk tier by the ${whose}'s score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).` },
   );
 
+const Kappa = OrNull("Cohen's kappa: the agreement beyond what chance gives two models flagging at these rates (1 the same, 0 no better than chance); null when chance alone agrees on every pair.");
+
 const MeasuredModel = (whose: string) =>
   Type.Object(
     {
@@ -50,13 +52,20 @@ export const ModelComparison = Type.Object({
     prediction: Type.Object({
       threshold: Type.Number({ description: 'PREDICTION_THRESHOLD: churn_prediction is P(churn) >= this.' }),
       share: Type.Number({ description: 'Share of the pairs whose churn_prediction is the same by both models.' }),
+      cohen_kappa: Kappa,
+      both_yes: Count('Pairs both models predict to churn.'),
       champion_only: Count('Pairs only the champion predicts to churn.'),
       challenger_only: Count('Pairs only the challenger predicts to churn.'),
     }),
     risk_tier: Type.Object({
       share: Type.Number({ description: 'Share of the pairs in the same risk tier by both models.' }),
+      cohen_kappa: Kappa,
       champion: TierCounts('champion'),
       challenger: TierCounts('challenger'),
+      matrix: Type.Object(
+        { LOW: TierCounts('challenger'), MEDIUM: TierCounts('challenger'), HIGH: TierCounts('challenger') },
+        { description: "Pairs by the champion's tier (outer key) and the challenger's (inner key): how many customers would move between tiers on promotion." },
+      ),
     }),
   }),
   spearman: OrNull("Spearman's rank correlation of the two scores over the pairs (ties: average ranks); null with fewer than two pairs or a constant score."),

@@ -217,9 +217,16 @@ describe('the comparison report', () => {
     expect(comparison!.rows).toBe(6);
     expect(comparison!.served_by).toEqual({ champion: 5, challenger: 1 });
     // Predictions at 0.5 (at least the threshold): champion yes for 0.5, 0.75, 0.9; challenger for 0.55, 0.85, 0.69.
-    expect(comparison!.agreement.prediction).toEqual({ threshold: 0.5, share: 4 / 6, champion_only: 1, challenger_only: 1 });
+    // Kappa: p_o = 4/6, p_e = (3/6)(3/6) + (3/6)(3/6) = 1/2.
+    expect(comparison!.agreement.prediction).toEqual({ threshold: 0.5, share: 4 / 6, cohen_kappa: (4 / 6 - 0.5) / 0.5, both_yes: 2, champion_only: 1, challenger_only: 1 });
     // Tiers: champion L, M, M, H, H, L; challenger L, M, M, H, M, L.
-    expect(comparison!.agreement.risk_tier).toEqual({ share: 5 / 6, champion: { LOW: 2, MEDIUM: 2, HIGH: 2 }, challenger: { LOW: 2, MEDIUM: 3, HIGH: 1 } });
+    expect(comparison!.agreement.risk_tier).toMatchObject({
+      share: 5 / 6,
+      champion: { LOW: 2, MEDIUM: 2, HIGH: 2 },
+      challenger: { LOW: 2, MEDIUM: 3, HIGH: 1 },
+      matrix: { LOW: { LOW: 2, MEDIUM: 0, HIGH: 0 }, MEDIUM: { LOW: 0, MEDIUM: 2, HIGH: 0 }, HIGH: { LOW: 0, MEDIUM: 1, HIGH: 1 } },
+    });
+    expect(comparison!.agreement.risk_tier.cohen_kappa).toBeCloseTo((5 / 6 - (2 * 2 + 2 * 3 + 2 * 1) / 36) / (1 - 12 / 36), 14);
     expect(comparison!.thresholds).toEqual([
       { threshold: 0.5, flagged_by_champion: 3, flagged_by_challenger: 3, flagged_by_both: 2, jaccard: 2 / 4 },
       { threshold: 0.8, flagged_by_champion: 1, flagged_by_challenger: 1, flagged_by_both: 0, jaccard: 0 },
