@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { ComparisonReport } from '../schemas/comparison.js';
-import { ValidationErrorResponse } from '../schemas/errors.js';
-import { PerformanceQuery } from '../schemas/performance.js';
-import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
+import { PerformanceQuery, WINDOW_422 } from '../schemas/performance.js';
+import { sharedRef } from '../schemas/shared-ref.js';
 
 /**
  * GET /monitoring/comparison: the champion against the challenger on the rows both scored in a
@@ -23,12 +22,7 @@ const comparisonRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: PerformanceQuery,
         response: {
           200: { ...sharedRef(ComparisonReport), description: 'One entry per champion and challenger version that scored rows together in the window; an empty list, with a note, when no challenger did.' },
-          422: jsonResponse(ValidationErrorResponse, 'since or until is not an ISO 8601 date-time, or the window does not end after it starts.', {
-            statusCode: 422,
-            error: 'Unprocessable Entity',
-            message: 'since: Value error, since must be before until (2026-11-01T00:00:00.000Z).',
-            detail: [{ type: 'value_error', loc: ['querystring', 'since'], msg: 'Value error, since must be before until (2026-11-01T00:00:00.000Z)', input: '2026-12-01T00:00:00Z' }],
-          }),
+          422: WINDOW_422,
         },
       },
     },

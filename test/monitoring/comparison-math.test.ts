@@ -11,6 +11,7 @@ import {
 } from '../../src/monitoring/comparison.js';
 import { rocAucDeLong, Z_95 } from '../../src/monitoring/roc-auc.js';
 import type { DriftFeatureReference } from '../../src/schemas/model-card.js';
+import { seededRandom } from '../data-plane/synthetic-trees.js';
 
 /**
  * The comparison's statistics against references written from their definitions here, slow and
@@ -19,21 +20,9 @@ import type { DriftFeatureReference } from '../../src/schemas/model-card.js';
  * model, across the two, and between churners and stayers.
  */
 
-/** mulberry32: a seeded generator, so a failing case is the same case on every run. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Rows whose churn follows the champion's score; the challenger's score is the champion's plus noise (and `shift`), both rounded to 0.05. */
 function syntheticPairs(count: number, seed: number, { noise = 0.15, shift = 0, labeled = 1 } = {}): PairedScore[] {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const round = (p: number) => Math.min(1, Math.max(0, Math.round(p * 20) / 20));
   return Array.from({ length: count }, () => {
     const truth = random();
