@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PairedScore } from '../../src/monitoring/comparison.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
-import type { PredictionLogStore } from '../../src/prediction-log/prediction-log-store.js';
+import { PREDICTION_COLUMNS, type PredictionLogStore } from '../../src/prediction-log/prediction-log-store.js';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 
 /**
@@ -32,27 +32,36 @@ interface Row {
   rowKey: string | null;
 }
 
-const COLUMNS = [
-  'prediction_id',
-  'recorded_at_ms',
-  'customer_id',
-  'protocol',
-  'model_name',
-  'model_version',
-  'model_sha256',
-  'tenure_months',
-  'monthly_charges',
-  'total_charges',
-  'num_products',
-  'has_support_calls',
-  'probability',
-  'prediction',
-  'tier',
-  'role',
-  'served',
-  'row_key',
-];
-const values = (row: Row) => [row.id ?? randomUUID(), row.at, row.customer === undefined ? 'C-1' : row.customer, 'rest', 'churn', row.version, 'ab'.repeat(32), 2, 70.7, 151.65, 2, 0, row.probability, row.probability >= 0.5 ? 1 : 0, 'LOW', row.role, row.served ? 1 : 0, row.rowKey];
+/** The log's columns and those of migration 004, once each (whether or not the recorder writes the latter yet). */
+const COLUMNS = [...new Set<string>([...PREDICTION_COLUMNS, 'role', 'served', 'row_key'])];
+function values(row: Row): (string | number | null)[] {
+  const byColumn: Record<string, string | number | null> = {
+    prediction_id: row.id ?? randomUUID(),
+    recorded_at_ms: row.at,
+    request_id: null,
+    customer_id: row.customer === undefined ? 'C-1' : row.customer,
+    protocol: 'rest',
+    model_name: 'churn',
+    model_version: row.version,
+    model_sha256: 'ab'.repeat(32),
+    tenure_months: 2,
+    monthly_charges: 70.7,
+    total_charges: 151.65,
+    num_products: 2,
+    has_support_calls: 0,
+    probability: row.probability,
+    prediction: row.probability >= 0.5 ? 1 : 0,
+    tier: 'LOW',
+    implausible: null,
+    role: row.role,
+    served: row.served ? 1 : 0,
+    row_key: row.rowKey,
+  };
+  return COLUMNS.map((column) => {
+    if (!(column in byColumn)) throw new Error(`paired-scores test: no value for column ${column}`);
+    return byColumn[column] ?? null;
+  });
+}
 
 /** A served record and its unserved partner: one input row scored by both models. */
 function scoredTwice({ at, customer = 'C-1', champion, challenger, servedBy = 'champion', shadowDelayMs = 5 }: { at: number; customer?: string; champion: number; challenger: number; servedBy?: 'champion' | 'challenger'; shadowDelayMs?: number }): Row[] {
