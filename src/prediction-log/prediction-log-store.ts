@@ -1,7 +1,7 @@
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
-import type { PairedScore } from '../monitoring/comparison.js';
 import type { OutcomeWindow, ScoredOutcome } from '../monitoring/performance.js';
+import type { PairedScore } from '../monitoring/comparison.js';
 
 /** One prediction served, as the log keeps it. */
 export interface PredictionRecord {
