@@ -960,11 +960,11 @@ export interface ModelComparison {
    */
   served_by: {
     /**
-     * Pairs whose caller got the champion's answer (shadow, or outside the canary share).
+     * Pairs whose caller got the champion's answer, the challenger scoring in the shadow.
      */
     champion: number;
     /**
-     * Pairs answered by the challenger (canary).
+     * Pairs answered by the challenger (canary), the champion's score logged beside it.
      */
     challenger: number;
   };

@@ -45,7 +45,7 @@ export const ModelComparison = Type.Object({
   challenger_version: Type.String({ description: 'The model version that scored the same rows as challenger.' }),
   rows: Count('Rows scored by both (pairs), served in the window.'),
   served_by: Type.Object(
-    { champion: Count('Pairs whose caller got the champion\'s answer (shadow, or outside the canary share).'), challenger: Count('Pairs answered by the challenger (canary).') },
+    { champion: Count("Pairs whose caller got the champion's answer, the challenger scoring in the shadow."), challenger: Count("Pairs answered by the challenger (canary), the champion's score logged beside it.") },
     { description: 'Which model answered the caller, per pair.' },
   ),
   agreement: Type.Object({
