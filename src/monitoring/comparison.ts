@@ -2,9 +2,8 @@ import { riskTier, type Thresholds } from '../churn-api/prediction-mapping.js';
 import { binCount, binOf, populationStabilityIndex } from '../data-plane/drift.js';
 import type { ComparisonReport, ModelComparison } from '../schemas/comparison.js';
 import type { DriftFeatureReference } from '../schemas/model-card.js';
-import type { OutcomeWindow } from './performance.js';
-import { wilsonInterval } from './performance.js';
-import { deLongComponents, midranks, rocAucDeLong, sampleCovariance, Z_95 } from './roc-auc.js';
+import { precisionRecallAt, type OutcomeWindow } from './performance.js';
+import { deLongComponents, midranks, rocAucDeLong, sampleCovariance, Z_95, type Interval } from './roc-auc.js';
 
 /**
  * Champion against challenger on the same rows: every row both models scored (one answered the
@@ -142,28 +141,13 @@ export function cohenKappa(agree: number, rows: number, marginals: readonly (rea
 export type ComparisonVerdict = ModelComparison['verdict'];
 
 function measuredModel(scores: readonly number[], churned: readonly boolean[], thresholds: readonly number[]) {
-  const churners = churned.filter(Boolean).length;
   const auc = rocAucDeLong(scores, churned);
+  const figure = (interval: Interval | null) => ({ value: interval?.value ?? null, ci_low: interval?.ci_low ?? null, ci_high: interval?.ci_high ?? null });
   return {
-    roc_auc: { value: auc?.value ?? null, ci_low: auc?.ci_low ?? null, ci_high: auc?.ci_high ?? null },
+    roc_auc: figure(auc ?? null),
     thresholds: thresholds.map((threshold) => {
-      // The churn API's rule (prediction-mapping.ts): flagged when the unrounded probability is at least the threshold.
-      let flagged = 0;
-      let hits = 0;
-      scores.forEach((score, i) => {
-        if (score >= threshold) {
-          flagged += 1;
-          if (churned[i]) hits += 1;
-        }
-      });
-      const precision = wilsonInterval(hits, flagged);
-      const recall = wilsonInterval(hits, churners);
-      return {
-        threshold,
-        flagged,
-        precision: { value: precision?.value ?? null, ci_low: precision?.ci_low ?? null, ci_high: precision?.ci_high ?? null },
-        recall: { value: recall?.value ?? null, ci_low: recall?.ci_low ?? null, ci_high: recall?.ci_high ?? null },
-      };
+      const { flagged, precision, recall } = precisionRecallAt(scores, churned, threshold);
+      return { threshold, flagged, precision: figure(precision), recall: figure(recall) };
     }),
   };
 }
