@@ -16,6 +16,7 @@ import { batchRequestSchema } from '../src/schemas/batch.js';
 import { WorkerReload } from '../src/schemas/admin.js';
 import { DriftFeatureReport } from '../src/schemas/drift.js';
 import { EstimatedPerformance, ModelPerformance, PerformanceCalibrationBin, PerformanceThreshold } from '../src/schemas/performance.js';
+import { ModelComparison } from '../src/schemas/comparison.js';
 import { ValidationIssue } from '../src/schemas/errors.js';
 import { OutcomeItem } from '../src/schemas/outcomes.js';
 import { Datatype, MetadataTensor, RequestInput, ResponseOutput } from '../src/schemas/open-inference.js';
@@ -64,6 +65,8 @@ export const SERVICE_TYPES: readonly NamedSchema[] = [
   { name: 'PerformanceThreshold', schema: PerformanceThreshold },
   { name: 'PerformanceCalibrationBin', schema: PerformanceCalibrationBin },
   { name: 'EstimatedPerformance', schema: EstimatedPerformance },
+  ...sharedByName('ComparisonReport'),
+  { name: 'ModelComparison', schema: ModelComparison },
   ...sharedByName('ReloadResponse'),
   { name: 'WorkerReload', schema: WorkerReload },
   ...sharedByName('OipServerMetadataResponse', 'OipServerLiveResponse', 'OipServerReadyResponse', 'OipModelReadyResponse', 'OipModelMetadataResponse'),

@@ -9,6 +9,7 @@ import churnApi from './churn-api/routes.js';
 import { answerClientError, replaceNodeAnswers } from './client-errors.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
 import type { ModelLoader } from './data-plane/model.js';
+import type { PairedScoreSource } from './monitoring/comparison.js';
 import type { ScoredOutcomeSource } from './monitoring/performance.js';
 import { answerFrameworkError } from './error-handling.js';
 import { createLogger } from './logger.js';
@@ -17,6 +18,7 @@ import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
 import modelRoutes from './ops/model-routes.js';
 import monitoringRoutes from './ops/monitoring-routes.js';
+import comparisonRoutes from './ops/comparison-routes.js';
 import performanceRoutes from './ops/performance-routes.js';
 import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
@@ -31,8 +33,9 @@ import eventLoopMonitor from './plugins/event-loop-monitor.js';
 import jsonBody from './plugins/json-body.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
+import comparisonMonitoring from './plugins/comparison-monitoring.js';
 import performanceMonitoring from './plugins/performance-monitoring.js';
-import predictionLog, { scoredOutcomeSource } from './plugins/prediction-log.js';
+import predictionLog, { pairedScoreSource, scoredOutcomeSource } from './plugins/prediction-log.js';
 import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
 import routeRegistry from './plugins/route-registry.js';
@@ -64,6 +67,8 @@ export interface AppOptions {
    * the prediction log's (PREDICTION_LOG=true). Neither exists without a source.
    */
   performanceSource?: ScoredOutcomeSource;
+  /** The paired scores behind GET /monitoring/comparison; by default the prediction log's. No route without a source. */
+  comparisonSource?: PairedScoreSource;
 }
 
 /** Fastify's own options; the benchmark's service floor is built with the same ones. */
@@ -129,11 +134,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(driftWindows, { config });
   // The performance report reads the outcomes posted to POST /outcomes, unless a test brings its own rows.
   await app.register(performanceMonitoring, { config, source: options.performanceSource ?? scoredOutcomeSource(app, config), horizonDays: config.OUTCOME_HORIZON_DAYS });
+  await app.register(comparisonMonitoring, { config, source: options.comparisonSource ?? pairedScoreSource(app, config), horizonDays: config.OUTCOME_HORIZON_DAYS });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS, adminToken: Boolean(config.ADMIN_TOKEN) });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });
   await app.register(monitoringRoutes);
   await app.register(performanceRoutes);
+  await app.register(comparisonRoutes);
   await app.register(metricsRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });

@@ -118,14 +118,14 @@ export const ConfigSchema = Type.Object({
     maximum: 3650,
     default: 90,
     description:
-      'An outcome posted to `POST /outcomes` labels the latest prediction for its customer made before `observed_at`, only if that prediction was made at most this many days before it (an older one is too stale to be judged by what happened); the horizon of `GET /monitoring/performance`.',
+      'An outcome posted to `POST /outcomes` labels the latest prediction for its customer made before `observed_at`, only if that prediction was made at most this many days before it (an older one is too stale to be judged by what happened); the horizon of `GET /monitoring/performance` and `GET /monitoring/comparison`.',
   }),
   PERFORMANCE_THRESHOLDS: Type.Optional(
     Type.String({
       minLength: 1,
       expected: 'a comma-separated list of at most 20 probabilities between 0 and 1 (both excluded)',
       description:
-        'Thresholds at which `GET /monitoring/performance` and the performance metrics report precision, recall and the share flagged (flagged: probability at least the threshold). Unset: `PREDICTION_THRESHOLD` and 0.8.',
+        'Thresholds at which `GET /monitoring/performance` and the performance metrics report precision, recall and the share flagged (flagged: probability at least the threshold), and `GET /monitoring/comparison` the customers each model flags. Unset: `PREDICTION_THRESHOLD` and 0.8.',
     }),
   ),
   PERFORMANCE_REFRESH_INTERVAL_MS: Type.Integer({

@@ -41,9 +41,9 @@ export interface TestApp {
 
 /**
  * A ready app with the bundled model, configured like production unless `env` says otherwise;
- * `options` adds what production wires in code (an outcome source for the performance report).
+ * `options` adds what production wires in code (an outcome source for the performance report, paired scores for the comparison).
  */
-export async function buildTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'performanceSource'> = {}): Promise<TestApp> {
+export async function buildTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'performanceSource' | 'comparisonSource'> = {}): Promise<TestApp> {
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -906,6 +906,388 @@ export interface EstimatedPerformance {
   }[];
 }
 
+/**
+ * Champion against challenger on the rows both scored: agreement, rank correlation, score PSI, who each flags and, on the labeled rows, the paired ROC AUC difference.
+ */
+export interface ComparisonReport {
+  window: {
+    /**
+     * Pairs whose served record was recorded at or after this (ISO 8601, UTC).
+     */
+    since: string;
+    /**
+     * Pairs whose served record was recorded before this (ISO 8601, UTC).
+     */
+    until: string;
+    /**
+     * How long after a prediction an outcome from the CRM counts for it.
+     */
+    horizon_days: number;
+  };
+  /**
+   * When the report was made (ISO 8601, UTC).
+   */
+  computed_at: string;
+  /**
+   * Of every interval in the report: 0.95.
+   */
+  confidence_level: number;
+  /**
+   * Churners, and stayers, needed among the labeled pairs before a verdict on the ROC AUCs is given.
+   */
+  min_labeled_per_class: number;
+  /**
+   * One per champion and challenger version that scored rows together in the window; empty when no challenger did.
+   */
+  comparisons: ModelComparison[];
+  /**
+   * Why the list is empty, when it is.
+   */
+  notes: string[];
+}
+
+export interface ModelComparison {
+  /**
+   * The model version that scored the rows as champion.
+   */
+  champion_version: string;
+  /**
+   * The model version that scored the same rows as challenger.
+   */
+  challenger_version: string;
+  /**
+   * Rows scored by both (pairs), served in the window.
+   */
+  rows: number;
+  /**
+   * Which model answered the caller, per pair.
+   */
+  served_by: {
+    /**
+     * Pairs whose caller got the champion's answer, the challenger scoring in the shadow.
+     */
+    champion: number;
+    /**
+     * Pairs answered by the challenger (canary), the champion's score logged beside it.
+     */
+    challenger: number;
+  };
+  agreement: {
+    prediction: {
+      /**
+       * PREDICTION_THRESHOLD: churn_prediction is P(churn) >= this.
+       */
+      threshold: number;
+      /**
+       * Share of the pairs whose churn_prediction is the same by both models.
+       */
+      share: number;
+      /**
+       * Cohen's kappa: the agreement beyond what chance gives two models flagging at these rates (1 the same, 0 no better than chance); null when chance alone agrees on every pair.
+       */
+      cohen_kappa: number | null;
+      /**
+       * Pairs both models predict to churn.
+       */
+      both_yes: number;
+      /**
+       * Pairs only the champion predicts to churn.
+       */
+      champion_only: number;
+      /**
+       * Pairs only the challenger predicts to churn.
+       */
+      challenger_only: number;
+    };
+    risk_tier: {
+      /**
+       * Share of the pairs in the same risk tier by both models.
+       */
+      share: number;
+      /**
+       * Cohen's kappa: the agreement beyond what chance gives two models flagging at these rates (1 the same, 0 no better than chance); null when chance alone agrees on every pair.
+       */
+      cohen_kappa: number | null;
+      /**
+       * Rows per risk tier by the champion's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+       */
+      champion: {
+        /**
+         * Rows in LOW.
+         */
+        LOW: number;
+        /**
+         * Rows in MEDIUM.
+         */
+        MEDIUM: number;
+        /**
+         * Rows in HIGH.
+         */
+        HIGH: number;
+      };
+      /**
+       * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+       */
+      challenger: {
+        /**
+         * Rows in LOW.
+         */
+        LOW: number;
+        /**
+         * Rows in MEDIUM.
+         */
+        MEDIUM: number;
+        /**
+         * Rows in HIGH.
+         */
+        HIGH: number;
+      };
+      /**
+       * Pairs by the champion's tier (outer key) and the challenger's (inner key): how many customers would move between tiers on promotion.
+       */
+      matrix: {
+        /**
+         * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+         */
+        LOW: {
+          /**
+           * Rows in LOW.
+           */
+          LOW: number;
+          /**
+           * Rows in MEDIUM.
+           */
+          MEDIUM: number;
+          /**
+           * Rows in HIGH.
+           */
+          HIGH: number;
+        };
+        /**
+         * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+         */
+        MEDIUM: {
+          /**
+           * Rows in LOW.
+           */
+          LOW: number;
+          /**
+           * Rows in MEDIUM.
+           */
+          MEDIUM: number;
+          /**
+           * Rows in HIGH.
+           */
+          HIGH: number;
+        };
+        /**
+         * Rows per risk tier by the challenger's score (HIGH_RISK_THRESHOLD, MEDIUM_RISK_THRESHOLD).
+         */
+        HIGH: {
+          /**
+           * Rows in LOW.
+           */
+          LOW: number;
+          /**
+           * Rows in MEDIUM.
+           */
+          MEDIUM: number;
+          /**
+           * Rows in HIGH.
+           */
+          HIGH: number;
+        };
+      };
+    };
+  };
+  /**
+   * Spearman's rank correlation of the two scores over the pairs (ties: average ranks); null with fewer than two pairs or a constant score.
+   */
+  spearman: number | null;
+  psi: {
+    /**
+     * Population stability index of the challenger's scores against the champion's, in the same bins with the drift monitor's smoothing (shares below 1e-4 count as 1e-4); below 0.1 alike, 0.1 to 0.25 moderately apart, above 0.25 far apart. Null without pairs.
+     */
+    value: number | null;
+    /**
+     * Whose bins: the champion model card's score drift reference ("model card of <version>"), or "deciles" without a card.
+     */
+    bins_from: string;
+  };
+  /**
+   * Who each model would flag at each threshold, whatever the outcomes.
+   */
+  thresholds: {
+    /**
+     * One of PERFORMANCE_THRESHOLDS.
+     */
+    threshold: number;
+    /**
+     * Pairs with champion P(churn) >= threshold.
+     */
+    flagged_by_champion: number;
+    /**
+     * Pairs with challenger P(churn) >= threshold.
+     */
+    flagged_by_challenger: number;
+    /**
+     * Pairs both flag.
+     */
+    flagged_by_both: number;
+    /**
+     * flagged_by_both / flagged by either: 1 when the two flag the same customers; null when neither flags any.
+     */
+    jaccard: number | null;
+  }[];
+  labeled: {
+    /**
+     * Pairs whose served record has a CRM outcome (the matching rule of POST /outcomes).
+     */
+    rows: number;
+    /**
+     * Of them, those who churned.
+     */
+    churners: number;
+    /**
+     * The champion on the labeled pairs, as GET /monitoring/performance measures a model.
+     */
+    champion: {
+      roc_auc: {
+        /**
+         * The champion's ROC AUC on the labeled pairs (95 % interval by DeLong); null when it is undefined (no labeled pair, or one class only).
+         */
+        value: number | null;
+        /**
+         * Lower bound of its 95 % interval; null when the sample cannot give one.
+         */
+        ci_low: number | null;
+        /**
+         * Upper bound of its 95 % interval.
+         */
+        ci_high: number | null;
+      };
+      thresholds: {
+        threshold: number;
+        /**
+         * Labeled pairs this model flags (P(churn) >= threshold).
+         */
+        flagged: number;
+        precision: {
+          /**
+           * The precision: share of the flagged who churned (Wilson score interval); null when it is undefined (no labeled pair, or one class only).
+           */
+          value: number | null;
+          /**
+           * Lower bound of its 95 % interval; null when the sample cannot give one.
+           */
+          ci_low: number | null;
+          /**
+           * Upper bound of its 95 % interval.
+           */
+          ci_high: number | null;
+        };
+        recall: {
+          /**
+           * The recall: share of the churners flagged (Wilson score interval); null when it is undefined (no labeled pair, or one class only).
+           */
+          value: number | null;
+          /**
+           * Lower bound of its 95 % interval; null when the sample cannot give one.
+           */
+          ci_low: number | null;
+          /**
+           * Upper bound of its 95 % interval.
+           */
+          ci_high: number | null;
+        };
+      }[];
+    };
+    /**
+     * The challenger on the labeled pairs, as GET /monitoring/performance measures a model.
+     */
+    challenger: {
+      roc_auc: {
+        /**
+         * The challenger's ROC AUC on the labeled pairs (95 % interval by DeLong); null when it is undefined (no labeled pair, or one class only).
+         */
+        value: number | null;
+        /**
+         * Lower bound of its 95 % interval; null when the sample cannot give one.
+         */
+        ci_low: number | null;
+        /**
+         * Upper bound of its 95 % interval.
+         */
+        ci_high: number | null;
+      };
+      thresholds: {
+        threshold: number;
+        /**
+         * Labeled pairs this model flags (P(churn) >= threshold).
+         */
+        flagged: number;
+        precision: {
+          /**
+           * The precision: share of the flagged who churned (Wilson score interval); null when it is undefined (no labeled pair, or one class only).
+           */
+          value: number | null;
+          /**
+           * Lower bound of its 95 % interval; null when the sample cannot give one.
+           */
+          ci_low: number | null;
+          /**
+           * Upper bound of its 95 % interval.
+           */
+          ci_high: number | null;
+        };
+        recall: {
+          /**
+           * The recall: share of the churners flagged (Wilson score interval); null when it is undefined (no labeled pair, or one class only).
+           */
+          value: number | null;
+          /**
+           * Lower bound of its 95 % interval; null when the sample cannot give one.
+           */
+          ci_low: number | null;
+          /**
+           * Upper bound of its 95 % interval.
+           */
+          ci_high: number | null;
+        };
+      }[];
+    };
+    /**
+     * The paired comparison: both AUCs from the same rows, so their covariance narrows the interval of the difference.
+     */
+    auc_difference: {
+      /**
+       * ROC AUC of the challenger minus that of the champion, on the same labeled pairs; null without both classes.
+       */
+      value: number | null;
+      /**
+       * Lower bound of its 95 % interval (DeLong for two correlated ROC curves); null with fewer than two of either class.
+       */
+      ci_low: number | null;
+      /**
+       * Upper bound of its 95 % interval.
+       */
+      ci_high: number | null;
+      /**
+       * Two-sided p-value of "no difference in ROC AUC" (DeLong).
+       */
+      p_value: number | null;
+    };
+  };
+  /**
+   * What the paired ROC AUC difference says: too_few_labeled_rows (fewer than min_labeled_per_class churners or stayers among the labeled pairs), no_detectable_difference (its 95 % interval includes 0), challenger_better (the interval is above 0), challenger_worse (below 0).
+   */
+  verdict: 'too_few_labeled_rows' | 'no_detectable_difference' | 'challenger_better' | 'challenger_worse';
+  /**
+   * The verdict in words, and what the figures do not cover.
+   */
+  notes: string[];
+}
+
 export interface ReloadResponse {
   /**
    * reloaded: every worker swapped to the new model. failed: at least one kept its current model.

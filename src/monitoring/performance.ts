@@ -70,6 +70,24 @@ export function wilsonInterval(successes: number, trials: number): Interval | nu
 }
 
 /**
+ * Precision and recall at a threshold with their Wilson intervals, by the churn API's rule
+ * (prediction-mapping.ts): flagged when the unrounded probability is at least the threshold.
+ */
+export function precisionRecallAt(probabilities: readonly number[], churned: readonly boolean[], threshold: number): { flagged: number; precision: Interval | null; recall: Interval | null } {
+  let flagged = 0;
+  let hits = 0;
+  let churners = 0;
+  probabilities.forEach((probability, i) => {
+    if (churned[i]) churners += 1;
+    if (probability >= threshold) {
+      flagged += 1;
+      if (churned[i]) hits += 1;
+    }
+  });
+  return { flagged, precision: wilsonInterval(hits, flagged), recall: wilsonInterval(hits, churners) };
+}
+
+/**
  * Mean log loss as sklearn's log_loss(y, p, eps=1e-15) computes it: p clipped, the pair
  * (1 − p, p) renormalised to sum 1, minus the log of the side that happened.
  */
@@ -166,18 +184,8 @@ function measured(labeled: Labeled, thresholds: readonly number[], card: Holdout
     brier: { value: count ? brierScore(probabilities, churned) : null, holdout: card?.holdout_metrics.brier_score ?? null },
     calibration: calibration(labeled, card, edges),
     thresholds: thresholds.map((threshold) => {
-      // The churn API's rule (prediction-mapping.ts): flagged when the unrounded probability is at least the threshold.
-      let flagged = 0;
-      let hits = 0;
-      probabilities.forEach((probability, i) => {
-        if (probability >= threshold) {
-          flagged += 1;
-          if (churned[i]) hits += 1;
-        }
-      });
+      const { flagged, precision, recall } = precisionRecallAt(probabilities, churned, threshold);
       const point = card?.operating_points.find((candidate) => candidate.threshold === threshold);
-      const precision = wilsonInterval(hits, flagged);
-      const recall = wilsonInterval(hits, churners);
       return {
         threshold,
         flagged,

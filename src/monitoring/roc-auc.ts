@@ -27,26 +27,38 @@ export function midranks(values: readonly number[]): Float64Array {
   return ranks;
 }
 
-function sampleVariance(values: Float64Array): number {
-  let mean = 0;
-  for (const value of values) mean += value;
-  mean /= values.length;
-  let squares = 0;
-  for (const value of values) squares += (value - mean) ** 2;
-  return squares / (values.length - 1);
+/** The sample covariance (n − 1 in the denominator) of two equally long series; with a == b, the sample variance. */
+export function sampleCovariance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let meanA = 0;
+  let meanB = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    meanA += a[i]!;
+    meanB += b[i]!;
+  }
+  meanA /= a.length;
+  meanB /= b.length;
+  let products = 0;
+  for (let i = 0; i < a.length; i += 1) products += (a[i]! - meanA) * (b[i]! - meanB);
+  return products / (a.length - 1);
 }
 
 /**
- * ROC AUC with DeLong's 95 % interval, by the fast midrank algorithm of Sun & Xu (2014, IEEE
- * Signal Processing Letters 21(11)): with X the m churners' scores and Y the n stayers',
+ * DeLong's structural components of one model's scores, by the fast midrank algorithm of Sun & Xu
+ * (2014, IEEE Signal Processing Letters 21(11)): with X the m churners' scores and Y the n stayers',
  *   AUC = (Σ rank of X in X∪Y − m(m+1)/2) / (m n);
  *   V10_i = (rank of X_i in X∪Y − rank of X_i in X) / n   (the share of stayers X_i outranks);
- *   V01_j = 1 − (rank of Y_j in X∪Y − rank of Y_j in Y) / m;
- *   Var(AUC) = s²(V10)/m + s²(V01)/n.
- * The bounds are clipped to [0, 1]. With fewer than two of either class there is no sample
- * variance: the bounds are null. Undefined (with the reason left to the caller) without both.
+ *   V01_j = 1 − (rank of Y_j in X∪Y − rank of Y_j in Y) / m.
+ * The churners and stayers keep the order of `scores`, so two models scored on the same rows give
+ * components that pair up index by index (the paired comparison's covariance needs that).
+ * Undefined without both classes.
  */
-export function rocAucDeLong(scores: readonly number[], churned: readonly boolean[]): Interval | undefined {
+export interface DeLongComponents {
+  auc: number;
+  v10: Float64Array;
+  v01: Float64Array;
+}
+
+export function deLongComponents(scores: readonly number[], churned: readonly boolean[]): DeLongComponents | undefined {
   const positives = scores.filter((_, index) => churned[index]);
   const negatives = scores.filter((_, index) => !churned[index]);
   const m = positives.length;
@@ -58,13 +70,28 @@ export function rocAucDeLong(scores: readonly number[], churned: readonly boolea
   // Ranks are multiples of 1/2 and their sum is exact in a double: the AUC is sklearn's to the last bits.
   let rankSum = 0;
   for (let i = 0; i < m; i += 1) rankSum += combined[i]!;
-  const value = (rankSum - (m * (m + 1)) / 2) / (m * n);
-  if (m < 2 || n < 2) return { value, ci_low: null, ci_high: null };
+  const auc = (rankSum - (m * (m + 1)) / 2) / (m * n);
   const v10 = new Float64Array(m);
   for (let i = 0; i < m; i += 1) v10[i] = (combined[i]! - withinPositives[i]!) / n;
   const v01 = new Float64Array(n);
   for (let j = 0; j < n; j += 1) v01[j] = 1 - (combined[m + j]! - withinNegatives[j]!) / m;
-  const standardError = Math.sqrt(sampleVariance(v10) / m + sampleVariance(v01) / n);
+  return { auc, v10, v01 };
+}
+
+/**
+ * ROC AUC with DeLong's 95 % interval: Var(AUC) = s²(V10)/m + s²(V01)/n over the structural
+ * components (deLongComponents). The bounds are clipped to [0, 1]. With fewer than two of either
+ * class there is no sample variance: the bounds are null. Undefined (with the reason left to the
+ * caller) without both classes.
+ */
+export function rocAucDeLong(scores: readonly number[], churned: readonly boolean[]): Interval | undefined {
+  const components = deLongComponents(scores, churned);
+  if (!components) return undefined;
+  const { auc: value, v10, v01 } = components;
+  const m = v10.length;
+  const n = v01.length;
+  if (m < 2 || n < 2) return { value, ci_low: null, ci_high: null };
+  const standardError = Math.sqrt(sampleCovariance(v10, v10) / m + sampleCovariance(v01, v01) / n);
   return { value, ci_low: Math.max(0, value - Z_95 * standardError), ci_high: Math.min(1, value + Z_95 * standardError) };
 }
 

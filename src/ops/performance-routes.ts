@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import { ValidationErrorResponse } from '../schemas/errors.js';
-import { PerformanceQuery, PerformanceReport } from '../schemas/performance.js';
-import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
+import { PerformanceQuery, PerformanceReport, WINDOW_422 } from '../schemas/performance.js';
+import { sharedRef } from '../schemas/shared-ref.js';
 
 /**
  * GET /monitoring/performance: measured and estimated performance of each model version over a
@@ -22,12 +21,7 @@ const performanceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: PerformanceQuery,
         response: {
           200: { ...sharedRef(PerformanceReport), description: 'One entry per model version that made predictions in the window.' },
-          422: jsonResponse(ValidationErrorResponse, 'since or until is not an ISO 8601 date-time, or the window does not end after it starts.', {
-            statusCode: 422,
-            error: 'Unprocessable Entity',
-            message: 'since: Value error, since must be before until (2026-11-01T00:00:00.000Z).',
-            detail: [{ type: 'value_error', loc: ['querystring', 'since'], msg: 'Value error, since must be before until (2026-11-01T00:00:00.000Z)', input: '2026-12-01T00:00:00Z' }],
-          }),
+          422: WINDOW_422,
         },
       },
     },

@@ -3,7 +3,8 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { PredictionLogUnavailableError } from '../errors.js';
-import type { ScoredOutcomeSource } from '../monitoring/performance.js';
+import type { PairedScoreSource } from '../monitoring/comparison.js';
+import type { OutcomeWindow, ScoredOutcomeSource } from '../monitoring/performance.js';
 import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
 import { openPredictionLogStore } from '../prediction-log/open-store.js';
 import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
@@ -42,21 +43,31 @@ export interface PredictionLogAccess {
 }
 
 /**
- * The prediction log's scored outcomes as the performance report reads them (undefined while the
- * log is off). The store is looked up at each call, so it may open after the start; a store that
- * is not open or fails is a 503 with retry-after, its cause logged.
+ * A read of the prediction log as a monitor's source (undefined while the log is off). The store
+ * is looked up at each call, so it may open after the start; a store that is not open or fails is
+ * a 503 with retry-after, its cause logged.
  */
-export function scoredOutcomeSource(app: FastifyInstance, config: Pick<Config, 'PREDICTION_LOG'>): ScoredOutcomeSource | undefined {
+function storeSource<T>(app: FastifyInstance, config: Pick<Config, 'PREDICTION_LOG'>, read: (store: PredictionLogStore, window: OutcomeWindow) => Promise<T>): ((window: OutcomeWindow) => Promise<T>) | undefined {
   if (!config.PREDICTION_LOG) return undefined;
   return async (window) => {
     const store = app.predictionLog.store;
     if (store === undefined) throw new PredictionLogUnavailableError({ cause: new Error('the prediction log store is not open yet') });
     try {
-      return await store.scoredOutcomes(window);
+      return await read(store, window);
     } catch (error) {
       throw new PredictionLogUnavailableError({ cause: error });
     }
   };
+}
+
+/** The prediction log's scored outcomes, as the performance report reads them. */
+export function scoredOutcomeSource(app: FastifyInstance, config: Pick<Config, 'PREDICTION_LOG'>): ScoredOutcomeSource | undefined {
+  return storeSource(app, config, (store, window) => store.scoredOutcomes(window));
+}
+
+/** The prediction log's paired scores (champion and challenger on the same rows), as the comparison reads them. */
+export function pairedScoreSource(app: FastifyInstance, config: Pick<Config, 'PREDICTION_LOG'>): PairedScoreSource | undefined {
+  return storeSource(app, config, (store, window) => store.pairedScores(window));
 }
 
 /**

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import type { PairedScore } from '../monitoring/comparison.js';
+import { pairedScoresQuery, rowToPairedScore } from './paired-scores.js';
 import {
   matchedOutcomesQuery,
   numberedPlaceholders,
@@ -130,6 +132,12 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     const { sql, params } = scoredOutcomesQuery(window);
     const { rows } = await this.#pool.query<Record<string, unknown>>(numberedPlaceholders(sql), params);
     return rows.map(rowToScoredOutcome);
+  }
+
+  async pairedScores(window: OutcomeWindow): Promise<PairedScore[]> {
+    const { sql, params } = pairedScoresQuery(window);
+    const { rows } = await this.#pool.query<Record<string, unknown>>(numberedPlaceholders(sql), params);
+    return rows.map(rowToPairedScore);
   }
 
   async deleteRecordedBefore(cutoff: Date): Promise<number> {

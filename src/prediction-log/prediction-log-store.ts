@@ -1,6 +1,7 @@
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
 import type { OutcomeWindow, ScoredOutcome } from '../monitoring/performance.js';
+import type { PairedScore } from '../monitoring/comparison.js';
 
 /** One prediction served, as the log keeps it. */
 export interface PredictionRecord {
@@ -80,6 +81,12 @@ export interface PredictionLogStore {
    * (the matching rule is in src/prediction-log/outcomes.ts), or null.
    */
   scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]>;
+  /**
+   * Every row scored by both a champion and a challenger whose served record was recorded in
+   * [since, until), oldest first: both scores, which one answered, and the outcome that labels the
+   * served record (src/prediction-log/paired-scores.ts).
+   */
+  pairedScores(window: OutcomeWindow): Promise<PairedScore[]>;
   /** Deletes records older than `cutoff`; answers how many went. */
   deleteRecordedBefore(cutoff: Date): Promise<number>;
   /**

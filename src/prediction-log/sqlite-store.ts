@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import type { PairedScore } from '../monitoring/comparison.js';
+import { pairedScoresQuery, rowToPairedScore } from './paired-scores.js';
 import {
   matchedOutcomesQuery,
   outcomeCounts,
@@ -120,6 +122,10 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
 
   async scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]> {
     return this.#all(scoredOutcomesQuery(window)).map(rowToScoredOutcome);
+  }
+
+  async pairedScores(window: OutcomeWindow): Promise<PairedScore[]> {
+    return this.#all(pairedScoresQuery(window)).map(rowToPairedScore);
   }
 
   #all({ sql, params }: SqlQuery): Record<string, unknown>[] {

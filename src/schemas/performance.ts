@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ValidationErrorResponse } from './errors.js';
+import { jsonResponse } from './shared-ref.js';
 
 const OrNull = (description: string) => Type.Union([Type.Number(), Type.Null()], { description });
 const Holdout = (what: string) => OrNull(`The model card's hold-out ${what}, for comparison; null when this version is not the served model's card (or the card has no such figure).`);
@@ -103,3 +105,11 @@ export const PerformanceQuery = Type.Object(
   },
 );
 export type PerformanceQuery = Static<typeof PerformanceQuery>;
+
+/** The 422 of a window query (since, until), as every report over a window of the prediction log answers it. */
+export const WINDOW_422 = jsonResponse(ValidationErrorResponse, 'since or until is not an ISO 8601 date-time, or the window does not end after it starts.', {
+  statusCode: 422,
+  error: 'Unprocessable Entity',
+  message: 'since: Value error, since must be before until (2026-11-01T00:00:00.000Z).',
+  detail: [{ type: 'value_error', loc: ['querystring', 'since'], msg: 'Value error, since must be before until (2026-11-01T00:00:00.000Z)', input: '2026-12-01T00:00:00Z' }],
+});

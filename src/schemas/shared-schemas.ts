@@ -1,5 +1,6 @@
 import { ReloadResponse } from './admin.js';
 import { BatchPredictionResponse } from './batch.js';
+import { ComparisonReport } from './comparison.js';
 import { CustomerFeatures } from './customer-features.js';
 import { DriftReport } from './drift.js';
 import { ErrorResponse, ValidationErrorResponse } from './errors.js';
@@ -40,6 +41,7 @@ export const SHARED_SCHEMAS = [
   OutcomesRequest,
   OutcomesResponse,
   PerformanceReport,
+  ComparisonReport,
   ValidationErrorResponse,
   ErrorResponse,
   ServerMetadataResponse,
