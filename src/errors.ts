@@ -142,3 +142,17 @@ export class RateLimitedError extends ServiceError {
     this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }
+
+/**
+ * A route that reads or writes the prediction log's store while it is not connected (PostgreSQL
+ * still unreachable, or reached but failing) or switched off. Predictions never raise it: they
+ * only append to the log's buffer.
+ */
+export class PredictionLogUnavailableError extends ServiceError {
+  override name = 'PredictionLogUnavailableError';
+  readonly statusCode = 503;
+  override readonly headers = { 'retry-after': '5' };
+  constructor(readonly state: string) {
+    super(state === 'disabled' ? 'The prediction log is switched off on this server (PREDICTION_LOG=false).' : `The prediction log's store is not connected (${state}); retry shortly.`);
+  }
+}

@@ -1,36 +1,88 @@
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
-import { openPredictionLogStore } from '../prediction-log/open-store.js';
+import { PredictionLogUnavailableError } from '../errors.js';
+import { createPredictionLogStore } from '../prediction-log/open-store.js';
+import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
 import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
 import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
+import { PredictionLogStoreConnection, type PredictionLogState } from '../prediction-log/store-connection.js';
 
-/**
- * The bound on what the log may cost a prediction: recording is an append to an in-memory buffer
- * of at most this many records (about 1 KB each); a slow or down store never makes a caller wait.
- */
-export const PREDICTION_LOG_MAX_BUFFERED = 10_000;
-/** Records per insert, at most. */
+/** Records per insert, at most (fewer when PREDICTION_LOG_MAX_BUFFERED is smaller). */
 export const PREDICTION_LOG_MAX_BATCH = 500;
 /** A partial batch is written after this; a failed write is retried after it too. */
 export const PREDICTION_LOG_FLUSH_INTERVAL_MS = 1_000;
 /** How long the drain at shutdown may wait for the store, at most (and never more than half of SHUTDOWN_TIMEOUT_MS). */
 export const PREDICTION_LOG_DRAIN_TIMEOUT_MS = 5_000;
+/** How long the start waits for the first migration attempt of PostgreSQL before it goes on without it. */
+export const PREDICTION_LOG_START_WAIT_MS = 3_000;
+/** Back-off between migration attempts while PostgreSQL cannot be reached: doubling from the first to the last. */
+export const PREDICTION_LOG_RETRY_DELAY_MS = { initial: 250, max: 5_000 } as const;
 const RETENTION_CHECK_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+
+/** What routes and probes may ask of the prediction log. */
+export interface PredictionLogAccess {
+  readonly state: PredictionLogState | 'disabled';
+  /** True when the store can be used now; routes that need it answer 503 otherwise. */
+  readonly ready: boolean;
+  readonly storeKind: PredictionLogStore['kind'] | undefined;
+  /** Records buffered or being written now. */
+  readonly buffered: number;
+  /** The store, when it is up: throws PredictionLogUnavailableError (503) otherwise. */
+  store(): PredictionLogStore;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    predictionLog: PredictionLogAccess;
+  }
+}
+
+const DISABLED: PredictionLogAccess = {
+  state: 'disabled',
+  ready: false,
+  storeKind: undefined,
+  buffered: 0,
+  store: () => {
+    throw new PredictionLogUnavailableError('disabled');
+  },
+};
 
 /**
  * The prediction log: every prediction the data plane serves, any protocol, is recorded by an
  * observer into a bounded buffer and written in batches to SQLite (DATA_DIR) or PostgreSQL
- * (DATABASE_URL). The schema is migrated before the app is ready (a newer one stops the start);
- * old records are deleted in the background; closing the app drains the buffer into the store.
+ * (DATABASE_URL). The store never stops predictions: PostgreSQL that cannot be reached at start is
+ * migrated in the background (see PredictionLogStoreConnection) while records wait in the buffer.
+ * What does stop the start: a schema newer than this code knows (when the database is reached
+ * during the start), and a SQLite file that cannot be opened (a misconfigured volume is loud).
+ * Old records are deleted in the background; closing the app drains the buffer into the store.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    if (!config.PREDICTION_LOG) return;
-    const store = await openPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
-    app.log.info({ store: store.kind, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log ready');
+    if (!config.PREDICTION_LOG) {
+      app.decorate('predictionLog', DISABLED);
+      return;
+    }
+    const store = createPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+
+    const storeUp = new Gauge({
+      name: 'churn_prediction_log_store_up',
+      help: 'Whether the prediction log store is migrated and its last contact worked (1), or not (0: connecting, down, or a newer schema). Predictions are served either way.',
+      registers: [app.metrics.registry],
+      // Over WORKERS=N processes: 0 when any worker cannot reach the store.
+      aggregator: 'min',
+    });
+    storeUp.set(0);
+    const connection = new PredictionLogStoreConnection({
+      store,
+      log: app.log,
+      initialRetryDelayMs: PREDICTION_LOG_RETRY_DELAY_MS.initial,
+      maxRetryDelayMs: PREDICTION_LOG_RETRY_DELAY_MS.max,
+      onStateChange: (state) => storeUp.set(state === 'up' ? 1 : 0),
+      onConnected: () => void enforceRetention(),
+    });
 
     const dropped = new Counter({
       name: 'churn_prediction_log_dropped_total',
@@ -39,35 +91,67 @@ export default fp<{ config: Config }>(
       registers: [app.metrics.registry],
     });
     const writer = new PredictionLogWriter({
-      store,
-      maxBuffered: PREDICTION_LOG_MAX_BUFFERED,
-      maxBatch: PREDICTION_LOG_MAX_BATCH,
+      store: connection,
+      maxBuffered: config.PREDICTION_LOG_MAX_BUFFERED,
+      maxBatch: Math.min(PREDICTION_LOG_MAX_BATCH, config.PREDICTION_LOG_MAX_BUFFERED),
       flushIntervalMs: PREDICTION_LOG_FLUSH_INTERVAL_MS,
       onDropped: (count, reason) => dropped.inc({ reason }, count),
       log: app.log,
     });
-    app.dataPlane.observe(predictionRecorder(writer, { modelName: config.MODEL_NAME, thresholds: thresholdsFrom(config) }));
+    new Gauge({
+      name: 'churn_prediction_log_buffered',
+      help: 'Prediction log records waiting in memory for the store, or being written now.',
+      registers: [app.metrics.registry],
+      collect() {
+        this.set(writer.pending);
+      },
+    });
 
     const enforceRetention = () => {
       const cutoff = new Date(Date.now() - config.PREDICTION_LOG_RETENTION_DAYS * DAY_MS);
-      return store
-        .deleteRecordedBefore(cutoff)
+      return connection
+        .use((migrated) => migrated.deleteRecordedBefore(cutoff))
         .then((deleted) => {
           if (deleted > 0) app.log.info({ deleted, cutoff }, 'prediction log: old predictions deleted');
         })
         // A background job: its failure is logged, never an unhandled rejection; the next check retries.
         .catch((error: unknown) => app.log.error({ err: error }, 'prediction log: deleting old predictions failed'));
     };
-    // Once before the app is ready (the store was just reached), then in the background.
-    await enforceRetention();
-    const retentionTimer = setInterval(() => void enforceRetention(), RETENTION_CHECK_INTERVAL_MS);
+    const retentionTimer = setInterval(() => {
+      if (connection.state !== 'connecting' && connection.state !== 'incompatible') void enforceRetention();
+    }, RETENTION_CHECK_INTERVAL_MS);
     retentionTimer.unref();
+
+    try {
+      await connection.start(PREDICTION_LOG_START_WAIT_MS);
+    } catch (error) {
+      clearInterval(retentionTimer);
+      await writer.drain(0);
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
+    app.log.info({ store: store.kind, state: connection.state, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log on');
+
+    app.decorate('predictionLog', {
+      get state() {
+        return connection.state;
+      },
+      get ready() {
+        return connection.ready;
+      },
+      storeKind: store.kind,
+      get buffered() {
+        return writer.pending;
+      },
+      store: () => connection.store(),
+    } satisfies PredictionLogAccess);
+    app.dataPlane.observe(predictionRecorder(writer, { modelName: config.MODEL_NAME, thresholds: thresholdsFrom(config) }));
 
     // Closing writes what the buffer holds, then releases the store.
     app.addHook('onClose', async () => {
       clearInterval(retentionTimer);
       await writer.drain(Math.min(PREDICTION_LOG_DRAIN_TIMEOUT_MS, config.SHUTDOWN_TIMEOUT_MS / 2));
-      await store.close();
+      await connection.close();
     });
   },
   { name: 'prediction-log', dependencies: ['data-plane', 'metrics'] },

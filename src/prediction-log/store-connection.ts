@@ -1,0 +1,165 @@
+import { PredictionLogUnavailableError } from '../errors.js';
+import { SchemaNewerError } from './migrations.js';
+import type { PredictionLogStore, PredictionRecord } from './prediction-log-store.js';
+
+/**
+ * Where the prediction log's store stands:
+ * - `connecting`: not migrated yet (PostgreSQL unreachable at start); attempts go on with back-off;
+ * - `up`: migrated, and the last contact (a write, the migration, a retention check) worked;
+ * - `down`: migrated once, but the last contact failed (the database went away); the writer retries;
+ * - `incompatible`: the database has a schema newer than this code knows; never retried.
+ */
+export type PredictionLogState = 'connecting' | 'up' | 'down' | 'incompatible';
+
+export interface ConnectionLog {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+  fatal(details: object, message: string): void;
+}
+
+export interface StoreConnectionOptions {
+  store: PredictionLogStore;
+  log: ConnectionLog;
+  /** First wait after a failed migration attempt; each further failure doubles it, up to `maxRetryDelayMs`. */
+  initialRetryDelayMs: number;
+  maxRetryDelayMs: number;
+  /** Told each time the state changes (a gauge). */
+  onStateChange?: (state: PredictionLogState) => void;
+  /** Told once the store is migrated (the retention check runs then). */
+  onConnected?: () => void;
+}
+
+/**
+ * The prediction log's store as the rest of the app sees it while it may not be reachable yet.
+ * `start` makes the first attempt to migrate; PostgreSQL that cannot be reached then leaves the
+ * service starting anyway, and migration goes on in the background with back-off (one log line
+ * when the episode starts, one when it ends). The writer writes through `insert`, which refuses
+ * until the store is migrated, so records wait in the writer's bounded buffer meanwhile. A schema
+ * newer than this code knows is never retried.
+ */
+export class PredictionLogStoreConnection {
+  readonly #options: StoreConnectionOptions;
+  #state: PredictionLogState = 'connecting';
+  #migrated = false;
+  #attempts = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Why the last migration attempt failed: what `start` rejects with. */
+  #lastError: unknown;
+
+  constructor(options: StoreConnectionOptions) {
+    this.#options = options;
+  }
+
+  get kind(): PredictionLogStore['kind'] {
+    return this.#options.store.kind;
+  }
+
+  get state(): PredictionLogState {
+    return this.#state;
+  }
+
+  /** True when routes that read or write the store can use it now. */
+  get ready(): boolean {
+    return this.#state === 'up';
+  }
+
+  /** The store, for routes that need it: throws PredictionLogUnavailableError (503) unless it is up. */
+  store(): PredictionLogStore {
+    if (this.#state !== 'up') throw new PredictionLogUnavailableError(this.#state);
+    return this.#options.store;
+  }
+
+  /**
+   * The first migration attempt. Resolves once it worked, or, for a store worth retrying
+   * (PostgreSQL), once it failed or `waitMs` passed without an answer: the service starts and the
+   * attempts go on in the background. Rejects when the schema is newer than this code knows, and
+   * for SQLite on any failure: a local file that cannot be opened or migrated is a misconfigured
+   * volume, which waiting does not fix.
+   */
+  async start(waitMs: number): Promise<void> {
+    const first = this.#attempt();
+    if (this.kind === 'sqlite') {
+      if (!(await first)) throw this.#lastError;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<'waited'>((resolve) => (timer = setTimeout(() => resolve('waited'), waitMs)));
+    try {
+      await Promise.race([first, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#state === 'incompatible') throw this.#lastError;
+  }
+
+  /** For the writer: a batch for the store, refused until it is migrated (the writer keeps the batch and retries). */
+  async insert(records: readonly PredictionRecord[]): Promise<void> {
+    if (!this.#migrated) throw new PredictionLogUnavailableError(this.#state);
+    try {
+      await this.#options.store.insert(records);
+    } catch (error) {
+      this.#setState('down');
+      throw error;
+    }
+    this.#setState('up');
+  }
+
+  /** Runs `work` on the store when it is migrated, and notes whether the contact worked. */
+  async use<T>(work: (store: PredictionLogStore) => Promise<T>): Promise<T> {
+    if (!this.#migrated) throw new PredictionLogUnavailableError(this.#state);
+    try {
+      const result = await work(this.#options.store);
+      this.#setState('up');
+      return result;
+    } catch (error) {
+      this.#setState('down');
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    await this.#options.store.close();
+  }
+
+  /** One migration attempt; answers whether it worked. Schedules the next one after a retryable failure. */
+  async #attempt(): Promise<boolean> {
+    this.#attempts += 1;
+    try {
+      await this.#options.store.migrate();
+    } catch (error) {
+      this.#lastError = error;
+      if (error instanceof SchemaNewerError) {
+        this.#options.log.fatal({ err: error }, `prediction log: ${error.message}; nothing is written to this store`);
+        this.#setState('incompatible');
+        return false;
+      }
+      if (this.kind === 'sqlite' || this.#closed) return false;
+      const delay = Math.min(this.#options.initialRetryDelayMs * 2 ** (this.#attempts - 1), this.#options.maxRetryDelayMs);
+      if (this.#attempts === 1) {
+        this.#options.log.error(
+          { err: error, store: this.kind, maxRetryDelayMs: this.#options.maxRetryDelayMs },
+          'prediction log: the store cannot be reached or migrated; predictions are served and buffered, and the store is retried in the background',
+        );
+      }
+      this.#retryTimer = setTimeout(() => void this.#attempt(), delay);
+      // Retrying must never keep a process alive that has nothing else to do.
+      this.#retryTimer.unref();
+      return false;
+    }
+    this.#migrated = true;
+    this.#setState('up');
+    this.#options.log.info({ store: this.kind, attempts: this.#attempts }, 'prediction log: store connected and migrated');
+    this.#options.onConnected?.();
+    return true;
+  }
+
+  #setState(state: PredictionLogState): void {
+    if (this.#state === state || this.#state === 'incompatible') return;
+    this.#state = state;
+    this.#options.onStateChange?.(state);
+  }
+}
