@@ -58,10 +58,12 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const models = spiedChurnModels(modelOptions(config));
   const app = await buildApp({ config, logStream, modelLoader: models.loader });
   if (dataDir) app.addHook('onClose', async () => rmSync(dataDir, { recursive: true, force: true }));
-  await app.ready().catch((error: unknown) => {
+  try {
+    await app.ready();
+  } catch (error) {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     throw error;
-  });
+  }
   return { app, logs, predict: models.predict };
 }
 
