@@ -9,7 +9,7 @@ import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
 import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
 import { PredictionLogStoreConnection, type PredictionLogState } from '../prediction-log/store-connection.js';
 
-/** Records per insert, at most (fewer when PREDICTION_LOG_MAX_BUFFERED is smaller). */
+/** Records per insert, at most (a quarter of PREDICTION_LOG_MAX_BUFFERED when that is below 2000). */
 export const PREDICTION_LOG_MAX_BATCH = 500;
 /** A partial batch is written after this; a failed write is retried after it too. */
 export const PREDICTION_LOG_FLUSH_INTERVAL_MS = 1_000;
@@ -93,7 +93,9 @@ export default fp<{ config: Config }>(
     const writer = new PredictionLogWriter({
       store: connection,
       maxBuffered: config.PREDICTION_LOG_MAX_BUFFERED,
-      maxBatch: Math.min(PREDICTION_LOG_MAX_BATCH, config.PREDICTION_LOG_MAX_BUFFERED),
+      // A write in flight holds its batch's room in the buffer: at most a quarter of it, so a small
+      // buffer still takes new records while a batch is written.
+      maxBatch: Math.min(PREDICTION_LOG_MAX_BATCH, Math.floor(config.PREDICTION_LOG_MAX_BUFFERED / 4)),
       flushIntervalMs: PREDICTION_LOG_FLUSH_INTERVAL_MS,
       onDropped: (count, reason) => dropped.inc({ reason }, count),
       log: app.log,
