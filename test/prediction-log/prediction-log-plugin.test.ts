@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { PredictionLogUnavailableError } from '../../src/errors.js';
@@ -148,6 +149,24 @@ describe('prediction log plugin', () => {
     try {
       expect((await app.inject({ method: 'GET', url: '/health/ready' })).json().prediction_log).toEqual({ state: 'disabled', store: null, buffered: 0 });
       expect(() => app.predictionLog.store()).toThrow(expect.objectContaining({ statusCode: 503, message: expect.stringContaining('PREDICTION_LOG=false') }));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a backup with VACUUM INTO while the service runs holds every record written (docs/operations.md)', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'prediction-log-app-'));
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent', DATA_DIR: dataDir });
+    try {
+      for (let index = 0; index < 3; index += 1) expect((await postJson(app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
+      await vi.waitFor(() => expect(app.predictionLog.buffered).toBe(0), { timeout: 5_000, interval: 20 });
+      // Another connection, as sqlite3 in a sidecar would open it, while the service holds the file open in WAL mode.
+      const live = new DatabaseSync(join(dataDir, SQLITE_FILE_NAME));
+      live.exec(`VACUUM INTO '${join(dataDir, 'backup.sqlite')}'`);
+      live.close();
+      const backup = new DatabaseSync(join(dataDir, 'backup.sqlite'), { readOnly: true });
+      expect(backup.prepare('SELECT count(*) AS count FROM predictions').get()).toEqual({ count: 3 });
+      backup.close();
     } finally {
       await app.close();
     }
