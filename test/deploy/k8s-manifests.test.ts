@@ -468,7 +468,8 @@ describe('deploy/k8s: the manifests agree with each other, the Dockerfile and th
 describe('deploy/k8s: probe and metrics paths are routes of the app, ConfigMap keys are config variables (needs /health/live, /health/ready, /metrics, DRAIN_DELAY_MS, SHUTDOWN_TIMEOUT_MS in src/)', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
-    app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }) });
+    // Only the routes matter here: no prediction log, so no ./data in the repository.
+    app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'false' }) });
   });
   afterAll(async () => app?.close());
 
