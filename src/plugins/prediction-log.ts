@@ -7,7 +7,8 @@ import { createPredictionLogStore } from '../prediction-log/open-store.js';
 import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
 import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
 import { PredictionLogWriter } from '../prediction-log/prediction-log-writer.js';
-import { PredictionLogStoreConnection, type PredictionLogState } from '../prediction-log/store-connection.js';
+import { SchemaNewerError } from '../prediction-log/migrations.js';
+import { PredictionLogStartError, PredictionLogStoreConnection, type PredictionLogState } from '../prediction-log/store-connection.js';
 
 /** Records per insert, at most (a quarter of PREDICTION_LOG_MAX_BUFFERED when that is below 2000). */
 export const PREDICTION_LOG_MAX_BATCH = 500;
@@ -50,6 +51,23 @@ const DISABLED: PredictionLogAccess = {
   },
 };
 
+/** The store, or a start error naming DATA_DIR when its SQLite file cannot be created or opened. */
+function openStore(config: Config): PredictionLogStore {
+  try {
+    return createPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+  } catch (error) {
+    throw unusableDataDir(config, error);
+  }
+}
+
+function unusableDataDir(config: Config, error: unknown): PredictionLogStartError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PredictionLogStartError(
+    `prediction log: DATA_DIR ${config.DATA_DIR} cannot be used (${reason}); mount a directory the service user can write there, or set PREDICTION_LOG=false`,
+    { cause: error },
+  );
+}
+
 /**
  * The prediction log: every prediction the data plane serves, any protocol, is recorded by an
  * observer into a bounded buffer and written in batches to SQLite (DATA_DIR) or PostgreSQL
@@ -65,7 +83,7 @@ export default fp<{ config: Config }>(
       app.decorate('predictionLog', DISABLED);
       return;
     }
-    const store = createPredictionLogStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+    const store = openStore(config);
 
     const storeUp = new Gauge({
       name: 'churn_prediction_log_store_up',
@@ -130,7 +148,7 @@ export default fp<{ config: Config }>(
       clearInterval(retentionTimer);
       await writer.drain(0);
       await connection.close().catch(() => undefined);
-      throw error;
+      throw error instanceof SchemaNewerError ? new PredictionLogStartError(error.message) : unusableDataDir(config, error);
     }
     app.log.info({ store: store.kind, state: connection.state, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log on');
 

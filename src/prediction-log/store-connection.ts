@@ -3,6 +3,14 @@ import { SchemaNewerError } from './migrations.js';
 import type { PredictionLogStore, PredictionRecord } from './prediction-log-store.js';
 
 /**
+ * The prediction log cannot start for a reason an operator must fix (an unusable DATA_DIR, a schema
+ * newer than this release knows): the start fails with this message as its one line.
+ */
+export class PredictionLogStartError extends Error {
+  override name = 'PredictionLogStartError';
+}
+
+/**
  * Where the prediction log's store stands:
  * - `connecting`: not migrated yet (PostgreSQL unreachable at start); attempts go on with back-off;
  * - `up`: migrated, and the last contact (a write, the migration, a retention check) worked;
@@ -45,6 +53,8 @@ export class PredictionLogStoreConnection {
   #attempts = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Set once `start` has answered: a newer schema found after that is logged here, since no start is left to fail. */
+  #startAnswered = false;
   /** Why the last migration attempt failed: what `start` rejects with. */
   #lastError: unknown;
 
@@ -79,6 +89,14 @@ export class PredictionLogStoreConnection {
    * volume, which waiting does not fix.
    */
   async start(waitMs: number): Promise<void> {
+    try {
+      await this.#firstAttempt(waitMs);
+    } finally {
+      this.#startAnswered = true;
+    }
+  }
+
+  async #firstAttempt(waitMs: number): Promise<void> {
     const first = this.#attempt();
     if (this.kind === 'sqlite') {
       if (!(await first)) throw this.#lastError;
@@ -133,7 +151,7 @@ export class PredictionLogStoreConnection {
     } catch (error) {
       this.#lastError = error;
       if (error instanceof SchemaNewerError) {
-        this.#options.log.fatal({ err: error }, `prediction log: ${error.message}; nothing is written to this store`);
+        if (this.#startAnswered) this.#options.log.fatal({ err: error }, `${error.message}; nothing is written to this store, predictions are still served`);
         this.#setState('incompatible');
         return false;
       }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -112,6 +112,23 @@ describe('prediction log on SQLite, the default', () => {
   });
 });
 
+describe('prediction log start failures an operator must fix', () => {
+  it('a DATA_DIR that cannot be created stops the start: exit code 1 and one line that names it and the way out', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'churn-log-unusable-'));
+    try {
+      const aFile = join(directory, 'a-file');
+      writeFileSync(aFile, '');
+      const server = startServer({ DATA_DIR: join(aFile, 'data'), LOG_LEVEL: 'error' }, await freePort());
+      expect(await server.exited).toBe(1);
+      const lines = server.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: expect.stringMatching(/^prediction log: DATA_DIR .*a-file\/data cannot be used \(ENOTDIR.*set PREDICTION_LOG=false$/) });
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!HAS_POSTGRES && !REQUIRE_TOOLS)('prediction log on a PostgreSQL that goes away', () => {
   let postgres: PrivatePostgres;
   const servers: ServerProcess[] = [];
@@ -125,7 +142,7 @@ describe.skipIf(!HAS_POSTGRES && !REQUIRE_TOOLS)('prediction log on a PostgreSQL
   beforeAll(async () => {
     postgres = await PrivatePostgres.create();
     await postgres.start();
-    for (const database of ['down_at_start', 'restart', 'killed']) await postgres.createDatabase(database);
+    for (const database of ['down_at_start', 'restart', 'killed', 'newer']) await postgres.createDatabase(database);
     await postgres.stop('fast');
   }, 60_000);
   afterAll(async () => {
@@ -164,6 +181,18 @@ describe.skipIf(!HAS_POSTGRES && !REQUIRE_TOOLS)('prediction log on a PostgreSQL
     await stopped(second);
     expect(await postgres.count('restart', 'predictions')).toBe(13);
   }, 90_000);
+
+  it('a schema newer than the service knows stops the start when PostgreSQL answers then, with one line naming both versions', async () => {
+    if (!postgres.running) await postgres.start();
+    await postgres.run('newer', 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)');
+    await postgres.run('newer', "INSERT INTO schema_migrations VALUES (999, 'from-the-future', 0)");
+    const server = startServer({ DATABASE_URL: postgres.urlOf('newer'), LOG_LEVEL: 'error' }, await freePort());
+    servers.push(server);
+    expect(await server.exited).toBe(1);
+    const lines = server.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).msg).toMatch(/^prediction log: PostgreSQL has schema version 999, newer than this service knows \(\d+\); run a release that knows it/);
+  }, 60_000);
 
   it('killed under load: every prediction answers 200, the buffer is written when PostgreSQL returns, and written + dropped = served', async () => {
     const MAX_BUFFERED = 200;

@@ -79,6 +79,11 @@ export class PrivatePostgres {
     return this.urlOf(database);
   }
 
+  /** Runs SQL in one database of this server. */
+  async run(database: string, sql: string): Promise<void> {
+    await this.#query(this.urlOf(database), sql);
+  }
+
   /** Rows in a table of one database. */
   async count(database: string, table: string): Promise<number> {
     const rows = await this.#query<{ count: string }>(this.urlOf(database), `SELECT count(*) AS count FROM ${table}`);
