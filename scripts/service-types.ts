@@ -15,7 +15,9 @@ import { ConfigSchema } from '../src/config.js';
 import { batchRequestSchema } from '../src/schemas/batch.js';
 import { WorkerReload } from '../src/schemas/admin.js';
 import { DriftFeatureReport } from '../src/schemas/drift.js';
+import { EstimatedPerformance, ModelPerformance, PerformanceCalibrationBin, PerformanceThreshold } from '../src/schemas/performance.js';
 import { ValidationIssue } from '../src/schemas/errors.js';
+import { OutcomeItem } from '../src/schemas/outcomes.js';
 import { Datatype, MetadataTensor, RequestInput, ResponseOutput } from '../src/schemas/open-inference.js';
 import { RiskTier } from '../src/schemas/prediction.js';
 import { SHARED_SCHEMAS } from '../src/schemas/shared-schemas.js';
@@ -54,6 +56,14 @@ export const SERVICE_TYPES: readonly NamedSchema[] = [
   { name: 'ValidationIssue', schema: ValidationIssue },
   ...sharedByName('HealthResponse', 'LiveResponse', 'ReadyResponse', 'ModelResponse', 'ModelCard', 'DriftReport'),
   { name: 'DriftFeatureReport', schema: DriftFeatureReport },
+  ...sharedByName('OutcomesRequest'),
+  { name: 'OutcomeItem', schema: OutcomeItem },
+  ...sharedByName('OutcomesResponse'),
+  ...sharedByName('PerformanceReport'),
+  { name: 'ModelPerformance', schema: ModelPerformance },
+  { name: 'PerformanceThreshold', schema: PerformanceThreshold },
+  { name: 'PerformanceCalibrationBin', schema: PerformanceCalibrationBin },
+  { name: 'EstimatedPerformance', schema: EstimatedPerformance },
   ...sharedByName('ReloadResponse'),
   { name: 'WorkerReload', schema: WorkerReload },
   ...sharedByName('OipServerMetadataResponse', 'OipServerLiveResponse', 'OipServerReadyResponse', 'OipModelReadyResponse', 'OipModelMetadataResponse'),

@@ -4,10 +4,12 @@ import { createRequire } from 'node:module';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import outcomeRoutes from './churn-api/outcome-routes.js';
 import churnApi from './churn-api/routes.js';
 import { answerClientError, replaceNodeAnswers } from './client-errors.js';
 import { corsOrigins, trustProxy, type Config } from './config.js';
 import type { ModelLoader } from './data-plane/model.js';
+import type { ScoredOutcomeSource } from './monitoring/performance.js';
 import { answerFrameworkError } from './error-handling.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
@@ -15,18 +17,22 @@ import healthRoutes from './ops/health-routes.js';
 import metricsRoutes from './ops/metrics-routes.js';
 import modelRoutes from './ops/model-routes.js';
 import monitoringRoutes from './ops/monitoring-routes.js';
+import performanceRoutes from './ops/performance-routes.js';
 import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
 import cors from './plugins/cors.js';
 import dataPlane from './plugins/data-plane.js';
 import driftMonitoring from './plugins/drift-monitoring.js';
+import plausibilityMonitoring from './plugins/plausibility-monitoring.js';
+import driftWindows from './plugins/drift-windows.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import eventLoopMonitor from './plugins/event-loop-monitor.js';
 import jsonBody from './plugins/json-body.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
-import predictionLog from './plugins/prediction-log.js';
+import performanceMonitoring from './plugins/performance-monitoring.js';
+import predictionLog, { scoredOutcomeSource } from './plugins/prediction-log.js';
 import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
 import routeRegistry from './plugins/route-registry.js';
@@ -53,6 +59,11 @@ export interface AppOptions {
   logStream?: DestinationStream;
   /** Loads model files; the onnxruntime churn model loader unless a test brings its own. */
   modelLoader?: ModelLoader;
+  /**
+   * The scored outcomes behind GET /monitoring/performance and the performance metrics; by default
+   * the prediction log's (PREDICTION_LOG=true). Neither exists without a source.
+   */
+  performanceSource?: ScoredOutcomeSource;
 }
 
 /** Fastify's own options; the benchmark's service floor is built with the same ones. */
@@ -113,14 +124,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });
   await app.register(driftMonitoring, { config });
+  await app.register(plausibilityMonitoring, { config });
   await app.register(predictionLog, { config });
+  await app.register(driftWindows, { config });
+  // The performance report reads the outcomes posted to POST /outcomes, unless a test brings its own rows.
+  await app.register(performanceMonitoring, { config, source: options.performanceSource ?? scoredOutcomeSource(app, config), horizonDays: config.OUTCOME_HORIZON_DAYS });
   await app.register(docs, { version: SERVICE_VERSION, apiKeys: config.API_KEYS !== undefined, protectOps: config.PROTECT_OPS, adminToken: Boolean(config.ADMIN_TOKEN) });
   await app.register(healthRoutes);
   await app.register(modelRoutes, { config });
   await app.register(monitoringRoutes);
+  await app.register(performanceRoutes);
   await app.register(metricsRoutes, { config });
   if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
   await app.register(churnApi, { config });
+  await app.register(outcomeRoutes, { config });
   await app.register(openInference, { prefix: '/v2', config, server: { name: SERVICE_NAME, version: SERVICE_VERSION } });
 
   return app;

@@ -64,12 +64,14 @@ export const ConfigSchema = Type.Object({
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers have not all arrived after this gets `408`, and its connection is closed.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'A request whose headers and body have not all arrived after this gets `408`, and its connection is closed.' }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this (the default is above the 60 s idle timeout of common load balancers).' }),
-  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, for `GET /monitoring/drift`, the drift metrics and the drift warnings.' }),
+  DRIFT_MONITORING: Type.Boolean({ default: true, description: 'Count every scored row against the training data, and check every row served for plausibility, for `GET /monitoring/drift`, the drift and plausibility metrics and their warnings.' }),
   DRIFT_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 10_000, description: 'Drift compares the last this many scored rows with the training data.' }),
   DRIFT_MIN_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_000, description: 'No drift status, and no live bin shares in `GET /monitoring/drift`, until the window holds this many rows.' }),
   DRIFT_MODERATE_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'A feature whose PSI reaches this has drifted: `moderate`.' }),
   DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted: `significant`.' }),
   DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
+  PLAUSIBILITY_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 1_000, description: 'The plausibility checks (charges no billing history can add up to) are judged over the last this many rows served; needs `DRIFT_MONITORING`.' }),
+  PLAUSIBILITY_ALERT_SHARE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'A plausibility check alerts (a warning in the log, `alerting` in `GET /monitoring/drift`) when at least this share of its window fails it, and at least 10 rows.' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading its answer, say) is closed.' }),
   API_KEYS: Type.Optional(
     Type.String({
@@ -128,6 +130,27 @@ export const ConfigSchema = Type.Object({
       'Records the prediction log holds in memory, at most, while the store is slow, down or not connected yet (about 1 KB each, per worker); further records are dropped and counted in `churn_prediction_log_dropped_total`.',
   }),
   PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, checked at start and every hour.' }),
+  OUTCOME_HORIZON_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 90,
+    description:
+      'An outcome posted to `POST /outcomes` labels the latest prediction for its customer made before `observed_at`, only if that prediction was made at most this many days before it (an older one is too stale to be judged by what happened); the horizon of `GET /monitoring/performance`.',
+  }),
+  PERFORMANCE_THRESHOLDS: Type.Optional(
+    Type.String({
+      minLength: 1,
+      expected: 'a comma-separated list of at most 20 probabilities between 0 and 1 (both excluded)',
+      description:
+        'Thresholds at which `GET /monitoring/performance` and the performance metrics report precision, recall and the share flagged (flagged: probability at least the threshold). Unset: `PREDICTION_THRESHOLD` and 0.8.',
+    }),
+  ),
+  PERFORMANCE_REFRESH_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 86_400_000,
+    default: 300_000,
+    description: 'How often the performance metrics are recomputed over the last 30 days of predictions and outcomes (one query of the prediction log each time); 0 sets them only when `GET /monitoring/performance` is asked for that window.',
+  }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -257,11 +280,34 @@ function proxyList(value: string): string[] | undefined {
   return value.split(',').map((entry) => entry.trim());
 }
 
+/** At most this many performance thresholds: each is a label value of several metrics. */
+const MAX_PERFORMANCE_THRESHOLDS = 20;
+const THRESHOLD = /^(0?\.\d+|0)$/;
+
+function thresholdEntries(value: string): string[] {
+  return value.split(',').map((entry) => entry.trim());
+}
+
+/** What is wrong with a PERFORMANCE_THRESHOLDS value, or undefined when nothing is. */
+function thresholdProblem(value: string): string | undefined {
+  const entries = thresholdEntries(value);
+  const wrong = entries.filter((entry) => !THRESHOLD.test(entry) || !(Number(entry) > 0 && Number(entry) < 1));
+  if (wrong.length > 0) return `not a probability strictly between 0 and 1: ${wrong.map((entry) => JSON.stringify(entry)).join(', ')}`;
+  if (entries.length > MAX_PERFORMANCE_THRESHOLDS) return `${entries.length} thresholds`;
+  return undefined;
+}
+
 /**
  * Rules on one variable that its schema cannot say, each a problem in the schema's words or
  * undefined. `raw` is the environment as given, before empty values count as unset.
  */
 const VALUE_CHECKS: ((config: Config, raw: Record<string, string | undefined>) => string | undefined)[] = [
+  (config) => {
+    const wrong = config.PERFORMANCE_THRESHOLDS === undefined ? undefined : thresholdProblem(config.PERFORMANCE_THRESHOLDS);
+    if (wrong === undefined) return undefined;
+    const rule = describeRule(ConfigSchema.properties.PERFORMANCE_THRESHOLDS as RuleSchema);
+    return `PERFORMANCE_THRESHOLDS must be ${rule}, got ${JSON.stringify(config.PERFORMANCE_THRESHOLDS)} (${wrong})`;
+  },
   // Commas and spaces alone would pass as "set" while leaving every route open.
   (config, raw) =>
     raw.API_KEYS !== undefined && raw.API_KEYS !== '' && apiKeys(config).length === 0
@@ -363,6 +409,15 @@ export function trustProxy(config: Config): boolean | string | ((address: string
 /** The keys in API_KEYS; none when it is unset. Listing old and new keys together rotates them. */
 export function apiKeys(config: Config): string[] {
   return (config.API_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+}
+
+/**
+ * The thresholds the performance report measures at, ascending and without repeats: PERFORMANCE_THRESHOLDS,
+ * or the churn API's own (PREDICTION_THRESHOLD) and 0.8 when it is unset.
+ */
+export function performanceThresholds(config: Config): number[] {
+  const given = config.PERFORMANCE_THRESHOLDS === undefined ? [config.PREDICTION_THRESHOLD, 0.8] : thresholdEntries(config.PERFORMANCE_THRESHOLDS).map(Number);
+  return [...new Set(given)].sort((a, b) => a - b);
 }
 
 export function corsOrigins(config: Config): string | string[] {

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { InvalidRowsError, ServiceError, UnsupportedMediaTypeError, type RowIssue } from './errors.js';
-import { rowIssues, schemaIssues, type IssueList, type RefusedValues, type SchemaViolation } from './validation-issues.js';
+import { InvalidRowsError, InvalidValuesError, ServiceError, UnsupportedMediaTypeError, type RowIssue } from './errors.js';
+import { rowIssues, schemaIssues, valueIssues, type IssueList, type RefusedValues, type SchemaViolation } from './validation-issues.js';
 
 /**
  * What any error thrown while answering a request means for the caller, decided once for every
@@ -67,6 +67,7 @@ export function classify(error: ThrownError, facts: RequestFacts): Classificatio
   if (error instanceof InvalidRowsError) {
     return { kind: 'invalid-input', ...rowIssues(error.issues, facts.rowsAt), rowIssues: error.issues };
   }
+  if (error instanceof InvalidValuesError) return { kind: 'invalid-input', ...valueIssues(error.issues) };
   if (error instanceof ServiceError) {
     const failure: Failure = { kind: 'failure', status: error.statusCode, headers: error.headers, publicMessage: error.publicMessage };
     return error.statusCode >= 500 ? { ...failure, log: { level: 'error', err: error } } : failure;

@@ -73,6 +73,23 @@ export class InvalidRowsError extends ServiceError {
   }
 }
 
+/** A value a route's schema takes but one of its own rules refuses, at `loc` (`['querystring', 'since']`), in pydantic's words. */
+export interface ValueIssue {
+  loc: (string | number)[];
+  type: string;
+  msg: string;
+  input: unknown;
+}
+
+/** Values that pass a route's schema but break a rule of its own (a window that ends before it starts). */
+export class InvalidValuesError extends ServiceError {
+  override name = 'InvalidValuesError';
+  readonly statusCode = 422;
+  constructor(readonly issues: readonly ValueIssue[]) {
+    super(issues.map((issue) => issue.msg).join(' '));
+  }
+}
+
 /** The model failed while scoring. The cause is for the log, never for the caller. */
 export class InferenceFailedError extends ServiceError {
   override name = 'InferenceFailedError';
@@ -144,15 +161,30 @@ export class RateLimitedError extends ServiceError {
 }
 
 /**
- * A route that reads or writes the prediction log's store while it is not connected (PostgreSQL
- * still unreachable, or reached but failing) or switched off. Predictions never raise it: they
- * only append to the log's buffer.
+ * A route that needs the prediction log on a server where it is off (PREDICTION_LOG=false): 404,
+ * since this server has no such store, as /admin has no routes without ADMIN_TOKEN. It is a
+ * setting, not a passing state: a 5xx would have callers retry a request that cannot succeed
+ * until an operator changes the deployment.
  */
+export class PredictionLogOffError extends ServiceError {
+  override name = 'PredictionLogOffError';
+  readonly statusCode = 404;
+  constructor(what: string) {
+    super(`${what} needs the prediction log, which is off on this server (PREDICTION_LOG=false); an operator can turn it on with PREDICTION_LOG=true.`);
+  }
+}
+
+/** The prediction log's store failed, timed out or is not open yet. The cause is for the log, never for the caller. */
 export class PredictionLogUnavailableError extends ServiceError {
   override name = 'PredictionLogUnavailableError';
   readonly statusCode = 503;
+  /** A store that is down or restarting: a retry within a second would find it the same. */
   override readonly headers = { 'retry-after': '5' };
-  constructor(readonly state: string) {
-    super(state === 'disabled' ? 'The prediction log is switched off on this server (PREDICTION_LOG=false).' : `The prediction log's store is not connected (${state}); retry shortly.`);
+  constructor(options: { cause: unknown }) {
+    super(`Prediction log store failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+  }
+
+  override get publicMessage(): string {
+    return 'The prediction log is not answering; retry in a few seconds (sending the same request again is safe).';
   }
 }

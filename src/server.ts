@@ -12,6 +12,7 @@ import { ConfigError, readConfig, workerCount, type Config } from './config.js';
 import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
 import { DriftCheck } from './monitoring/drift-report.js';
+import { PlausibilityAlerts } from './monitoring/plausibility-report.js';
 import { PredictionLogStartError } from './prediction-log/store-connection.js';
 import { primaryCountResponder } from './rate-limit/cluster-counts.js';
 
@@ -188,7 +189,7 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
       reloadTimeoutMs: GATHER_TIMEOUT_MS.reload,
       logger,
       exit: (code) => void exitAfterLogs(logger, code),
-      periodicGathers: config.DRIFT_MONITORING ? [new DriftCheck(config, logger).periodicGather()] : [],
+      periodicGathers: config.DRIFT_MONITORING ? [new DriftCheck(config, logger).periodicGather(), new PlausibilityAlerts(config, logger).periodicGather()] : [],
       // One rate limit for the whole server: the workers' counts are kept here.
       responders: [primaryCountResponder()],
     });

@@ -1,5 +1,5 @@
 import { cutEcho } from './echo.js';
-import type { RowIssue } from './errors.js';
+import type { RowIssue, ValueIssue } from './errors.js';
 import type { ValidationIssue } from './schemas/errors.js';
 
 /**
@@ -262,5 +262,11 @@ export function rowIssues(problems: readonly RowIssue[], rowsAt: string | undefi
     const { type, msg, ctx } = ROW_ISSUE_TYPES[rowIssue.problem](rowIssue);
     return ctx ? { type, loc, msg, ...echoed(rowIssue.value), ctx } : { type, loc, msg, ...echoed(rowIssue.value) };
   });
+  return issueList(issues, problems.length);
+}
+
+/** Values a route refused by a rule of its own (InvalidValuesError), as issues where they were sent. */
+export function valueIssues(problems: readonly ValueIssue[]): IssueList {
+  const issues = problems.slice(0, MAX_DETAIL_ENTRIES).map(({ type, loc, msg, input }): ValidationIssue => ({ type, loc: shownLocation(loc), msg, ...echoed(input) }));
   return issueList(issues, problems.length);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { vi } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { buildApp, type AppOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { loadChurnModel, type ModelOptions } from '../src/data-plane/churn-model.js';
 import type { Model, ModelLoader } from '../src/data-plane/model.js';
@@ -42,8 +42,11 @@ export interface TestApp {
   predict: ReturnType<typeof spiedChurnModels>['predict'];
 }
 
-/** A ready app with the bundled model, configured like production unless `env` says otherwise. */
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * A ready app with the bundled model, configured like production unless `env` says otherwise;
+ * `options` adds what production wires in code (an outcome source for the performance report).
+ */
+export async function buildTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'performanceSource'> = {}): Promise<TestApp> {
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -56,7 +59,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const dataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'churn-test-data-')) : undefined;
   const config = loadConfig({ LOG_LEVEL: 'info', ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env });
   const models = spiedChurnModels(modelOptions(config));
-  const app = await buildApp({ config, logStream, modelLoader: models.loader });
+  const app = await buildApp({ config, logStream, modelLoader: models.loader, ...options });
   if (dataDir) app.addHook('onClose', async () => rmSync(dataDir, { recursive: true, force: true }));
   try {
     await app.ready();

@@ -2,14 +2,10 @@
 
 Builds the parity rows (every hold-out row plus edge rows at the API range
 bounds and around every tree threshold), runs the ONNX model through
-onnxruntime-node via training/onnx_predict.mjs, and compares.
+onnxruntime-node via training/onnx_predict.mjs (release.run_onnx), and compares.
 """
 
 import itertools
-import json
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +13,6 @@ from features import FEATURE_MAXIMA, FEATURE_MINIMA, FEATURE_NAMES, INTEGER_FEAT
 from onnx_export import INPUT_NAME, LABEL_OUTPUT, PROBABILITY_OUTPUT, float32_at_or_below
 
 TOLERANCE = 1e-5
-NODE_HELPER = Path(__file__).resolve().parent / "onnx_predict.mjs"
 
 
 def edge_rows(model, holdout_features):
@@ -81,20 +76,6 @@ def split_thresholds(model):
         internal = tree.children_left != -1
         pairs.update(zip(tree.feature[internal].tolist(), tree.threshold[internal].tolist()))
     return sorted(pairs)
-
-
-def run_onnx(model_path, features):
-    """Predict with onnxruntime-node; returns the helper's decoded JSON output."""
-    with tempfile.TemporaryDirectory(prefix="churn-parity-") as workdir:
-        input_path = Path(workdir) / "rows.json"
-        output_path = Path(workdir) / "predictions.json"
-        input_path.write_text(json.dumps(features.astype(float).tolist()))
-        subprocess.run(
-            ["node", str(NODE_HELPER), str(model_path), str(input_path), str(output_path)],
-            check=True,
-            cwd=NODE_HELPER.parent.parent,  # repo root, where node_modules lives
-        )
-        return json.loads(output_path.read_text())
 
 
 def check_parity(onnx_output, sklearn_probability):

@@ -29,7 +29,6 @@ import onnx
 import pandas as pd
 import sklearn
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from card_binding import CARD_SHA256_KEY, PLACEHOLDER_SHA256, card_content_sha256, set_metadata
 from drift import drift_reference
@@ -39,20 +38,18 @@ from onnx_export import (
     INPUT_NAME, IR_VERSION, LABEL_OUTPUT, OPSET_IMPORTS, PROBABILITY_OUTPUT,
     gradient_boosting_to_onnx, logistic_regression_to_onnx,
 )
-from parity import TOLERANCE, check_parity, edge_rows, run_onnx
+from parity import TOLERANCE, check_parity, edge_rows
+from reference_calibration import holdout_calibration_source, write_reference_calibration
+from release import (
+    CARD_PATH, DEFAULT_DATA, HOLDOUT_FRACTION, ONNX_PATH, REPO_ROOT, SEED, holdout_split,
+    run_onnx, write_atomically,
+)
 from selection import CV_FOLDS, GRADIENT_BOOSTING_GRID, select
 from shap_reference import FIXTURE_TOLERANCE as SHAP_TOLERANCE
 from shap_reference import explain_and_verify
 
-SEED = 42
-HOLDOUT_FRACTION = 0.2
 MIN_CV_AUC = 0.82  # release gate on the chosen model's mean train CV ROC AUC
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = "../shared/data/telco-customer-churn.csv"  # relative to REPO_ROOT
-MODELS_DIR = REPO_ROOT / "models"
-ONNX_PATH = MODELS_DIR / "churn_model.onnx"
-CARD_PATH = MODELS_DIR / "model_card.json"
 PARITY_PATH = REPO_ROOT / "test" / "fixtures" / "parity.json"
 SHAP_PATH = REPO_ROOT / "test" / "fixtures" / "shap.json"
 
@@ -264,16 +261,6 @@ def card_document(card):
     return text.replace(json.dumps(marker), "[\n    " + rows + "\n  ]") + "\n"
 
 
-def write_atomically(path, data):
-    """Write via a temporary file in the same directory and rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name + ".", delete=False) as handle:
-        handle.write(data)
-    # NamedTemporaryFile creates the file 0600; artifacts are ordinary repo files.
-    os.chmod(handle.name, 0o644)
-    os.replace(handle.name, path)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO_ROOT / DEFAULT_DATA,
@@ -286,8 +273,7 @@ def main():
 
     data_bytes = args.data.read_bytes()
     features, labels, blank_total_charges = load_dataset(args.data)
-    train_x, holdout_x, train_y, holdout_y = train_test_split(
-        features, labels, test_size=HOLDOUT_FRACTION, stratify=labels, random_state=SEED)
+    train_x, holdout_x, train_y, holdout_y = holdout_split(features, labels)
     print("data: %d rows (train %d, hold-out %d), churn rate %.4f"
           % (len(labels), len(train_y), len(holdout_y), labels.mean()))
 
@@ -537,6 +523,11 @@ def main():
     write_atomically(SHAP_PATH, shap_document(parity_features, explained, kinds, version, onnx_sha256).encode())
     for path in (ONNX_PATH, CARD_PATH, PARITY_PATH, SHAP_PATH):
         print("wrote %s (%d bytes)" % (path.relative_to(REPO_ROOT), path.stat().st_size))
+    # The reference calibrator for the service's performance estimate (CBPE), on the same
+    # hold-out rows and served probabilities, bound to the file just written by its sha256.
+    write_reference_calibration(
+        ONNX_PATH, REPO_ROOT, holdout_onnx_probability, holdout_y, version, onnx_sha256,
+        holdout_calibration_source(len(holdout_y)), write_atomically)
 
 
 if __name__ == "__main__":

@@ -474,6 +474,129 @@ export interface DriftReport {
   smoothing: number;
   features: DriftFeatureReport[];
   score: DriftFeatureReport | null;
+  plausibility: {
+    /**
+     * False when monitoring is off (DRIFT_MONITORING=false); `reason` says so.
+     */
+    available: boolean;
+    reason?: string;
+    window: {
+      /**
+       * Rows served in the window, over every worker.
+       */
+      rows: number;
+      /**
+       * PLAUSIBILITY_WINDOW_ROWS per worker: the window holds the last this many rows each worker served.
+       */
+      capacity: number;
+    };
+    /**
+     * PLAUSIBILITY_ALERT_SHARE.
+     */
+    alert_share: number;
+    /**
+     * No alert with fewer failing rows than this, whatever their share.
+     */
+    alert_min_failed: number;
+    checks: {
+      /**
+       * The check: the `check` label of churn_implausible_rows_total and a value of the prediction log's `implausible` column.
+       */
+      check: string;
+      description: string;
+      /**
+       * Rows of the window that fail the check, over every worker.
+       */
+      failed: number;
+      /**
+       * failed / window rows (0 for an empty window).
+       */
+      share: number;
+      /**
+       * alerting: at least alert_share of the window, and at least alert_min_failed rows, fail the check.
+       */
+      status: 'ok' | 'alerting';
+    }[];
+  };
+  windows: {
+    /**
+     * False when there is no store to keep them in (PREDICTION_LOG=false), monitoring is off, or the model has no reference profile; `reason` says which.
+     */
+    available: boolean;
+    reason?: string;
+    last_hour: {
+      /**
+       * The window's length: the minute buckets summed, the current one included.
+       */
+      minutes: number;
+      /**
+       * Start of the oldest minute bucket in the window (ISO 8601, UTC).
+       */
+      since: string;
+      /**
+       * Rows scored in the window by the served model, over every worker and replica sharing the prediction log (the last few seconds of other workers may be missing: each writes its counts every few seconds).
+       */
+      rows: number;
+      features: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      }[];
+      score: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      };
+    } | null;
+    last_day: {
+      /**
+       * The window's length: the minute buckets summed, the current one included.
+       */
+      minutes: number;
+      /**
+       * Start of the oldest minute bucket in the window (ISO 8601, UTC).
+       */
+      since: string;
+      /**
+       * Rows scored in the window by the served model, over every worker and replica sharing the prediction log (the last few seconds of other workers may be missing: each writes its counts every few seconds).
+       */
+      rows: number;
+      features: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      }[];
+      score: {
+        /**
+         * A feature, or churn_probability for the scores.
+         */
+        feature: string;
+        /**
+         * PSI of the time window against the training data; null while it holds fewer than DRIFT_MIN_ROWS rows.
+         */
+        psi: number | null;
+        status: ('stable' | 'moderate' | 'significant') | null;
+      };
+    } | null;
+  };
 }
 
 export interface DriftFeatureReport {
@@ -499,6 +622,304 @@ export interface DriftFeatureReport {
      * Share of the window's rows in the bin; null (withheld) while the window holds fewer than DRIFT_MIN_ROWS rows, since the shares of a few rows would reveal those customers' features.
      */
     live_share: number | null;
+  }[];
+}
+
+export interface OutcomesRequest {
+  /**
+   * Outcomes, 1 to 1000; applied in order.
+   *
+   * @minItems 1
+   * @maxItems 1000
+   */
+  outcomes: OutcomeItem[];
+}
+
+/**
+ * What became of one customer. Unknown properties are accepted and ignored.
+ */
+export interface OutcomeItem {
+  /**
+   * The customer_id the predictions were asked with (the same rules: 1 to 128 characters).
+   */
+  customer_id: string;
+  /**
+   * True when the customer left; false when they stayed (renewed).
+   */
+  churned: boolean;
+  /**
+   * When the outcome was known (the cancellation or the renewal took effect): an RFC 3339 date-time with a timezone (Z or ±hh:mm), no later than one day after the server's clock.
+   */
+  observed_at: string;
+}
+
+export interface OutcomesResponse {
+  /**
+   * Outcomes stored: new ones and corrections (a different churned for a customer and observed_at already stored, which replaces it).
+   */
+  accepted: number;
+  /**
+   * Of the accepted, the corrections.
+   */
+  corrected: number;
+  /**
+   * Outcomes already stored with the same churned, or sent earlier in this request: they change nothing. accepted + duplicates is the number sent.
+   */
+  duplicates: number;
+  /**
+   * Of the distinct outcomes sent (duplicates included), those that label a prediction now.
+   */
+  matched: number;
+  /**
+   * Of the distinct outcomes sent, those that label no prediction yet. They are kept: a prediction made later, before observed_at, is matched then.
+   */
+  unmatched: number;
+}
+
+export interface PerformanceReport {
+  window: {
+    /**
+     * Predictions recorded at or after this (ISO 8601, UTC).
+     */
+    since: string;
+    /**
+     * Predictions recorded before this (ISO 8601, UTC).
+     */
+    until: string;
+    /**
+     * How long after a prediction an outcome from the CRM counts for it, as the outcome source was asked.
+     */
+    horizon_days: number;
+  };
+  /**
+   * When the report was made (ISO 8601, UTC).
+   */
+  computed_at: string;
+  /**
+   * Of every interval: 0.95.
+   */
+  confidence_level: number;
+  /**
+   * The version whose model card gives the hold-out figures.
+   */
+  served_model_version: string | null;
+  /**
+   * One entry per model version that made predictions in the window, by version.
+   */
+  models: ModelPerformance[];
+}
+
+export interface ModelPerformance {
+  model_version: string;
+  /**
+   * Predictions of this version in the window.
+   */
+  predictions: number;
+  /**
+   * Of them, those with an outcome from the CRM (churned or not).
+   */
+  labeled: number;
+  /**
+   * labeled / predictions; null without predictions.
+   */
+  label_coverage: number | null;
+  measured: {
+    kind: 'measured';
+    /**
+     * Share of the labeled predictions that churned.
+     */
+    churn_rate: number | null;
+    roc_auc: {
+      /**
+       * The ROC AUC (95 % interval by DeLong) measured on the labeled predictions; null when it is undefined (see the text beside it).
+       */
+      value: number | null;
+      /**
+       * Lower bound of its 95 % interval; null when the sample cannot give one.
+       */
+      ci_low: number | null;
+      /**
+       * Upper bound of its 95 % interval.
+       */
+      ci_high: number | null;
+      /**
+       * The model card's hold-out ROC AUC (95 % interval by DeLong), for comparison; null when this version is not the served model's card (or the card has no such figure).
+       */
+      holdout: number | null;
+      /**
+       * Why the value is null: no labeled predictions, or only one class among them.
+       */
+      reason: string | null;
+    };
+    log_loss: {
+      /**
+       * The log loss (probabilities clipped to [1e-15, 1 - 1e-15]) of the labeled predictions; null when none is labeled.
+       */
+      value: number | null;
+      /**
+       * The model card's hold-out log loss (probabilities clipped to [1e-15, 1 - 1e-15]), for comparison; null when this version is not the served model's card (or the card has no such figure).
+       */
+      holdout: number | null;
+    };
+    brier: {
+      /**
+       * The Brier score of the labeled predictions; null when none is labeled.
+       */
+      value: number | null;
+      /**
+       * The model card's hold-out Brier score, for comparison; null when this version is not the served model's card (or the card has no such figure).
+       */
+      holdout: number | null;
+    };
+    calibration: {
+      /**
+       * Expected calibration error over the bins: Σ rows/labeled · |mean_predicted − observed_churn_rate|.
+       */
+      ece: number | null;
+      /**
+       * The same from the model card's bins.
+       */
+      holdout_ece: number | null;
+      bins: PerformanceCalibrationBin[];
+    };
+    thresholds: PerformanceThreshold[];
+  };
+  estimated: EstimatedPerformance;
+}
+
+export interface PerformanceThreshold {
+  /**
+   * A customer is flagged when P(churn) >= this, as the churn API's churn_prediction and risk tiers compare.
+   */
+  threshold: number;
+  /**
+   * Labeled predictions flagged.
+   */
+  flagged: number;
+  flagged_share: {
+    /**
+     * The share of predictions flagged of the labeled predictions; null when none is labeled.
+     */
+    value: number | null;
+    /**
+     * The model card's hold-out share of predictions flagged, for comparison; null when this version is not the served model's card (or the card has no such figure).
+     */
+    holdout: number | null;
+  };
+  precision: {
+    /**
+     * The precision (share of the flagged who churned; Wilson score interval) measured on the labeled predictions; null when it is undefined (see the text beside it).
+     */
+    value: number | null;
+    /**
+     * Lower bound of its 95 % interval; null when the sample cannot give one.
+     */
+    ci_low: number | null;
+    /**
+     * Upper bound of its 95 % interval.
+     */
+    ci_high: number | null;
+    /**
+     * The model card's hold-out precision (share of the flagged who churned; Wilson score interval), for comparison; null when this version is not the served model's card (or the card has no such figure).
+     */
+    holdout: number | null;
+  };
+  recall: {
+    /**
+     * The recall (share of the churners who were flagged; Wilson score interval) measured on the labeled predictions; null when it is undefined (see the text beside it).
+     */
+    value: number | null;
+    /**
+     * Lower bound of its 95 % interval; null when the sample cannot give one.
+     */
+    ci_low: number | null;
+    /**
+     * Upper bound of its 95 % interval.
+     */
+    ci_high: number | null;
+    /**
+     * The model card's hold-out recall (share of the churners who were flagged; Wilson score interval), for comparison; null when this version is not the served model's card (or the card has no such figure).
+     */
+    holdout: number | null;
+  };
+}
+
+export interface PerformanceCalibrationBin {
+  /**
+   * Lower edge (inclusive): the model card's bins.
+   */
+  lower: number;
+  /**
+   * Upper edge (exclusive, except the last bin, which holds 1.0).
+   */
+  upper: number;
+  /**
+   * Labeled predictions in the bin.
+   */
+  rows: number;
+  /**
+   * Their mean probability; null for an empty bin.
+   */
+  mean_predicted: number | null;
+  /**
+   * The share of them who churned; null for an empty bin.
+   */
+  observed_churn_rate: number | null;
+  /**
+   * The same bin of the model card (hold-out customers); null without the card.
+   */
+  holdout: {
+    /**
+     * Hold-out customers in the bin.
+     */
+    rows: number;
+    /**
+     * Their mean probability.
+     */
+    mean_predicted: number | null;
+    /**
+     * The share of them who churned.
+     */
+    observed_churn_rate: number | null;
+  } | null;
+}
+
+export interface EstimatedPerformance {
+  kind: 'estimated';
+  /**
+   * Confidence-based performance estimation (as NannyML's CBPE): the expected confusion matrix when each customer churns with the probability served, mapped through the model's reference calibrator when it has one (see calibration).
+   */
+  method: 'CBPE';
+  /**
+   * How the served probabilities were calibrated before estimating: "isotonic on 1,409 hold-out rows" (the served model's reference calibrator, churn_model.calibration.json), or "none (raw probabilities)" for a model without one and for every other version in the window.
+   */
+  calibration: string;
+  /**
+   * What must hold for the estimate to be right.
+   */
+  assumption: string;
+  /**
+   * Unlabeled predictions the estimate covers.
+   */
+  rows: number;
+  /**
+   * Expected ROC AUC of the unlabeled predictions; null without any, or when every probability is 0 (or 1).
+   */
+  roc_auc: number | null;
+  thresholds: {
+    threshold: number;
+    /**
+     * Share of the unlabeled predictions flagged by their served probability (counted, not estimated); null without any.
+     */
+    flagged_share: number | null;
+    /**
+     * Expected precision: the mean (calibrated) probability of the flagged; null when none is flagged.
+     */
+    precision: number | null;
+    /**
+     * Expected recall: the expected churners flagged over all expected churners; null without any.
+     */
+    recall: number | null;
   }[];
 }
 

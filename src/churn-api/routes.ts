@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { batchRequestSchema, BatchPredictionResponse } from '../schemas/batch.js';
@@ -11,6 +11,7 @@ import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 import { explainQuery } from '../schemas/explanation.js';
 import { explain } from './explanations.js';
 import { convertLaxInput } from './lax-input.js';
+import { tooManyItems } from './list-limit.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
 
 /** How this API's predictions are labelled in the metrics. */
@@ -30,22 +31,6 @@ const errorResponses = {
   500: jsonResponse(ErrorResponse, 'Server fault; never carries internals.', EXAMPLE_ERRORS[500]),
   503: jsonResponse(ErrorResponse, 'Model not loaded yet, or the service is shutting down; retry after retry-after seconds.', EXAMPLE_ERRORS[503]),
 };
-
-/**
- * A list over the limit is refused before validation: validating every item of a long list of
- * bad rows (all problems at once) would cost far more than the request is worth. It is the
- * same 422 `too_long` that validation gives.
- */
-function tooManyCustomers(maxItems: number) {
-  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
-    const customers = (request.body as { customers?: unknown } | null | undefined)?.customers;
-    if (!Array.isArray(customers) || customers.length <= maxItems) return done();
-    const validation: FastifySchemaValidationError[] = [
-      { keyword: 'maxItems', instancePath: '/customers', schemaPath: '#/properties/customers/maxItems', params: { limit: maxItems }, message: `must NOT have more than ${maxItems} items` },
-    ];
-    done(Object.assign(new Error(`body/customers must NOT have more than ${maxItems} items`), { validation, validationContext: 'body' }));
-  };
-}
 
 /** What the route descriptions say of the conversion, when it is on. */
 const LAX_TYPES_NOTE =
@@ -95,7 +80,7 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
     '/predict/batch',
     {
       config: { access: 'inference', rowsAt: 'customers' },
-      preValidation: laxTypes ? [tooManyCustomers(config.BATCH_MAX_SIZE), convertLaxInput] : tooManyCustomers(config.BATCH_MAX_SIZE),
+      preValidation: laxTypes ? [tooManyItems('customers', config.BATCH_MAX_SIZE), convertLaxInput] : tooManyItems('customers', config.BATCH_MAX_SIZE),
       schema: {
         tags: ['predictions'],
         operationId: 'predictBatch',

@@ -1,4 +1,5 @@
 import type { DriftSnapshot } from '../data-plane/drift.js';
+import type { PlausibilityCounts } from '../data-plane/plausibility.js';
 import type { MetricsSnapshot } from '../metrics/service-metrics.js';
 
 /** What a topic carries: the payload a gather sends every worker, and the result each one answers with. */
@@ -19,6 +20,8 @@ export interface ClusterTopics {
   reload: { payload: undefined; result: { model_version: string } };
   /** The worker's drift counts; null while it has no model. */
   drift: { payload: undefined; result: DriftSnapshot | null };
+  /** The worker's plausibility counts over its recent rows; null when monitoring is off. */
+  plausibility: { payload: undefined; result: PlausibilityCounts | null };
   /** The worker's Prometheus metrics, to be added up with the others'. */
   metrics: { payload: undefined; result: MetricsSnapshot };
 }
@@ -33,6 +36,8 @@ export const GATHER_TIMEOUT_MS: Readonly<Record<Topic, number>> = {
   reload: 60_000,
   /** A drift request, or the primary's periodic check, waits this long for every worker's counts. */
   drift: 3000,
+  /** A drift request, or the primary's periodic check, waits this long for every worker's plausibility counts. */
+  plausibility: 3000,
   /** A scrape waits this long for every worker's numbers. */
   metrics: 3000,
 };
@@ -46,5 +51,6 @@ export const GATHER_TIMEOUT_MS: Readonly<Record<Topic, number>> = {
 export const ASKS_STARTING_WORKERS: Readonly<Record<Topic, boolean>> = {
   reload: true,
   drift: false,
+  plausibility: false,
   metrics: false,
 };

@@ -6,6 +6,7 @@ import { FEATURE_RULES } from './feature-rows.js';
 import type { Model, ModelLoader } from './model.js';
 import { cardPathFor, readCard, readModelIdentity } from './model-card-file.js';
 import { OnnxClassifier, type OnnxOptions } from './onnx-classifier.js';
+import { readReferenceCalibration } from './reference-calibration.js';
 
 export interface ModelOptions extends OnnxOptions {
   /**
@@ -37,7 +38,8 @@ async function checkProbe(backend: OnnxClassifier, path: string): Promise<void> 
 /**
  * Loads the churn classifier at `path` on onnxruntime: one read of the file, whose same bytes are
  * hashed, run, explained and asked for their version (ONNX metadata); one probe run; the card
- * beside it, bound to the file both ways (see readCard). A failure releases whatever was created
+ * beside it, bound to the file both ways (see readCard); the reference calibrator beside it, if
+ * any, fitted for this very file (see readReferenceCalibration). A failure releases whatever was created
  * and throws a ModelLoadError.
  */
 export async function loadChurnModel(path: string, options: ModelOptions): Promise<Model> {
@@ -51,6 +53,7 @@ export async function loadChurnModel(path: string, options: ModelOptions): Promi
     await checkProbe(backend, path);
     const identity = readModelIdentity(bytes, path);
     const card = await readCard(path, sha256, identity);
+    const calibration = await readReferenceCalibration(path, sha256, identity.version);
     const warnings: string[] = [];
     if (!card) {
       if (!options.allowMissingCard) {
@@ -70,6 +73,7 @@ export async function loadChurnModel(path: string, options: ModelOptions): Promi
       version: identity.version,
       sha256,
       card,
+      calibration,
       warnings,
       explainer,
       explanationsUnavailable: unavailable,

@@ -6,11 +6,12 @@ import { ModelLoadError } from '../errors.js';
 import { FEATURE_NAMES } from '../schemas/customer-features.js';
 import { ModelCard } from '../schemas/model-card.js';
 import { readOnnxMetadata } from './onnx-trees.js';
+import { CALIBRATION_FILE } from './reference-calibration.js';
 
 const CARD_FILE = 'model_card.json';
 
 /** The files beside the model that a load reads: a copy of the model must take them along. */
-export const MODEL_COMPANION_FILES: readonly string[] = [CARD_FILE];
+export const MODEL_COMPANION_FILES: readonly string[] = [CARD_FILE, CALIBRATION_FILE];
 
 /** metadata_props entry holding the model's version (written by training/train.py). */
 export const MODEL_VERSION_KEY = 'model_version';

@@ -1,4 +1,5 @@
 import type { ModelCard } from '../schemas/model-card.js';
+import type { ReferenceCalibration } from '../schemas/reference-calibration.js';
 import type { TreeExplainer } from './tree-explainer.js';
 
 /** What any protocol may know of the model that produced a score. */
@@ -59,6 +60,12 @@ export interface ServedModel extends ModelInfo {
   readonly sha256: string;
   /** Undefined only when the model was allowed to load without one (see warnings). */
   readonly card: ModelCard | undefined;
+  /**
+   * The reference calibrator fitted for this file on the hold-out customers, which the performance
+   * estimate (CBPE) applies; undefined when there is none beside the model (estimates then use the
+   * raw probabilities).
+   */
+  readonly calibration: ReferenceCalibration | undefined;
   /** What an operator must know about this model, one sentence each; empty when nothing is amiss. */
   readonly warnings: readonly string[];
   /** Exact TreeSHAP over the model's trees, or undefined with the reason in explanationsUnavailable. */

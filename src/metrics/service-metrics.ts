@@ -1,7 +1,7 @@
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { DataPlaneObserver } from '../data-plane/data-plane.js';
 import type { ModelInfo } from '../data-plane/model.js';
-import type { DriftReport } from '../schemas/drift.js';
+import type { RowDriftReport } from '../schemas/drift.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
 
 export type ModelLoadTrigger = 'startup' | 'reload';
@@ -207,7 +207,7 @@ export class ServiceMetrics {
    * The drift gauges, from the whole server's report: computed from every worker's bin counts
    * added up, since PSIs of separate windows cannot be added.
    */
-  static async renderDrift(report: DriftReport, modelName: string): Promise<string> {
+  static async renderDrift(report: RowDriftReport, modelName: string): Promise<string> {
     const registry = new Registry();
     const labels = { model_name: modelName, model_version: report.model_version ?? '' };
     const windowRows = new Gauge({ name: 'churn_drift_window_rows', help: 'Scored rows in the drift window, over every worker.', labelNames: ['model_name', 'model_version'], registers: [registry] });

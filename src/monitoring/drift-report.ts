@@ -4,7 +4,7 @@ import type { WorkerOutcome } from '../cluster/messages.js';
 import { GATHER_TIMEOUT_MS, type TopicResult } from '../cluster/topics.js';
 import type { Config } from '../config.js';
 import { assessDrift, combineSnapshots, PSI_SMOOTHING, type DriftFinding, type DriftSnapshot, type DriftStatus } from '../data-plane/drift.js';
-import type { DriftReport } from '../schemas/drift.js';
+import type { RowDriftReport } from '../schemas/drift.js';
 
 export interface DriftSettings {
   thresholds: { moderate: number; significant: number };
@@ -40,7 +40,7 @@ function findingBody(finding: DriftFinding, withholdLiveShares: boolean) {
 }
 
 /** The body of GET /monitoring/drift for the whole server's counts (or why there are none). */
-export function driftReport(snapshot: DriftSnapshot | undefined, settings: DriftSettings, unavailable?: string): DriftReport {
+export function driftReport(snapshot: DriftSnapshot | undefined, settings: DriftSettings, unavailable?: string): RowDriftReport {
   const base = {
     model_version: snapshot?.modelVersion ?? null,
     window: { rows: snapshot?.live?.rows ?? 0, capacity: settings.windowRows, min_rows: settings.minRows },
@@ -72,7 +72,7 @@ export class DriftStatusLog {
   #model: string | undefined;
   #statuses = new Map<string, DriftStatus>();
 
-  changes(report: DriftReport): DriftStatusChange[] {
+  changes(report: RowDriftReport): DriftStatusChange[] {
     if (report.model_version !== this.#model) {
       // A new model starts a fresh window: its statuses start from nothing.
       this.#model = report.model_version ?? undefined;

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { IncompleteAnswerError } from '../errors.js';
-import type { DriftReport } from '../schemas/drift.js';
+import type { RowDriftReport } from '../schemas/drift.js';
 import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 
@@ -37,7 +37,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result] : []))), app.driftReport().catch((error: unknown) => error)]);
       if (drift instanceof IncompleteAnswerError) return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${drift.message}\n`);
       if (drift instanceof Error) throw drift;
-      return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift as DriftReport, config.MODEL_NAME)));
+      return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift as RowDriftReport, config.MODEL_NAME)));
     },
   );
 };

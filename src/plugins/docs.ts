@@ -110,6 +110,7 @@ export default fp<DocsPluginOptions>(
         },
         tags: [
           { name: 'predictions', description: 'Churn predictions' },
+          { name: 'outcomes', description: 'What became of customers, posted by the CRM and joined to their predictions (needs PREDICTION_LOG=true)' },
           { name: 'operations', description: 'Probes, metrics and model reload, for orchestrators and operators' },
           {
             name: 'open-inference',

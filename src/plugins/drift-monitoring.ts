@@ -4,12 +4,12 @@ import { combineSnapshots, DriftMonitor } from '../data-plane/drift.js';
 import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
 import { DriftCheck, driftReport, driftSettings } from '../monitoring/drift-report.js';
 import { IncompleteAnswerError } from '../errors.js';
-import type { DriftReport } from '../schemas/drift.js';
+import type { RowDriftReport } from '../schemas/drift.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The whole server's drift report, from every worker's counts; IncompleteAnswerError when a worker does not answer. */
-    driftReport(): Promise<DriftReport>;
+    /** The whole server's drift over the row window, from every worker's counts; IncompleteAnswerError when a worker does not answer. */
+    driftReport(): Promise<RowDriftReport>;
   }
 }
 

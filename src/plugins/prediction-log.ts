@@ -1,8 +1,10 @@
 import { Counter, Gauge } from 'prom-client';
 import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
 import { PredictionLogUnavailableError } from '../errors.js';
+import type { ScoredOutcomeSource } from '../monitoring/performance.js';
 import { createPredictionLogStore } from '../prediction-log/open-store.js';
 import type { PredictionLogStore } from '../prediction-log/prediction-log-store.js';
 import { predictionRecorder } from '../prediction-log/prediction-recorder.js';
@@ -23,33 +25,53 @@ export const PREDICTION_LOG_RETRY_DELAY_MS = { initial: 250, max: 5_000 } as con
 const RETENTION_CHECK_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-/** What routes and probes may ask of the prediction log. */
+/** What routes and probes reach of the prediction log. Read it at request time: the store may be migrated after the start. */
 export interface PredictionLogAccess {
+  /** PREDICTION_LOG: false means no store at all on this server. */
+  readonly enabled: boolean;
+  /**
+   * The store once it is migrated; undefined while the log is off, while PostgreSQL has not been
+   * reached since the start, or when its schema is newer than this code (routes answer 503).
+   */
+  readonly store: PredictionLogStore | undefined;
   readonly state: PredictionLogState | 'disabled';
-  /** True when the store can be used now; routes that need it answer 503 otherwise. */
-  readonly ready: boolean;
   readonly storeKind: PredictionLogStore['kind'] | undefined;
   /** Records buffered or being written now. */
   readonly buffered: number;
-  /** The store, when it is up: throws PredictionLogUnavailableError (503) otherwise. */
-  store(): PredictionLogStore;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /**
+     * The prediction log's store, for the monitors that keep their counts beside it (drift
+     * windows); null when the log is off. Its calls refuse at once (PredictionLogUnavailableError)
+     * until the store is migrated, so a monitor never waits on a database that is not there.
+     */
+    predictionLogStore: PredictionLogStore | null;
+    /** The prediction log for routes (POST /outcomes) and probes, read at request time. */
     predictionLog: PredictionLogAccess;
   }
 }
 
-const DISABLED: PredictionLogAccess = {
-  state: 'disabled',
-  ready: false,
-  storeKind: undefined,
-  buffered: 0,
-  store: () => {
-    throw new PredictionLogUnavailableError('disabled');
-  },
-};
+const DISABLED: PredictionLogAccess = { enabled: false, store: undefined, state: 'disabled', storeKind: undefined, buffered: 0 };
+
+/**
+ * The prediction log's scored outcomes as the performance report reads them (undefined while the
+ * log is off). The store is looked up at each call, so it may be migrated after the start; a store
+ * that is not migrated or fails is a 503 with retry-after, its cause logged.
+ */
+export function scoredOutcomeSource(app: FastifyInstance, config: Pick<Config, 'PREDICTION_LOG'>): ScoredOutcomeSource | undefined {
+  if (!config.PREDICTION_LOG) return undefined;
+  return async (window) => {
+    const store = app.predictionLog.store;
+    if (store === undefined) throw new PredictionLogUnavailableError({ cause: new Error(`the prediction log store is ${app.predictionLog.state}`) });
+    try {
+      return await store.scoredOutcomes(window);
+    } catch (error) {
+      throw new PredictionLogUnavailableError({ cause: error });
+    }
+  };
+}
 
 /** The store, or a start error naming DATA_DIR when its SQLite file cannot be created or opened. */
 function openStore(config: Config): PredictionLogStore {
@@ -81,6 +103,7 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     if (!config.PREDICTION_LOG) {
       app.decorate('predictionLog', DISABLED);
+      app.decorate('predictionLogStore', null);
       return;
     }
     const store = openStore(config);
@@ -153,18 +176,19 @@ export default fp<{ config: Config }>(
     app.log.info({ store: store.kind, state: connection.state, retentionDays: config.PREDICTION_LOG_RETENTION_DAYS }, 'prediction log on');
 
     app.decorate('predictionLog', {
+      enabled: true,
+      get store() {
+        return connection.migratedStore;
+      },
       get state() {
         return connection.state;
-      },
-      get ready() {
-        return connection.ready;
       },
       storeKind: store.kind,
       get buffered() {
         return writer.pending;
       },
-      store: () => connection.store(),
     } satisfies PredictionLogAccess);
+    app.decorate('predictionLogStore', connection.gatedStore);
     app.dataPlane.observe(predictionRecorder(writer, { modelName: config.MODEL_NAME, thresholds: thresholdsFrom(config) }));
 
     // Closing writes what the buffer holds, then releases the store.

@@ -1,9 +1,41 @@
 import pg from 'pg';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
-import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import {
+  matchedOutcomesQuery,
+  numberedPlaceholders,
+  outcomeCounts,
+  outcomeKeys,
+  planOutcomes,
+  rowToScoredOutcome,
+  scoredOutcomesQuery,
+  storedByKey,
+  storedOutcomesQuery,
+  upsertOutcomesQuery,
+  type SqlQuery,
+} from './outcomes.js';
+import {
+  PREDICTION_COLUMNS,
+  recordToColumns,
+  rowToRecord,
+  type DriftBinTotal,
+  type Outcome,
+  type OutcomeCounts,
+  type PredictionLogStore,
+  type PredictionRecord,
+  type OutcomeWindow,
+  type ScoredOutcome,
+  type StoredRow,
+} from './prediction-log-store.js';
 
 /** Any constant key: replicas starting together take this lock and migrate one after the other. */
 const MIGRATION_LOCK_KEY = 7_340_221;
+/**
+ * Posts of outcomes take this lock for their transaction, one after the other across replicas: the
+ * counts (new, correction, duplicate) read what is stored before writing, and two posts of the same
+ * outcome at once must not both count it new. Posts come from a CRM now and then, so the wait is nil.
+ */
+const OUTCOMES_LOCK_KEY = 7_340_222;
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -73,9 +105,59 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     return rows.map(rowToRecord);
   }
 
+  async recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts> {
+    if (outcomes.length === 0) return { accepted: 0, corrected: 0, duplicates: 0, matched: 0, unmatched: 0 };
+    const keys = outcomeKeys(outcomes);
+    const client = await this.#pool.connect();
+    const all = async ({ sql, params }: SqlQuery) => (await client.query<Record<string, unknown>>(numberedPlaceholders(sql), params)).rows;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [OUTCOMES_LOCK_KEY]);
+      const { counts, writes } = planOutcomes(outcomes, storedByKey(await all(storedOutcomesQuery(keys))));
+      if (writes.length > 0) await all(upsertOutcomesQuery(writes, options.receivedAt));
+      const answer = outcomeCounts(counts, keys.length, (await all(matchedOutcomesQuery(keys, options.horizonDays)))[0]);
+      await client.query('COMMIT');
+      return answer;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]> {
+    const { sql, params } = scoredOutcomesQuery(window);
+    const { rows } = await this.#pool.query<Record<string, unknown>>(numberedPlaceholders(sql), params);
+    return rows.map(rowToScoredOutcome);
+  }
+
   async deleteRecordedBefore(cutoff: Date): Promise<number> {
     const result = await this.#pool.query('DELETE FROM predictions WHERE recorded_at_ms < $1', [cutoff.getTime()]);
     return result.rowCount ?? 0;
+  }
+
+  async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    // One statement with one array per column, whatever the number of counts: one transaction, five parameters.
+    await this.#pool.query(
+      `INSERT INTO drift_minutes (model_sha256, minute_ms, profile, bin, row_count)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::bigint[])
+       ON CONFLICT (model_sha256, minute_ms, profile, bin) DO UPDATE SET row_count = drift_minutes.row_count + excluded.row_count`,
+      [counts.map((count) => count.modelSha256), counts.map((count) => count.minuteMs), counts.map((count) => count.profile), counts.map((count) => count.bin), counts.map((count) => count.rows)],
+    );
+  }
+
+  async sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]> {
+    const { rows } = await this.#pool.query<{ profile: string; bin: number; row_count: string }>(
+      'SELECT profile, bin, SUM(row_count) AS row_count FROM drift_minutes WHERE model_sha256 = $1 AND minute_ms >= $2 GROUP BY profile, bin',
+      [modelSha256, sinceMs],
+    );
+    return rows.map((row) => ({ profile: String(row.profile), bin: Number(row.bin), rows: Number(row.row_count) }));
+  }
+
+  async deleteDriftMinutesBefore(cutoff: Date): Promise<number> {
+    return (await this.#pool.query('DELETE FROM drift_minutes WHERE minute_ms < $1', [cutoff.getTime()])).rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,6 @@
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
+import type { OutcomeWindow, ScoredOutcome } from '../monitoring/performance.js';
 
 /** One prediction served, as the log keeps it. */
 export interface PredictionRecord {
@@ -15,7 +17,42 @@ export interface PredictionRecord {
   readonly probability: number;
   readonly prediction: 0 | 1;
   readonly tier: string;
+  /** The plausibility checks the row failed (src/data-plane/plausibility.ts); empty or absent when it passed them all. */
+  readonly implausible?: readonly string[];
 }
+
+/** Rows of one profile's bin, summed over a window's minute buckets. */
+export interface DriftBinTotal {
+  profile: string;
+  bin: number;
+  rows: number;
+}
+
+/** What the CRM observed about one customer, posted after the fact: churned, or stayed (renewed). */
+export interface Outcome {
+  readonly customerId: string;
+  readonly observedAt: Date;
+  readonly churned: boolean;
+}
+
+/**
+ * What a post of outcomes did. Items are applied in order, as if posted one at a time: each is
+ * `accepted` (new, or a correction: a different `churned` for a stored customer and time, which
+ * replaces it; `corrected` counts those) or a duplicate (the value already stored, or sent earlier
+ * in the same post), which changes nothing, so `accepted + duplicates` is the number of items.
+ * `matched` and `unmatched` describe the distinct outcomes of the post (duplicates included): how
+ * many label a prediction now, and how many wait for one; the same post twice gives the same two.
+ */
+export interface OutcomeCounts {
+  accepted: number;
+  corrected: number;
+  duplicates: number;
+  matched: number;
+  unmatched: number;
+}
+
+/** One prediction of a window with its outcome (null while none labels it), as the performance report reads it. */
+export type { OutcomeWindow, ScoredOutcome };
 
 /**
  * Where the prediction log lives: embedded SQLite or a shared PostgreSQL. Both run the same SQL
@@ -32,8 +69,28 @@ export interface PredictionLogStore {
   insert(records: readonly PredictionRecord[]): Promise<void>;
   /** The newest records first, at most `limit` of them. */
   recent(limit: number): Promise<PredictionRecord[]>;
+  /**
+   * Stores outcomes (a new one, or a correction of a stored one) in one transaction, and counts
+   * what it did. Unmatched outcomes are kept: a prediction recorded later may still match them,
+   * since the join happens when predictions are read (see `scoredOutcomes` and src/prediction-log/outcomes.ts).
+   */
+  recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts>;
+  /**
+   * Every prediction recorded in [since, until), oldest first, with the outcome that labels it
+   * (the matching rule is in src/prediction-log/outcomes.ts), or null.
+   */
+  scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]>;
   /** Deletes records older than `cutoff`; answers how many went. */
   deleteRecordedBefore(cutoff: Date): Promise<number>;
+  /**
+   * Adds per-minute drift counts (one per minute, model, profile and bin) to the stored ones, in one
+   * transaction: a failed call added nothing and may be retried with the same counts.
+   */
+  addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void>;
+  /** Rows per profile and bin of the model `modelSha256`, summed over the minute buckets from `sinceMs` on. */
+  sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]>;
+  /** Deletes minute buckets older than `cutoff`; answers how many went. */
+  deleteDriftMinutesBefore(cutoff: Date): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -55,6 +112,7 @@ export const PREDICTION_COLUMNS = [
   'probability',
   'prediction',
   'tier',
+  'implausible',
 ] as const;
 
 type ColumnValue = string | number | null;
@@ -78,6 +136,7 @@ export function recordToColumns(record: PredictionRecord): ColumnValue[] {
     record.probability,
     record.prediction,
     record.tier,
+    record.implausible && record.implausible.length > 0 ? record.implausible.join(',') : null,
   ];
 }
 
@@ -104,5 +163,6 @@ export function rowToRecord(row: StoredRow): PredictionRecord {
     probability: Number(row.probability),
     prediction: Number(row.prediction) === 1 ? 1 : 0,
     tier: String(row.tier),
+    implausible: typeof row.implausible === 'string' && row.implausible !== '' ? row.implausible.split(',') : [],
   };
 }

@@ -1,5 +1,6 @@
 import { riskTier, type Thresholds } from '../churn-api/prediction-mapping.js';
 import type { DataPlaneObserver } from '../data-plane/data-plane.js';
+import { implausibleChecks } from '../data-plane/plausibility.js';
 import { timeOrderedUuid } from './prediction-id.js';
 import type { PredictionRecord } from './prediction-log-store.js';
 
@@ -38,6 +39,7 @@ export function predictionRecorder(
           probability: score.probability,
           prediction: score.probability >= thresholds.prediction ? 1 : 0,
           tier: riskTier(score.probability, thresholds),
+          implausible: implausibleChecks(row),
         };
       });
       writer.record(records);

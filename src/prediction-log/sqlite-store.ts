@@ -2,7 +2,32 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
-import { PREDICTION_COLUMNS, recordToColumns, rowToRecord, type PredictionLogStore, type PredictionRecord, type StoredRow } from './prediction-log-store.js';
+import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import {
+  matchedOutcomesQuery,
+  outcomeCounts,
+  outcomeKeys,
+  planOutcomes,
+  rowToScoredOutcome,
+  scoredOutcomesQuery,
+  storedByKey,
+  storedOutcomesQuery,
+  upsertOutcomesQuery,
+  type SqlQuery,
+} from './outcomes.js';
+import {
+  PREDICTION_COLUMNS,
+  recordToColumns,
+  rowToRecord,
+  type DriftBinTotal,
+  type Outcome,
+  type OutcomeCounts,
+  type PredictionLogStore,
+  type PredictionRecord,
+  type OutcomeWindow,
+  type ScoredOutcome,
+  type StoredRow,
+} from './prediction-log-store.js';
 
 export const SQLITE_FILE_NAME = 'prediction-log.sqlite';
 
@@ -79,9 +104,60 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
     return rows.map(rowToRecord);
   }
 
+  async recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts> {
+    if (outcomes.length === 0) return { accepted: 0, corrected: 0, duplicates: 0, matched: 0, unmatched: 0 };
+    const keys = outcomeKeys(outcomes);
+    // Synchronous from BEGIN to COMMIT: nothing else on this connection comes between the steps.
+    this.#database.exec('BEGIN IMMEDIATE');
+    try {
+      const { counts, writes } = planOutcomes(outcomes, storedByKey(this.#all(storedOutcomesQuery(keys))));
+      if (writes.length > 0) this.#all(upsertOutcomesQuery(writes, options.receivedAt));
+      const answer = outcomeCounts(counts, keys.length, this.#all(matchedOutcomesQuery(keys, options.horizonDays))[0]);
+      this.#database.exec('COMMIT');
+      return answer;
+    } catch (error) {
+      this.#database.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]> {
+    return this.#all(scoredOutcomesQuery(window)).map(rowToScoredOutcome);
+  }
+
+  #all({ sql, params }: SqlQuery): Record<string, unknown>[] {
+    return this.#database.prepare(sql).all(...params) as Record<string, unknown>[];
+  }
+
   async deleteRecordedBefore(cutoff: Date): Promise<number> {
     const result = this.#database.prepare('DELETE FROM predictions WHERE recorded_at_ms < ?').run(cutoff.getTime());
     return Number(result.changes);
+  }
+
+  async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    const statement = this.#database.prepare(
+      'INSERT INTO drift_minutes (model_sha256, minute_ms, profile, bin, row_count) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_sha256, minute_ms, profile, bin) DO UPDATE SET row_count = row_count + excluded.row_count',
+    );
+    this.#database.exec('BEGIN IMMEDIATE');
+    try {
+      for (const count of counts) statement.run(count.modelSha256, count.minuteMs, count.profile, count.bin, count.rows);
+      this.#database.exec('COMMIT');
+    } catch (error) {
+      this.#database.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async sumDriftMinutes(modelSha256: string, sinceMs: number): Promise<DriftBinTotal[]> {
+    const rows = this.#database
+      .prepare('SELECT profile, bin, SUM(row_count) AS row_count FROM drift_minutes WHERE model_sha256 = ? AND minute_ms >= ? GROUP BY profile, bin')
+      .all(modelSha256, sinceMs) as { profile: string; bin: number; row_count: number }[];
+    return rows.map((row) => ({ profile: String(row.profile), bin: Number(row.bin), rows: Number(row.row_count) }));
+  }
+
+  async deleteDriftMinutesBefore(cutoff: Date): Promise<number> {
+    return Number(this.#database.prepare('DELETE FROM drift_minutes WHERE minute_ms < ?').run(cutoff.getTime()).changes);
   }
 
   async close(): Promise<void> {

@@ -70,15 +70,34 @@ export class PredictionLogStoreConnection {
     return this.#state;
   }
 
-  /** True when routes that read or write the store can use it now. */
+  /** True while the store is migrated and its last contact worked. */
   get ready(): boolean {
     return this.#state === 'up';
   }
 
-  /** The store, for routes that need it: throws PredictionLogUnavailableError (503) unless it is up. */
-  store(): PredictionLogStore {
-    if (this.#state !== 'up') throw new PredictionLogUnavailableError(this.#state);
-    return this.#options.store;
+  /**
+   * The store once it is migrated (up, or down since: a route's call may fail, and answers 503
+   * then); undefined while connecting or when its schema is newer than this code.
+   */
+  get migratedStore(): PredictionLogStore | undefined {
+    return this.#migrated && this.#state !== 'incompatible' ? this.#options.store : undefined;
+  }
+
+  /**
+   * The store for background users (drift windows): each call refuses at once until the store is
+   * migrated, and tells the state whether the contact worked.
+   */
+  get gatedStore(): PredictionLogStore {
+    const store = this.#options.store;
+    return new Proxy(store, {
+      get: (target, key) => {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        // Closing and migrating stay the connection's own business: passed through, bound to the store.
+        if (key === 'close' || key === 'migrate') return (value as () => Promise<void>).bind(target);
+        return (...args: unknown[]) => this.use((migrated) => (Reflect.get(migrated, key, migrated) as (...a: unknown[]) => Promise<unknown>).apply(migrated, args));
+      },
+    });
   }
 
   /**
@@ -114,7 +133,7 @@ export class PredictionLogStoreConnection {
 
   /** For the writer: a batch for the store, refused until it is migrated (the writer keeps the batch and retries). */
   async insert(records: readonly PredictionRecord[]): Promise<void> {
-    if (!this.#migrated) throw new PredictionLogUnavailableError(this.#state);
+    if (!this.#migrated) throw this.#unavailable();
     try {
       await this.#options.store.insert(records);
     } catch (error) {
@@ -126,7 +145,7 @@ export class PredictionLogStoreConnection {
 
   /** Runs `work` on the store when it is migrated, and notes whether the contact worked. */
   async use<T>(work: (store: PredictionLogStore) => Promise<T>): Promise<T> {
-    if (!this.#migrated) throw new PredictionLogUnavailableError(this.#state);
+    if (!this.#migrated || this.#state === 'incompatible') throw this.#unavailable();
     try {
       const result = await work(this.#options.store);
       this.#setState('up');
@@ -173,6 +192,10 @@ export class PredictionLogStoreConnection {
     this.#options.log.info({ store: this.kind, attempts: this.#attempts }, 'prediction log: store connected and migrated');
     this.#options.onConnected?.();
     return true;
+  }
+
+  #unavailable(): PredictionLogUnavailableError {
+    return new PredictionLogUnavailableError({ cause: new Error(`the prediction log store is ${this.#state}`) });
   }
 
   #setState(state: PredictionLogState): void {

@@ -17,6 +17,8 @@ import {
   ServerMetadataResponse,
   ServerReadyResponse,
 } from './open-inference.js';
+import { OutcomesRequest, OutcomesResponse } from './outcomes.js';
+import { PerformanceReport } from './performance.js';
 import { PredictionResponse } from './prediction.js';
 
 /**
@@ -35,6 +37,9 @@ export const SHARED_SCHEMAS = [
   ModelCard,
   ModelResponse,
   DriftReport,
+  OutcomesRequest,
+  OutcomesResponse,
+  PerformanceReport,
   ValidationErrorResponse,
   ErrorResponse,
   ServerMetadataResponse,

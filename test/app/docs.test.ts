@@ -146,11 +146,14 @@ describe('operation ids, for generated clients', () => {
       expect(ids).toEqual({
         'POST /predict': 'predict',
         'POST /predict/batch': 'predictBatch',
+        'POST /outcomes': 'postOutcomes',
         'GET /health': 'health',
         'GET /health/live': 'healthLive',
         'GET /health/ready': 'healthReady',
         'GET /model': 'getModel',
         'GET /monitoring/drift': 'getDrift',
+        // The prediction log (on by default) is the performance report's source.
+        'GET /monitoring/performance': 'getPerformance',
         'GET /metrics': 'getMetrics',
         'POST /admin/reload': 'reloadModel',
         'GET /v2': 'serverMetadata',

@@ -16,7 +16,7 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'churn-snapshot-test-'));
   const models = join(root, 'models');
   mkdirSync(models);
-  // The bundled model with its version file and its card, which is bound to the file's sha256.
+  // The bundled model with its card and its reference calibrator, both bound to the file's sha256.
   for (const name of [basename(BUNDLED_MODEL), ...MODEL_COMPANION_FILES]) copyFileSync(join(dirname(BUNDLED_MODEL), name), join(models, name));
   modelPath = join(models, basename(BUNDLED_MODEL));
   snapshots = join(root, 'snapshots');
@@ -42,10 +42,12 @@ describe('writeModelSnapshot', () => {
     expect(fromSnapshot.version).toBe(loaded.version);
     expect(fromSnapshot.card).toEqual(loaded.card);
     expect(fromSnapshot.card).toBeDefined();
+    expect(fromSnapshot.calibration).toEqual(loaded.calibration);
+    expect(fromSnapshot.calibration).toBeDefined();
   });
 
   it('leaves out the companions a model does not have', async () => {
-    rmSync(join(dirname(modelPath), 'model_card.json'));
+    for (const name of MODEL_COMPANION_FILES) rmSync(join(dirname(modelPath), name));
     const loaded = await loadChurnModel(modelPath, { ...OPTIONS, allowMissingCard: true });
     await loaded.close();
     const snapshot = await writeModelSnapshot(loaded, snapshots, MODEL_COMPANION_FILES);

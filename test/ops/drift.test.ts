@@ -1,40 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { DriftReport } from '../../src/schemas/drift.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
+import { HOLDOUT, REQUIRE_DATA, TRAINING_DATA, trainingCustomers, type Customer } from '../training-data.js';
 import { sampleValue } from '../prometheus-text.js';
 
-const TRAINING_DATA = fileURLToPath(new URL('../../../shared/data/telco-customer-churn.csv', import.meta.url));
-/** CI sets this: there the shared training data must be present. */
-const REQUIRE_DATA = process.env.REQUIRE_TEST_TOOLS === '1';
-
-type Customer = Record<(typeof FEATURE_NAMES)[number], number>;
-const parity = JSON.parse(readFileSync(new URL('../fixtures/parity.json', import.meta.url), 'utf8')) as { rows: { features: number[]; kind: string }[] };
-const toCustomer = (features: number[]): Customer => Object.fromEntries(FEATURE_NAMES.map((name, column) => [name, features[column]!])) as Customer;
-/** The 1,409 hold-out customers: drawn from the same data as the training rows, never trained on. */
-const HOLDOUT = parity.rows.filter((row) => row.kind === 'holdout').map((row) => toCustomer(row.features));
-
-/** Every customer of the training data, derived as training/features.py derives them. */
-function trainingCustomers(): Customer[] {
-  const [header, ...lines] = readFileSync(TRAINING_DATA, 'utf8').trim().split(/\r?\n/);
-  const columns = header!.split(',');
-  const services = ['PhoneService', 'MultipleLines', 'OnlineSecurity', 'OnlineBackup', 'DeviceProtection', 'TechSupport', 'StreamingTV', 'StreamingMovies'];
-  return lines.map((line) => {
-    const cells = Object.fromEntries(line.split(',').map((cell, index) => [columns[index]!, cell]));
-    return {
-      tenure_months: Number(cells.tenure),
-      monthly_charges: Number(cells.MonthlyCharges),
-      total_charges: cells.TotalCharges!.trim() === '' ? 0 : Number(cells.TotalCharges),
-      num_products: services.filter((service) => cells[service] === 'Yes').length + (cells.InternetService === 'No' ? 0 : 1),
-      has_support_calls: cells.TechSupport === 'Yes' ? 1 : 0,
-    };
-  });
-}
-
-async function score(app: TestApp['app'], customers: Customer[]) {
+async function score(app: TestApp['app'], customers: readonly Customer[]) {
   for (let start = 0; start < customers.length; start += 100) {
     expect((await postJson(app, '/predict/batch', { customers: customers.slice(start, start + 100) })).statusCode).toBe(200);
   }
@@ -167,7 +140,7 @@ describe('drift monitoring', () => {
   it('is in the OpenAPI document', async () => {
     testApp = await buildTestApp();
     const spec = (await testApp.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the window, per feature and for the score.');
+    expect(spec.paths['/monitoring/drift'].get.responses['200'].description).toBe('The drift of the row window per feature and for the score, the plausibility checks, and the time windows.');
     const bin = spec.components.schemas.DriftReport.properties.features.items.properties.bins.items.properties;
     expect(bin.live_share).toMatchObject({ type: 'number', nullable: true });
     expect(bin.live_share.description).toMatch(/null \(withheld\) while the window holds fewer than DRIFT_MIN_ROWS rows/);

@@ -112,8 +112,8 @@ describe('prediction log plugin', () => {
   it('is on by default, and app.predictionLog hands out the store once it is up', async () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent' });
     try {
-      expect(app.predictionLog).toMatchObject({ state: 'up', ready: true, storeKind: 'sqlite' });
-      expect(app.predictionLog.store().kind).toBe('sqlite');
+      expect(app.predictionLog).toMatchObject({ enabled: true, state: 'up', storeKind: 'sqlite' });
+      expect(app.predictionLog.store?.kind).toBe('sqlite');
       expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^churn_prediction_log_store_up 1$/m);
     } finally {
       await app.close();
@@ -137,18 +137,23 @@ describe('prediction log plugin', () => {
       expect(ready.json().prediction_log).toEqual({ state: 'connecting', store: 'postgres', buffered: 1 });
       expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^churn_prediction_log_buffered 1$/m);
       expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^churn_prediction_log_store_up 0$/m);
-      expect(app.predictionLog.ready).toBe(false);
-      expect(() => app.predictionLog.store()).toThrow(PredictionLogUnavailableError);
+      expect(app.predictionLog.store).toBeUndefined();
+      // The drift windows' view of the store refuses at once instead of waiting on the database.
+      await expect(app.predictionLogStore!.sumDriftMinutes('ab'.repeat(32), Date.now())).rejects.toBeInstanceOf(PredictionLogUnavailableError);
+      const outcome = await postJson(app, '/outcomes', { outcomes: [{ customer_id: 'crm-1', churned: true, observed_at: new Date().toISOString() }] });
+      expect(outcome.statusCode).toBe(503);
+      expect(outcome.headers['retry-after']).toBe('5');
     } finally {
       await app.close();
     }
   });
 
-  it('PREDICTION_LOG=false: readiness says disabled and the store accessor answers 503', async () => {
+  it('PREDICTION_LOG=false: readiness says disabled and there is no store', async () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'false' });
     try {
       expect((await app.inject({ method: 'GET', url: '/health/ready' })).json().prediction_log).toEqual({ state: 'disabled', store: null, buffered: 0 });
-      expect(() => app.predictionLog.store()).toThrow(expect.objectContaining({ statusCode: 503, message: expect.stringContaining('PREDICTION_LOG=false') }));
+      expect(app.predictionLog).toMatchObject({ enabled: false, store: undefined });
+      expect(app.predictionLogStore).toBeNull();
     } finally {
       await app.close();
     }

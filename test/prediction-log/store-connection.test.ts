@@ -21,6 +21,11 @@ function fakeStore(kind: PredictionLogStore['kind'], migrateOutcomes: (Error | '
     }),
     recent: vi.fn(async () => []),
     deleteRecordedBefore: vi.fn(async () => 0),
+    recordOutcomes: vi.fn(async () => ({ received: 0, matched: 0 }) as never),
+    scoredOutcomes: vi.fn(async () => ({}) as never),
+    addDriftMinutes: vi.fn(async () => undefined),
+    sumDriftMinutes: vi.fn(async () => []),
+    deleteDriftMinutesBefore: vi.fn(async () => 0),
     close: vi.fn(async () => undefined),
   };
   return { store, inserted, failInserts: (fails: boolean) => (insertFails = fails) };
@@ -48,7 +53,9 @@ describe('prediction log store connection', () => {
     expect(connection.state).toBe('connecting');
     expect(connection.ready).toBe(false);
     await expect(connection.insert([RECORD])).rejects.toBeInstanceOf(PredictionLogUnavailableError);
-    expect(() => connection.store()).toThrow(PredictionLogUnavailableError);
+    expect(connection.migratedStore).toBeUndefined();
+    await expect(connection.gatedStore.deleteDriftMinutesBefore(new Date())).rejects.toBeInstanceOf(PredictionLogUnavailableError);
+    expect(store.deleteDriftMinutesBefore).not.toHaveBeenCalled();
 
     // Back-off: 100, 200, 400, then 400 (the cap) after the first four failures.
     await vi.advanceTimersByTimeAsync(99);
@@ -68,7 +75,9 @@ describe('prediction log store connection', () => {
     expect(log.info).toHaveBeenCalledWith({ store: 'postgres', attempts: 5 }, 'prediction log: store connected and migrated');
     expect(states).toEqual(['up']);
     expect(onConnected).toHaveBeenCalledTimes(1);
-    expect(connection.store()).toBe(store);
+    expect(connection.migratedStore).toBe(store);
+    await connection.gatedStore.deleteDriftMinutesBefore(new Date(0));
+    expect(store.deleteDriftMinutesBefore).toHaveBeenCalledWith(new Date(0));
     await connection.insert([RECORD]);
     expect(store.insert).toHaveBeenCalledWith([RECORD]);
   });
@@ -80,7 +89,9 @@ describe('prediction log store connection', () => {
     failInserts(true);
     await expect(connection.insert([RECORD])).rejects.toThrow('connection refused');
     expect(connection.state).toBe('down');
-    expect(() => connection.store()).toThrow(PredictionLogUnavailableError);
+    expect(connection.ready).toBe(false);
+    // Routes still get the store: their own call answers 503 if it fails too.
+    expect(connection.migratedStore).toBe(store);
     failInserts(false);
     await connection.insert([RECORD]);
     expect(states).toEqual(['up', 'down', 'up']);

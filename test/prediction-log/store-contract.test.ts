@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/prediction-log/migrations.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
-import type { PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
+import type { Outcome, PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 
 /** This machine's PostgreSQL (trust auth); each run works in a schema of its own and drops it. */
@@ -26,6 +26,7 @@ function record(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
     probability: 0.8125,
     prediction: 1,
     tier: 'high',
+    implausible: [],
     ...overrides,
   };
 }
@@ -132,7 +133,8 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
       probability: 0.125,
       prediction: 0,
       tier: 'low',
-      features: { tenure_months: 60, monthly_charges: 20.25, total_charges: 1215, num_products: 3, has_support_calls: 1 },
+      features: { tenure_months: 60, monthly_charges: 20.25, total_charges: 121_500, num_products: 3, has_support_calls: 1 },
+      implausible: ['total_charges_above_billing'],
     });
     await store.insert([first, second]);
     expect(await store.recent(10)).toEqual([second, first]);
@@ -186,5 +188,217 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
     await store.insert([first]);
     await store.insert([first, second]);
     expect(await store.recent(10)).toEqual([second, first]);
+  });
+
+  it('adds minute drift counts to the stored ones and sums a window of them, per model', async () => {
+    site = await kind.createSite();
+    const [replicaA, replicaB] = await Promise.all([site.open(), site.open()].map(async (store) => (await store.migrate(), store)));
+    const sha = 'ab'.repeat(32);
+    const minute = Date.parse('2026-11-30T10:00:00.000Z');
+    const count = (minuteMs: number, profile: string, bin: number, rows: number, modelSha256 = sha) => ({ minuteMs, modelSha256, profile, bin, rows });
+    await replicaA!.addDriftMinutes([count(minute, 'tenure_months', 0, 3), count(minute, 'churn_probability', 1, 3), count(minute - 60_000, 'tenure_months', 0, 100)]);
+    // Another replica, the same minute: its counts add up with the first one's.
+    await replicaB!.addDriftMinutes([count(minute, 'tenure_months', 0, 2), count(minute, 'tenure_months', 4, 1), count(minute, 'tenure_months', 0, 50, 'cd'.repeat(32))]);
+    const byBin = (totals: { profile: string; bin: number; rows: number }[]) => Object.fromEntries(totals.map((total) => [`${total.profile}/${total.bin}`, total.rows]));
+    expect(byBin(await replicaA!.sumDriftMinutes(sha, minute))).toEqual({ 'tenure_months/0': 5, 'tenure_months/4': 1, 'churn_probability/1': 3 });
+    expect(byBin(await replicaB!.sumDriftMinutes(sha, minute - 60_000))).toEqual({ 'tenure_months/0': 105, 'tenure_months/4': 1, 'churn_probability/1': 3 });
+    expect(await replicaA!.deleteDriftMinutesBefore(new Date(minute))).toBe(1);
+    expect(byBin(await replicaA!.sumDriftMinutes(sha, 0))).toEqual({ 'tenure_months/0': 5, 'tenure_months/4': 1, 'churn_probability/1': 3 });
+    await replicaA!.addDriftMinutes([]);
+  });
+});
+
+describe.each([sqliteKind, postgresKind])('prediction log store contract, outcomes: $name', (kind) => {
+  let site: StoreSite;
+  let store: PredictionLogStore;
+  afterEach(async () => {
+    await site.dispose();
+  });
+
+  const DAY_MS = 86_400_000;
+  const HORIZON_DAYS = 90;
+  const at = (iso: string) => new Date(iso);
+  const outcome = (customerId: string, observedAt: string, churned: boolean): Outcome => ({ customerId, observedAt: at(observedAt), churned });
+  const post = (outcomes: Outcome[], horizonDays = HORIZON_DAYS) => store.recordOutcomes(outcomes, { horizonDays, receivedAt: at('2026-12-01T00:00:00.000Z') });
+  /** The prediction of one customer at one time, told apart by its probability. */
+  const predicted = (customerId: string | undefined, recordedAt: string, probability: number, overrides: Partial<PredictionRecord> = {}) =>
+    record({ customerId, recordedAt: at(recordedAt), probability, ...overrides });
+  const scored = (since = '2000-01-01T00:00:00.000Z', until = '2100-01-01T00:00:00.000Z', horizonDays = HORIZON_DAYS) =>
+    store.scoredOutcomes({ since: at(since), until: at(until), horizonDays });
+  const labels = async (since?: string, until?: string, horizonDays?: number) => (await scored(since, until, horizonDays)).map(({ probability, churned }) => [probability, churned]);
+
+  async function openStore() {
+    site = await kind.createSite();
+    store = site.open();
+    await store.migrate();
+  }
+
+  it('keeps an outcome no prediction matches yet, and counts it unmatched', async () => {
+    await openStore();
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-2', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 2, corrected: 0, duplicates: 0, matched: 0, unmatched: 2 });
+    expect(await scored()).toEqual([]);
+  });
+
+  it('labels the latest prediction of the customer before observed_at, and gives every other prediction null', async () => {
+    await openStore();
+    await store.insert([
+      predicted('c-1', '2026-10-01T00:00:00Z', 0.1),
+      predicted('c-1', '2026-11-01T00:00:00Z', 0.2),
+      predicted('c-2', '2026-11-02T00:00:00Z', 0.3),
+      predicted(undefined, '2026-11-03T00:00:00Z', 0.4),
+    ]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true)])).toEqual({ accepted: 1, corrected: 0, duplicates: 0, matched: 1, unmatched: 0 });
+    expect(await scored()).toEqual([
+      { modelVersion: '1.2.0', probability: 0.1, churned: null },
+      { modelVersion: '1.2.0', probability: 0.2, churned: true },
+      { modelVersion: '1.2.0', probability: 0.3, churned: null },
+      { modelVersion: '1.2.0', probability: 0.4, churned: null },
+    ]);
+  });
+
+  it('a prediction recorded after the outcome was posted, before observed_at, is matched then', async () => {
+    await openStore();
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', false)])).toMatchObject({ matched: 0, unmatched: 1 });
+    await store.insert([predicted('c-1', '2026-11-29T12:00:00Z', 0.7)]);
+    expect(await labels()).toEqual([[0.7, false]]);
+    // Posted again, the same outcome is a duplicate that now finds its prediction.
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 0, corrected: 0, duplicates: 1, matched: 1, unmatched: 0 });
+  });
+
+  it('matches only predictions made strictly before observed_at and no older than the horizon', async () => {
+    await openStore();
+    const observedAt = at('2026-11-30T00:00:00.000Z').getTime();
+    await store.insert([
+      predicted('at-horizon', new Date(observedAt - HORIZON_DAYS * DAY_MS).toISOString(), 0.1),
+      predicted('past-horizon', new Date(observedAt - HORIZON_DAYS * DAY_MS - 1).toISOString(), 0.2),
+      predicted('at-observation', new Date(observedAt).toISOString(), 0.3),
+      predicted('just-before', new Date(observedAt - 1).toISOString(), 0.4),
+    ]);
+    const counts = await post(['at-horizon', 'past-horizon', 'at-observation', 'just-before'].map((customer) => outcome(customer, '2026-11-30T00:00:00.000Z', true)));
+    expect(counts).toMatchObject({ matched: 2, unmatched: 2 });
+    expect(await labels()).toEqual([
+      [0.2, null],
+      [0.1, true],
+      [0.4, true],
+      [0.3, null],
+    ]);
+    // A shorter horizon, read later, leaves the prediction at the old edge unlabeled.
+    expect((await labels(undefined, undefined, HORIZON_DAYS - 1))[1]).toEqual([0.1, null]);
+  });
+
+  it('of two outcomes after one prediction, the earliest labels it and the later one labels nothing', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-10-01T00:00:00Z', 0.6)]);
+    expect(await post([outcome('c-1', '2026-12-01T00:00:00Z', false)])).toMatchObject({ matched: 1 });
+    // An earlier observation arrives later: it takes the prediction over, and the first one is left unmatched.
+    expect(await post([outcome('c-1', '2026-11-01T00:00:00Z', true)])).toMatchObject({ matched: 1, unmatched: 0 });
+    expect(await labels()).toEqual([[0.6, true]]);
+    expect(await post([outcome('c-1', '2026-12-01T00:00:00Z', false)])).toMatchObject({ duplicates: 1, matched: 0, unmatched: 1 });
+  });
+
+  it('each outcome labels one prediction: the next prediction of the customer takes the later outcome', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-10-01T00:00:00Z', 0.1), predicted('c-1', '2026-11-01T00:00:00Z', 0.2)]);
+    // Observed exactly when the second prediction was made: that one was not made before it, the first was.
+    await post([outcome('c-1', '2026-11-01T00:00:00Z', false), outcome('c-1', '2026-11-15T00:00:00Z', true)]);
+    expect(await labels()).toEqual([
+      [0.1, false],
+      [0.2, true],
+    ]);
+  });
+
+  it('of predictions of one customer in the same millisecond, exactly one is labeled', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-01T00:00:00Z', 0.1), predicted('c-1', '2026-11-01T00:00:00Z', 0.2)]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true)])).toMatchObject({ matched: 1 });
+    expect((await labels()).filter(([, churned]) => churned === true)).toHaveLength(1);
+  });
+
+  it('reads the predictions of [since, until), and a prediction after until still takes its later outcomes', async () => {
+    await openStore();
+    await store.insert([
+      predicted('c-1', '2026-11-01T00:00:00Z', 0.1),
+      predicted('c-2', '2026-11-01T01:00:00Z', 0.2),
+      predicted('c-1', '2026-11-10T00:00:00Z', 0.3),
+      predicted('c-2', '2026-11-20T00:00:00Z', 0.4),
+    ]);
+    await post([outcome('c-1', '2026-11-05T00:00:00Z', true), outcome('c-2', '2026-11-25T00:00:00Z', true)]);
+    // c-2's outcome belongs to its prediction of 11-20, outside the period: the one of 11-01 stays null.
+    expect(await labels('2026-11-01T00:00:00Z', '2026-11-10T00:00:00Z')).toEqual([
+      [0.1, true],
+      [0.2, null],
+    ]);
+    expect(await labels('2026-11-10T00:00:00Z', '2026-11-20T00:00:01Z')).toEqual([
+      [0.3, null],
+      [0.4, true],
+    ]);
+  });
+
+  it('the same outcome posted again, or twice in one post, is a duplicate and changes nothing', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-01T00:00:00Z', 0.5)]);
+    const first = [outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-9', '2026-11-30T00:00:00Z', false), outcome('c-1', '2026-11-30T00:00:00Z', true)];
+    expect(await post(first)).toEqual({ accepted: 2, corrected: 0, duplicates: 1, matched: 1, unmatched: 1 });
+    expect(await post(first)).toEqual({ accepted: 0, corrected: 0, duplicates: 3, matched: 1, unmatched: 1 });
+    expect(await labels()).toEqual([[0.5, true]]);
+  });
+
+  it('a different churned for a stored customer and time is a correction that replaces it', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-01T00:00:00Z', 0.5)]);
+    await post([outcome('c-1', '2026-11-30T00:00:00Z', true)]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 1, corrected: 1, duplicates: 0, matched: 1, unmatched: 0 });
+    expect(await labels()).toEqual([[0.5, false]]);
+    // In one post, items apply in order: the last value stays.
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-1', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 2, corrected: 2, duplicates: 0, matched: 1, unmatched: 0 });
+    expect(await labels()).toEqual([[0.5, false]]);
+  });
+
+  it('agrees with the rule as written, on random logs (and the post-time counts agree with the join)', async () => {
+    await openStore();
+    const HOUR_MS = 3_600_000;
+    const horizonDays = 2;
+    let seed = 7;
+    // A linear congruential generator's high bits (its low bits repeat with a short period).
+    const next = (below: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648), Math.floor((seed / 2_147_483_648) * below));
+    let contested = 0;
+    for (let scenario = 0; scenario < 12; scenario += 1) {
+      // Each scenario in a span of its own: 3 customers, distinct hours within a week.
+      const base = Date.parse('2026-01-01T00:00:00Z') + scenario * 100 * DAY_MS;
+      const customers = ['a', 'b', 'c'].map((name) => `s${scenario}-${name}`);
+      const hours = (count: number) => [...new Set(Array.from({ length: count }, () => next(7 * 24)))];
+      const predictions = customers.flatMap((customer) => hours(4).map((hour) => ({ customer, at: base + hour * HOUR_MS })));
+      const outcomes = customers.flatMap((customer) => hours(3).map((hour) => ({ customer, at: base + hour * HOUR_MS + 30 * 60_000, churned: next(2) === 1 })));
+      const records = predictions.map(({ customer, at: recordedAt }, index) => predicted(customer, new Date(recordedAt).toISOString(), scenario + index / 100));
+      await store.insert(records);
+      const counts = await post(outcomes.map(({ customer, at: observedAt, churned }) => ({ customerId: customer, observedAt: new Date(observedAt), churned })), horizonDays);
+
+      // The rule in docs/api.md, by brute force: each outcome's latest prediction before it, within the horizon; the earliest outcome per prediction.
+      const expected = new Map<number, boolean>();
+      const byPrediction = new Map<number, { at: number; churned: boolean }>();
+      for (const outcome of outcomes) {
+        const before = records.filter((record) => record.customerId === outcome.customer && record.recordedAt.getTime() < outcome.at);
+        const latest = before.sort((x, y) => y.recordedAt.getTime() - x.recordedAt.getTime())[0];
+        if (!latest || latest.recordedAt.getTime() < outcome.at - horizonDays * DAY_MS) continue;
+        const taken = byPrediction.get(latest.probability);
+        if (!taken || taken.at > outcome.at) byPrediction.set(latest.probability, outcome);
+      }
+      for (const [probability, { churned }] of byPrediction) expected.set(probability, churned);
+
+      const rows = await store.scoredOutcomes({ since: new Date(base), until: new Date(base + 8 * DAY_MS), horizonDays });
+      expect(rows).toHaveLength(records.length);
+      for (const row of rows) expect(row.churned, `scenario ${scenario}, prediction ${row.probability}`).toBe(expected.get(row.probability) ?? null);
+      expect(counts.matched, `scenario ${scenario}`).toBe(expected.size);
+      contested += outcomes.length - counts.matched;
+    }
+    // The scenarios hold outcomes that lose to an earlier one or find no prediction, not only easy ones.
+    expect(contested).toBeGreaterThan(5);
+  });
+
+  it('takes a post of 1000 outcomes in one call', async () => {
+    await openStore();
+    await store.insert([predicted('c-0', '2026-11-01T00:00:00Z', 0.5)]);
+    const many = Array.from({ length: 1000 }, (_, index) => outcome(`c-${index}`, '2026-11-30T00:00:00Z', index % 2 === 0));
+    expect(await post(many)).toEqual({ accepted: 1000, corrected: 0, duplicates: 0, matched: 1, unmatched: 999 });
   });
 });

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { apiKeys, ConfigError, ConfigSchema, corsOrigins, describeVariables, loadConfig, readConfig, trustProxy, workerCount } from '../../src/config.js';
+import { apiKeys, ConfigError, ConfigSchema, corsOrigins, describeVariables, loadConfig, performanceThresholds, readConfig, trustProxy, workerCount } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -212,6 +212,24 @@ describe('loadConfig', () => {
 
   it('still reads an empty API_KEYS as unset, like every other variable', () => {
     expect(loadConfig({ API_KEYS: '' }).API_KEYS).toBeUndefined();
+  });
+
+  it('measures performance at PREDICTION_THRESHOLD and 0.8 unless PERFORMANCE_THRESHOLDS says otherwise, ascending, once each', () => {
+    expect(performanceThresholds(loadConfig({}))).toEqual([0.5, 0.8]);
+    expect(performanceThresholds(loadConfig({ PREDICTION_THRESHOLD: '0.8' }))).toEqual([0.8]);
+    expect(performanceThresholds(loadConfig({ PREDICTION_THRESHOLD: '0.9' }))).toEqual([0.8, 0.9]);
+    expect(performanceThresholds(loadConfig({ PERFORMANCE_THRESHOLDS: '0.7, .25,0.7' }))).toEqual([0.25, 0.7]);
+  });
+
+  const PERFORMANCE_RULE = 'PERFORMANCE_THRESHOLDS must be a comma-separated list of at most 20 probabilities between 0 and 1 (both excluded)';
+  it.each([
+    ['0.5, 1', 'not a probability strictly between 0 and 1: "1"'],
+    ['0, 0.5', 'not a probability strictly between 0 and 1: "0"'],
+    ['0.5,,0.8', 'not a probability strictly between 0 and 1: ""'],
+    ['0.5, 8e-1, high', 'not a probability strictly between 0 and 1: "8e-1", "high"'],
+    [Array.from({ length: 21 }, (_, index) => ((index + 1) / 100).toFixed(2)).join(','), '21 thresholds'],
+  ])('refuses PERFORMANCE_THRESHOLDS=%s, saying which entry', (value, wrong) => {
+    expect(() => loadConfig({ PERFORMANCE_THRESHOLDS: value })).toThrowError(new ConfigError(`Invalid environment: ${PERFORMANCE_RULE}, got ${JSON.stringify(value)} (${wrong}).`));
   });
 
   const TRUST_PROXY_RULE = 'TRUST_PROXY must be "true", "false", a hop count, or comma-separated IP addresses and CIDR ranges';
