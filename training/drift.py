@@ -61,8 +61,8 @@ def _shares(counts, rows):
     return shares
 
 
-def drift_reference(features, feature_specs, score):
-    """Profile of every feature (in column order) and of the score on the training rows."""
+def drift_reference(features, feature_specs, score, model_file="models/churn_model.onnx"):
+    """Profile of every feature (in column order) and of the score (of model_file) on the training rows."""
     profiles = []
     for index, spec in enumerate(feature_specs):
         column = features[:, index]
@@ -76,6 +76,6 @@ def drift_reference(features, feature_specs, score):
         "bin_rule": BIN_RULE,
         "features": profiles,
         "score": dict(bins_profile("churn_probability", score),
-                      source="probabilities[:, 1] of models/churn_model.onnx from onnxruntime-node "
-                             "(float32) on the training rows"),
+                      source="probabilities[:, 1] of %s from onnxruntime-node "
+                             "(float32) on the training rows" % model_file),
     }

@@ -138,8 +138,9 @@ def fixture_document(calibrator, document, probability):
     }
 
 
-def write_reference_calibration(model_path, repo_root, probability, labels, model_version, model_sha256, rows_source, write):
-    """Fit, check and write the calibrator and its fixture with `write(path, bytes)`; returns the document."""
+def write_reference_calibration(model_path, repo_root, probability, labels, model_version, model_sha256, rows_source, write,
+                                with_fixture=True):
+    """Fit, check and write the calibrator (and, for the bundled model, its test fixture) with `write(path, bytes)`; returns the document."""
     calibrator = fit_calibrator(probability, labels)
     check = calibration_check(probability, labels)
     document = calibration_document(calibrator, model_version, model_sha256, len(labels), rows_source, check)
@@ -149,9 +150,13 @@ def write_reference_calibration(model_path, repo_root, probability, labels, mode
     path = calibration_path_for(model_path)
     fixture = repo_root / "test" / "fixtures" / FIXTURE_NAME
     write(path, (json.dumps(document, indent=2) + "\n").encode())
-    write(fixture, (json.dumps(fixture_document(calibrator, document, probability)) + "\n").encode())
-    for written in (path, fixture):
-        print("wrote %s (%d bytes)" % (written.relative_to(repo_root), written.stat().st_size))
+    written_paths = [path]
+    if with_fixture:
+        write(fixture, (json.dumps(fixture_document(calibrator, document, probability)) + "\n").encode())
+        written_paths.append(fixture)
+    for written in written_paths:
+        shown = written.relative_to(repo_root) if written.is_relative_to(repo_root) else written
+        print("wrote %s (%d bytes)" % (shown, written.stat().st_size))
     return document
 
 

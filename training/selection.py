@@ -106,3 +106,45 @@ def select(train_x, train_y, seed):
     if np.max(np.abs(np.round(plain, 6) - recorded)) > 0:
         raise AssertionError("CV SHORTCUT CHECK FAILED: staged fold AUCs %s, plain fits %s" % (recorded, list(plain)))
     return candidates, chosen, estimators[chosen]
+
+
+def parse_candidate(text):
+    """A candidate named on the command line: (name, hyperparameters) of one point of select()'s list.
+
+    "logistic_regression", or "gradient_boosting:" followed by every grid hyperparameter as
+    key=value, comma-separated (e.g. gradient_boosting:n_estimators=100,max_depth=3,
+    learning_rate=0.1,subsample=1.0,min_samples_leaf=1). Only points of the grid are accepted, so
+    a named candidate is always one that select() would have scored.
+    """
+    name, _, settings = text.partition(":")
+    if name == "logistic_regression" and not settings:
+        return name, {"max_iter": 1000}
+    if name != "gradient_boosting" or not settings:
+        raise ValueError("%r is not logistic_regression or gradient_boosting:key=value,..." % text)
+    grid = GRADIENT_BOOSTING_GRID
+    hyperparameters = {}
+    for setting in settings.split(","):
+        key, _, value = setting.partition("=")
+        if key not in grid or key in hyperparameters:
+            raise ValueError("%r: %r is not a grid hyperparameter given once (%s)" % (text, key, ", ".join(grid)))
+        matches = [v for v in grid[key] if str(v) == value or (value and float(value) == float(v))]
+        if not matches:
+            raise ValueError("%r: %s=%s is not in the grid (%s)" % (text, key, value, grid[key]))
+        hyperparameters[key] = matches[0]
+    missing = [key for key in grid if key not in hyperparameters]
+    if missing:
+        raise ValueError("%r: give every grid hyperparameter; missing %s" % (text, ", ".join(missing)))
+    return name, {key: hyperparameters[key] for key in grid}  # in grid order, as select() lists them
+
+
+def named_candidate(name, hyperparameters, train_x, train_y, seed):
+    """The one named candidate, scored like select() scores it, with no choice made.
+
+    Same return shape as select(): ([its candidate entry], 0, its unfitted estimator). Its CV
+    AUCs come from a plain cross_val_score on select()'s folds, so they equal what a full
+    selection run records for the same point.
+    """
+    estimator = logistic_regression() if name == "logistic_regression" else gradient_boosting(seed, **hyperparameters)
+    folds = list(cross_validation(seed).split(train_x, train_y))
+    aucs = cross_val_score(clone(estimator), train_x, train_y, cv=folds, scoring="roc_auc")
+    return [_candidate(name, hyperparameters, aucs)], 0, estimator
