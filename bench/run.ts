@@ -400,6 +400,7 @@ async function main(): Promise<void> {
     rounds.push(results);
   }
   const summaries = summarize(rounds, endpoints);
+  rmSync(scratch, { recursive: true, force: true });
 
   console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
   const ratio = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}x` : '–');
