@@ -8,10 +8,13 @@
  *   BENCH_ROUNDS=5     interleaved rounds (min, median, max)  BENCH_CONNECTIONS=64
  *   BENCH_ENDPOINT=/predict/batch  measures one endpoint only
  *   BENCH_MAX_STEAL=5  a run with more CPU steal (%) than this is measured again, up to 3 times
+ *   BENCH_COMPARISON=prediction-log  only the prediction log on vs off (and the bare floor), on
+ *                      /predict and /predict/batch
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +61,10 @@ interface Result {
   cpuUsPerRequest: number;
   /** Share of the machine's time the hypervisor gave to others during the run. */
   stealPercent: number;
+  /** Predictions the prediction log dropped during the run (its buffer was full), from /metrics; 0 when it is off. */
+  logDropped: number;
+  /** Predictions the prediction log recorded: its store's row count after the drain at shutdown. */
+  logWritten: number;
 }
 
 const has = (command: string) => {
@@ -153,11 +160,13 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string, log
   // Logs go straight to a file: reading 20,000 lines a second through a pipe would load a core.
   const log = openSync(logFile, 'w');
   const serverCores = server.env.WORKERS && server.env.WORKERS !== '1' ? '0,1' : '0';
+  // The prediction log is on by default: each run gets a fresh SQLite file (never ./data in the repository).
+  const dataDir = mkdtempSync(join(tmpdir(), 'churn-bench-data-'));
   const started = performance.now();
   const command = pinned(serverCores, server.command);
   const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...server.env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', DATA_DIR: dataDir, ...server.env },
     stdio: ['ignore', log, log],
   });
   closeSync(log);
@@ -177,6 +186,7 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string, log
     // Per worker: in a cluster the primary only supervises, so its own RSS is not a worker's.
     const [serverPid, ...children] = processTree(child.pid!);
     const rss = Math.max(...(server.env.WORKERS ? children : [serverPid!]).map(peakRssMb));
+    const logDropped = await droppedByTheLog(base);
     child.kill('SIGTERM');
     await exited;
     const delays = output()
@@ -198,9 +208,31 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string, log
       cpuUsPerRequest: ((cpuAfter - cpuBefore) * (1e6 / CLOCK_TICKS)) / run.requests,
       stealPercent: (100 * (machineAfter.steal - machineBefore.steal)) / Math.max(1, machineAfter.total - machineBefore.total),
       socketErrors: run.socket_errors,
+      logDropped,
+      logWritten: loggedRows(dataDir),
     };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function droppedByTheLog(base: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`).then((response) => (response.ok ? response.text() : ''), () => '');
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('churn_prediction_log_dropped_total'))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+function loggedRows(dataDir: string): number {
+  const file = join(dataDir, 'prediction-log.sqlite');
+  if (!existsSync(file)) return 0;
+  const database = new DatabaseSync(file, { readOnly: true });
+  try {
+    return Number((database.prepare('SELECT count(*) AS count FROM predictions').get() as { count: number }).count);
+  } finally {
+    database.close();
   }
 }
 
@@ -288,6 +320,7 @@ const SERVICE_FLOOR = 'service floor (constant answer)';
 const BATCHED = 'service (defaults)';
 const SHARED_QUEUE = 'service, batch rows through the shared queue';
 const NO_DRIFT = 'service, DRIFT_MONITORING=false';
+const NO_LOG = 'service, PREDICTION_LOG=false';
 // wrk's path is the same for both; the fragment only names the endpoint in the results.
 const V2_INFER_ONE = '/v2/models/churn/infer#1-row';
 const V2_INFER_BATCH = '/v2/models/churn/infer#100-rows';
@@ -304,7 +337,7 @@ async function main(): Promise<void> {
   const service = serviceCommand();
   const nodeFlags = service.slice(1, -1);
   const tsxServer = (file: string) => [process.execPath, ...nodeFlags, '--import', 'tsx', join(ROOT, file)];
-  const servers: Server[] = [
+  const allServers: Server[] = [
     // Same node flags as the service; tsx only changes how the file is loaded, not how it runs.
     { name: BARE_FLOOR, command: tsxServer('bench/bare-floor-server.ts'), env: {} },
     { name: SERVICE_FLOOR, command: tsxServer('bench/floor-server.ts'), env: {} },
@@ -312,8 +345,10 @@ async function main(): Promise<void> {
     { name: 'service, micro-batching off', command: service, env: { MICRO_BATCHING: 'false' } },
     { name: SHARED_QUEUE, command: service, env: { MICRO_BATCH_MULTI_ROW: 'true' }, only: ['/predict/batch'] },
     { name: NO_DRIFT, command: service, env: { DRIFT_MONITORING: 'false' }, only: ['/predict', '/predict/batch'] },
+    { name: NO_LOG, command: service, env: { PREDICTION_LOG: 'false' }, only: ['/predict', '/predict/batch'] },
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
+  const servers = allServers.filter((server) => process.env.BENCH_COMPARISON !== 'prediction-log' || [BARE_FLOOR, BATCHED, NO_LOG].includes(server.name));
   const single = { ...EXAMPLE_CUSTOMER };
   const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
   // Explanations and the Open Inference Protocol are measured against the churn API's routes, on the default service.
@@ -328,7 +363,9 @@ async function main(): Promise<void> {
     { path: '/predict/batch?explain=true', rows: BATCH_ROWS, body: batchBody, servers: explained },
     { path: V2_INFER_ONE, rows: 1, body: inferBody([single]), servers: explained },
     { path: V2_INFER_BATCH, rows: BATCH_ROWS, body: inferBody(batchBody.customers), servers: explained },
-  ].filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT);
+  ]
+    .filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT)
+    .filter((endpoint) => process.env.BENCH_COMPARISON !== 'prediction-log' || ['/predict', '/predict/batch'].includes(endpoint.path));
 
   const scratch = join(tmpdir(), `churn-bench-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
@@ -363,6 +400,7 @@ async function main(): Promise<void> {
     rounds.push(results);
   }
   const summaries = summarize(rounds, endpoints);
+  rmSync(scratch, { recursive: true, force: true });
 
   console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
   const ratio = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}x` : '–');
@@ -420,6 +458,20 @@ async function main(): Promise<void> {
     if (monitored.some((r) => !r) || unmonitored.some((r) => !r)) continue;
     const ratios = spread(monitored.map((r, round) => r!.requestsPerSecond / unmonitored[round]!.requestsPerSecond));
     checks.push([`${path} with drift monitoring keeps ${ratio(ratios.median)} of its requests/s without it (rounds ${ratio(ratios.min)}-${ratio(ratios.max)})`, true]);
+  }
+  for (const [path, target] of [['/predict', 0.9], ['/predict/batch', 0.85]] as const) {
+    const logged = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === path));
+    const unlogged = rounds.map((round) => round.find((r) => r.server === NO_LOG && r.endpoint === path));
+    if (logged.some((r) => !r) || unlogged.some((r) => !r)) continue;
+    const ratios = spread(logged.map((r, round) => r!.requestsPerSecond / unlogged[round]!.requestsPerSecond));
+    const cpu = median(logged.map((r, round) => r!.cpuUsPerRequest - unlogged[round]!.cpuUsPerRequest));
+    const dropped = logged.reduce((sum, r) => sum + r!.logDropped, 0);
+    const written = logged.reduce((sum, r) => sum + r!.logWritten, 0);
+    checks.push([
+      `${path} with the prediction log on (SQLite) keeps ${ratio(ratios.median)} of its requests/s with it off (rounds ${ratio(ratios.min)}-${ratio(ratios.max)}; target ${target}x); ` +
+        `the log adds ${fmt(cpu, 1)} CPU µs per request; ${written} rows written, ${dropped} dropped over all rounds`,
+      ratios.median >= target && dropped === 0,
+    ]);
   }
   const oneWorker = services.filter((s) => !s.server.includes('WORKERS'));
   checks.push(

@@ -113,7 +113,7 @@ cleanup() {
   if [[ -n "$HOST_PID" ]] && kill -0 "$HOST_PID" 2>/dev/null; then
     kill -TERM "$HOST_PID" && wait "$HOST_PID" 2>/dev/null
   fi
-  ((CREATED_CONTAINER)) && podman rm -f -t 0 "$CONTAINER" >/dev/null 2>&1
+  ((CREATED_CONTAINER)) && podman rm -f -v -t 0 "$CONTAINER" >/dev/null 2>&1
   ((CREATED_PROJECT_IMAGE)) && podman rmi -f "$PROJECT_IMAGE" >/dev/null 2>&1
   ((CLEAN_ALL)) && remove_cache
   [[ -n "$WORK" ]] && rm -rf "$WORK"
@@ -312,7 +312,8 @@ phase "host reference server (npm run build, node dist/server.js)"
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 npm run build --silent
 host_port="$(free_port)"
-PORT="$host_port" HOST=127.0.0.1 LOG_LEVEL=warn node --max-semi-space-size=8 dist/server.js >"$WORK/host-server.log" 2>&1 &
+# The prediction log is on by default: its file goes to the work directory, never ./data in the checkout.
+PORT="$host_port" HOST=127.0.0.1 LOG_LEVEL=warn DATA_DIR="$WORK/host-data" node --max-semi-space-size=8 dist/server.js >"$WORK/host-server.log" 2>&1 &
 HOST_PID=$!
 for _ in $(seq 1 150); do
   [[ "$(http_status "http://127.0.0.1:${host_port}/health")" == 200 ]] && break
@@ -329,7 +330,9 @@ log "host answer: $(cat "$WORK/host-predict.json")"
 phase "run the container (--read-only, non-root) and check it"
 port="$(free_port)"
 # --read-only-tmpfs=false: podman would otherwise mount writable tmpfs on /tmp, /var/tmp and /run; without
-# them this run proves the service needs no writable path at all (the manifests mount no emptyDir).
+# them this run proves the service writes nowhere but its data directory: the image's VOLUME /app/data,
+# which podman mounts as a new anonymous volume (a copy of the image's directory, owned by the service
+# user), as the manifests mount their claim there.
 # --no-healthcheck: podman schedules HEALTHCHECKs with systemd timers and logs errors on a machine without
 # systemd (even with --health-interval=disable); the check below runs the image's command itself.
 CREATED_CONTAINER=1
@@ -386,6 +389,14 @@ done
 [[ "$(http_status "${base_url}/health/ready")" == 200 ]] || fail "not ready after the write probes"
 log "ok: read-only root filesystem (even root cannot write /app or /tmp) and the service is still healthy"
 
+# The prediction log (on by default) writes the volume as the service user, and says it is up.
+log_state="$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((b) => console.log(`${b.prediction_log?.state} ${b.prediction_log?.store}`), (e) => console.log(String(e)))' "${base_url}/health/ready")"
+[[ "$log_state" == "up sqlite" ]] || fail "the prediction log is not up on SQLite: ${log_state}"
+data_owner="$(podman exec "$CONTAINER" stat -c '%u' /app/data/prediction-log.sqlite 2>&1)" ||
+  fail "no prediction log in the volume /app/data: ${data_owner}"
+[[ "$data_owner" == "$uid" ]] || fail "the prediction log belongs to uid ${data_owner}, expected ${uid}"
+log "ok: the prediction log is up, in /app/data/prediction-log.sqlite (uid ${data_owner})"
+
 # ==== 6. graceful stop ====
 phase "podman stop -t ${STOP_TIMEOUT_S} (drain budget ${DRAIN_BUDGET_S} s)"
 stop_start="$EPOCHREALTIME"
@@ -404,7 +415,8 @@ grep -E '"msg":"(shutting down|event loop delay|shutdown complete)' "$WORK/conta
 
 # ==== 7. clean-up ====
 phase "clean-up"
-podman rm "$CONTAINER" >/dev/null && CREATED_CONTAINER=0
+# -v: with the anonymous volume of /app/data.
+podman rm -v "$CONTAINER" >/dev/null && CREATED_CONTAINER=0
 podman rmi "$PROJECT_IMAGE" >/dev/null && CREATED_PROJECT_IMAGE=0
 if ((CLEAN_ALL)); then
   log "removed the container and ${PROJECT_IMAGE}; --clean-all: removing the cached base images and ${CACHE_DIR}"

@@ -102,16 +102,33 @@ export const ConfigSchema = Type.Object({
         'Which proxies may set `X-Forwarded-For` (the client address for rate limits and logs): `true` for any, `false` for none, a hop count, or comma-separated addresses and CIDR ranges (and `loopback`, `linklocal`, `uniquelocal`). Unset trusts none.',
     }),
   ),
-  PREDICTION_LOG: Type.Boolean({ default: false, description: 'Record every prediction served (any protocol) in the prediction log: `DATABASE_URL` when set, else a SQLite file in `DATA_DIR`. Off by default in this release, while the outcome loop it starts is completed.' }),
-  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Directory for the embedded prediction log (`prediction-log.sqlite`), created at start; it must be writable (the container image declares it a volume at `/app/data`).' }),
+  PREDICTION_LOG: Type.Boolean({
+    default: true,
+    description:
+      'Record every prediction served (any protocol) in the prediction log: `DATABASE_URL` when set, else a SQLite file in `DATA_DIR`. Predictions never wait on it: a store that is down or unreachable (PostgreSQL) delays the records, not the answers. `false` records nothing and opens no database.',
+  }),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: './data',
+    description:
+      'Directory for the embedded prediction log (`prediction-log.sqlite`), created at start; it must be writable, or the service does not start (the container image declares it a volume at `/app/data`). Unused when `DATABASE_URL` is set.',
+  }),
   DATABASE_URL: Type.Optional(
     Type.String({
       pattern: '^postgres(ql)?://.+',
       secret: true,
       expected: 'a postgres:// or postgresql:// URL',
-      description: 'PostgreSQL for the prediction log, shared by every replica (one log); unset keeps it in a SQLite file in `DATA_DIR`. The schema is created and migrated at start.',
+      description:
+        'PostgreSQL for the prediction log, shared by every replica (one log); unset keeps it in a SQLite file in `DATA_DIR`. The schema is created and migrated at start; when PostgreSQL cannot be reached, the service starts anyway and migrates in the background with back-off, records waiting in the buffer. A schema newer than this release knows stops the start when the database is reached then.',
     }),
   ),
+  PREDICTION_LOG_MAX_BUFFERED: Type.Integer({
+    minimum: 100,
+    maximum: 1_000_000,
+    default: 10_000,
+    description:
+      'Records the prediction log holds in memory, at most, while the store is slow, down or not connected yet (about 1 KB each, per worker); further records are dropped and counted in `churn_prediction_log_dropped_total`.',
+  }),
   PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, checked at start and every hour.' }),
   OUTCOME_HORIZON_DAYS: Type.Integer({
     minimum: 1,

@@ -13,6 +13,7 @@ import { ModelLoadError } from './errors.js';
 import { createLogger, flushLogs, reportStartFailure } from './logger.js';
 import { DriftCheck } from './monitoring/drift-report.js';
 import { PlausibilityAlerts } from './monitoring/plausibility-report.js';
+import { PredictionLogStartError } from './prediction-log/store-connection.js';
 import { primaryCountResponder } from './rate-limit/cluster-counts.js';
 
 /** After the listener closes, a connection still idle this long is closed (its client has gone quiet). */
@@ -37,7 +38,7 @@ function announceListening(logger: Logger, host: string, port: number): void {
 
 /** One readable line for the failures an operator can fix; anything else keeps its stack. */
 function describeStartFailure(error: unknown, config: Config | undefined): [string, Record<string, unknown>] {
-  if (error instanceof ConfigError || error instanceof ModelLoadError) return [error.message, {}];
+  if (error instanceof ConfigError || error instanceof ModelLoadError || error instanceof PredictionLogStartError) return [error.message, {}];
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const where = config ? `${config.HOST}:${config.PORT}` : 'the configured address';
   if (code === 'EADDRINUSE') return [`Cannot listen on ${where}: the port is already in use.`, {}];
@@ -100,7 +101,14 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const stopHandler = (signal: NodeJS.Signals) => onStop(signal);
   process.on('SIGTERM', stopHandler);
   process.on('SIGINT', stopHandler);
-  const app = await buildApp({ config, logger });
+  let app: FastifyInstance;
+  try {
+    // Plugins run as they are registered: a prediction log that cannot start fails here.
+    app = await buildApp({ config, logger });
+  } catch (error) {
+    await flushLogs(logger);
+    failStart(error, config);
+  }
   const sockets = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
     sockets.add(socket);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { vi } from 'vitest';
@@ -51,11 +54,19 @@ export async function buildTestApp(env: Record<string, string> = {}, options: Pi
       done();
     },
   });
-  // The prediction log is off unless a test asks for it (with a DATA_DIR of its own), so tests leave no ./data behind.
-  const config = loadConfig({ LOG_LEVEL: 'info', PREDICTION_LOG: 'false', ...env });
+  // The prediction log is on, as in production, in a data directory of this app's own (unless the
+  // test names one): no test writes ./data in the repository. Closing the app removes it.
+  const dataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'churn-test-data-')) : undefined;
+  const config = loadConfig({ LOG_LEVEL: 'info', ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env });
   const models = spiedChurnModels(modelOptions(config));
   const app = await buildApp({ config, logStream, modelLoader: models.loader, ...options });
-  await app.ready();
+  if (dataDir) app.addHook('onClose', async () => rmSync(dataDir, { recursive: true, force: true }));
+  try {
+    await app.ready();
+  } catch (error) {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return { app, logs, predict: models.predict };
 }
 

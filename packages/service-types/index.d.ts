@@ -237,6 +237,23 @@ export interface ReadyResponse {
      */
     failed: number;
   };
+  /**
+   * The prediction log, for dashboards: it never makes the service unready, since predictions are served whatever its state.
+   */
+  prediction_log?: {
+    /**
+     * disabled: PREDICTION_LOG=false. connecting: the store is not migrated yet (PostgreSQL unreachable since the start; retried with back-off). up: migrated, and the last contact worked. down: the last write failed (retried). incompatible: the database has a newer schema; nothing is written.
+     */
+    state: 'disabled' | 'connecting' | 'up' | 'down' | 'incompatible';
+    /**
+     * Null when the log is off.
+     */
+    store: ('sqlite' | 'postgres') | null;
+    /**
+     * Records waiting in memory for the store (this worker), at most PREDICTION_LOG_MAX_BUFFERED.
+     */
+    buffered: number;
+  };
 }
 
 export interface ModelResponse {

@@ -72,9 +72,11 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         model_version: model?.version ?? null,
         degraded: workers !== undefined && workers.serving < workers.expected,
         ...(workers ? { workers } : {}),
+        // Never part of `ready`: a prediction only appends to the log's buffer, whatever the store does.
+        prediction_log: { state: app.predictionLog.state, store: app.predictionLog.storeKind ?? null, buffered: app.predictionLog.buffered },
       });
     },
   );
 };
 
-export default fp(healthRoutes, { name: 'health-routes', dependencies: ['data-plane', 'lifecycle', 'worker-group'], encapsulate: true });
+export default fp(healthRoutes, { name: 'health-routes', dependencies: ['data-plane', 'lifecycle', 'worker-group', 'prediction-log'], encapsulate: true });

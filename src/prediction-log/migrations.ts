@@ -29,14 +29,23 @@ export function loadMigrations(directory: URL = MIGRATIONS_DIRECTORY): Migration
   return migrations;
 }
 
-/** The migrations still to apply, or a refusal when the database is ahead of this code. */
-export function pendingMigrations(known: readonly Migration[], appliedVersion: number, where: string): Migration[] {
-  const newest = known.at(-1)?.version ?? 0;
-  if (appliedVersion > newest) {
-    throw new Error(
+/**
+ * The database was migrated by a newer release. Never retried: no amount of waiting makes this code
+ * know the schema, and writing into it could corrupt what the newer release relies on.
+ */
+export class SchemaNewerError extends Error {
+  override name = 'SchemaNewerError';
+  constructor(where: string, appliedVersion: number, newest: number) {
+    super(
       `prediction log: ${where} has schema version ${appliedVersion}, newer than this service knows (${newest}); ` +
         'run a release that knows it, or point the service at another database',
     );
   }
+}
+
+/** The migrations still to apply, or a refusal when the database is ahead of this code. */
+export function pendingMigrations(known: readonly Migration[], appliedVersion: number, where: string): Migration[] {
+  const newest = known.at(-1)?.version ?? 0;
+  if (appliedVersion > newest) throw new SchemaNewerError(where, appliedVersion, newest);
   return known.filter((migration) => migration.version > appliedVersion);
 }

@@ -5,7 +5,7 @@ import type { PairedScore } from '../monitoring/comparison.js';
 
 /** One prediction served, as the log keeps it. */
 export interface PredictionRecord {
-  /** Unique per record (a UUID): request ids repeat across replicas and restarts. */
+  /** Unique per record (a time-ordered UUID, see prediction-id.ts): request ids repeat across replicas and restarts. */
   readonly predictionId: string;
   readonly recordedAt: Date;
   readonly requestId: string | undefined;

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { riskTier, type Thresholds } from '../churn-api/prediction-mapping.js';
 import type { DataPlaneObserver } from '../data-plane/data-plane.js';
 import { implausibleChecks } from '../data-plane/plausibility.js';
+import { timeOrderedUuid } from './prediction-id.js';
 import type { PredictionRecord } from './prediction-log-store.js';
 
 /**
@@ -16,10 +16,11 @@ export function predictionRecorder(
   return {
     predictionsServed: ({ protocol, scores, requestId, rows, customerIds }) => {
       const recordedAt = new Date();
+      const recordedAtMs = recordedAt.getTime();
       const records = scores.map((score, index): PredictionRecord => {
         const row = rows[index]!;
         return {
-          predictionId: randomUUID(),
+          predictionId: timeOrderedUuid(recordedAtMs),
           recordedAt,
           requestId,
           customerId: customerIds?.[index],

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { PairedScore } from '../monitoring/comparison.js';
@@ -49,6 +49,7 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   readonly #database: DatabaseSync;
   readonly #migrations: readonly Migration[];
   readonly #path: string;
+  #insertStatement: StatementSync | undefined;
 
   constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations()) {
     mkdirSync(dataDir, { recursive: true });
@@ -83,9 +84,11 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
 
   async insert(records: readonly PredictionRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const statement = this.#database.prepare(
+    // Prepared once (after the migration made the table), then reused by every batch.
+    this.#insertStatement ??= this.#database.prepare(
       `INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${PREDICTION_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (prediction_id) DO NOTHING`,
     );
+    const statement = this.#insertStatement;
     this.#database.exec('BEGIN IMMEDIATE');
     try {
       for (const record of records) statement.run(...recordToColumns(record));

@@ -28,6 +28,19 @@ export const WorkerCounts = Type.Object(
   { description: 'The worker processes by state, as the cluster primary counts them (WORKERS > 1 only).' },
 );
 
+export const PredictionLogStatus = Type.Object(
+  {
+    state: StringEnum(['disabled', 'connecting', 'up', 'down', 'incompatible'], {
+      description:
+        'disabled: PREDICTION_LOG=false. connecting: the store is not migrated yet (PostgreSQL unreachable since the start; retried with back-off). ' +
+        'up: migrated, and the last contact worked. down: the last write failed (retried). incompatible: the database has a newer schema; nothing is written.',
+    }),
+    store: Type.Union([StringEnum(['sqlite', 'postgres']), Type.Null()], { description: 'Null when the log is off.' }),
+    buffered: Type.Integer({ description: 'Records waiting in memory for the store (this worker), at most PREDICTION_LOG_MAX_BUFFERED.' }),
+  },
+  { description: 'The prediction log, for dashboards: it never makes the service unready, since predictions are served whatever its state.' },
+);
+
 export const ReadyResponse = Type.Object(
   {
     status: StringEnum(['ready', 'not_ready'], { description: 'ready: a model is loaded and the service is not draining.' }),
@@ -40,6 +53,7 @@ export const ReadyResponse = Type.Object(
         'The answering worker still serves, so readiness stays 200: keep the instance in rotation, and alert on it.',
     }),
     workers: Type.Optional(WorkerCounts),
+    prediction_log: Type.Optional(PredictionLogStatus),
   },
   { $id: 'ReadyResponse', title: 'ReadyResponse' },
 );

@@ -152,6 +152,8 @@ describe('operation ids, for generated clients', () => {
         'GET /health/ready': 'healthReady',
         'GET /model': 'getModel',
         'GET /monitoring/drift': 'getDrift',
+        // The prediction log (on by default) is the performance report's source.
+        'GET /monitoring/performance': 'getPerformance',
         'GET /metrics': 'getMetrics',
         'POST /admin/reload': 'reloadModel',
         'GET /v2': 'serverMetadata',

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ import { ConfigSchema, loadConfig } from '../../src/config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const K8S_DIR = join(ROOT, 'deploy/k8s');
+/** The overlay for several replicas sharing one prediction log in PostgreSQL. */
+const REPLICAS_DIR = join(ROOT, 'deploy/k8s-replicas');
 
 /** A parsed YAML document; the tests below check its shape. */
 type Doc = Record<string, any>;
@@ -24,6 +28,7 @@ const KINDS: Record<string, { model: new (data: never) => { validate(): void }; 
   'v1/ConfigMap': { model: ConfigMap, module: 'kubernetes-models/v1/ConfigMap', type: 'IConfigMap' },
   'apps/v1/Deployment': { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
   'v1/Service': { model: Service, module: 'kubernetes-models/v1/Service', type: 'IService' },
+  'v1/PersistentVolumeClaim': { model: PersistentVolumeClaim, module: 'kubernetes-models/v1/PersistentVolumeClaim', type: 'IPersistentVolumeClaim' },
   'autoscaling/v2/HorizontalPodAutoscaler': {
     model: HorizontalPodAutoscaler,
     module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
@@ -39,8 +44,12 @@ interface Manifest {
   doc: Doc;
 }
 
-function parseYamlDocuments(file: string): Doc[] {
-  return parseAllDocuments(readFileSync(join(K8S_DIR, file), 'utf8')).flatMap((document) => {
+function parseYamlDocuments(file: string, directory = K8S_DIR): Doc[] {
+  return parseYamlText(readFileSync(join(directory, file), 'utf8'), file);
+}
+
+function parseYamlText(text: string, file: string): Doc[] {
+  return parseAllDocuments(text).flatMap((document) => {
     if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map(String).join('; ')}`);
     const doc = document.toJS() as Doc | null;
     return doc === null ? [] : [doc];
@@ -51,6 +60,60 @@ function parseYamlDocuments(file: string): Doc[] {
 function loadManifests(): Manifest[] {
   const kustomization = parse(readFileSync(join(K8S_DIR, 'kustomization.yaml'), 'utf8')) as Doc;
   return (kustomization.resources as string[]).flatMap((file) => parseYamlDocuments(file).map((doc, index) => ({ name: `${file}#${index}`, doc })));
+}
+
+/**
+ * The overlay as kustomize builds it, for the two kinds of patch it uses: `$patch: delete` of a whole
+ * object, and JSON 6902 operations (add, replace, remove) on a target. Compared with
+ * `kubectl kustomize` below wherever kubectl is installed.
+ */
+function loadOverlay(): Manifest[] {
+  const kustomization = parse(readFileSync(join(REPLICAS_DIR, 'kustomization.yaml'), 'utf8')) as Doc;
+  let result: Manifest[] = (kustomization.resources as string[]).flatMap((resource) =>
+    resource === '../k8s' ? withImages(structuredClone(manifests)) : parseYamlDocuments(resource, REPLICAS_DIR).map((doc, index) => ({ name: `k8s-replicas/${resource}#${index}`, doc })),
+  );
+  const matches = (doc: Doc, target: Doc) => doc.kind === target.kind && doc.metadata.name === (target.name ?? target.metadata?.name);
+  for (const { patch, target } of kustomization.patches as { patch: string; target?: Doc }[]) {
+    const parsed = parse(patch) as Doc | Doc[];
+    if (!Array.isArray(parsed) && parsed.$patch === 'delete') {
+      result = result.filter((manifest) => !matches(manifest.doc, parsed));
+      continue;
+    }
+    for (const manifest of result.filter((candidate) => target && matches(candidate.doc, target))) {
+      for (const operation of parsed as Doc[]) applyJsonPatch(manifest.doc, operation as { op: string; path: string; value?: unknown });
+    }
+  }
+  return result;
+}
+
+/** The default kustomization's `images` (newName, newTag), applied to its containers as kustomize does. */
+function withImages(documents: Manifest[]): Manifest[] {
+  const { images = [] } = parse(readFileSync(join(K8S_DIR, 'kustomization.yaml'), 'utf8')) as { images?: { name: string; newName?: string; newTag?: string }[] };
+  for (const { doc } of documents) {
+    for (const container of (doc.spec?.template?.spec?.containers ?? []) as Doc[]) {
+      const [name, tag] = String(container.image).split(':');
+      const rule = images.find((image) => image.name === name);
+      if (rule) container.image = `${rule.newName ?? name}:${rule.newTag ?? tag}`;
+    }
+  }
+  return documents;
+}
+
+function applyJsonPatch(doc: Doc, { op, path, value }: { op: string; path: string; value?: unknown }): void {
+  const keys = path.split('/').slice(1).map((key) => key.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const last = keys.pop()!;
+  const parent = keys.reduce((node: Doc, key) => node[key], doc);
+  if (Array.isArray(parent)) {
+    const index = last === '-' ? parent.length : Number(last);
+    if (op === 'add') parent.splice(index, 0, structuredClone(value));
+    else if (op === 'replace') parent[index] = structuredClone(value);
+    else if (op === 'remove') parent.splice(index, 1);
+    else throw new Error(`unsupported JSON patch op ${op}`);
+    return;
+  }
+  if (op === 'add' || op === 'replace') parent[last] = structuredClone(value);
+  else if (op === 'remove') delete parent[last];
+  else throw new Error(`unsupported JSON patch op ${op}`);
 }
 
 /**
@@ -108,7 +171,7 @@ function finalStageInstructions(dockerfile: string): { keyword: string; args: st
 }
 
 /** The variables that hold credentials: they come from a Secret, never from a manifest. */
-const CREDENTIALS = ['API_KEYS', 'ADMIN_TOKEN'] as const;
+const CREDENTIALS = ['API_KEYS', 'ADMIN_TOKEN', 'DATABASE_URL'] as const;
 
 /**
  * Every place in `manifests` where a credential is written out: an env entry with a `value`, a
@@ -151,28 +214,65 @@ const byKind = (kind: string): Doc => {
 const deployment = byKind('Deployment');
 const configMap = byKind('ConfigMap');
 const service = byKind('Service');
-const hpa = byKind('HorizontalPodAutoscaler');
 const pdb = byKind('PodDisruptionBudget');
+const pvc = byKind('PersistentVolumeClaim');
 const podSpec: Doc = deployment.spec.template.spec;
 const container: Doc = podSpec.containers[0];
+const overlay = loadOverlay();
+const inOverlay = (kind: string): Doc => {
+  const found = overlay.filter((manifest) => manifest.doc.kind === kind);
+  if (found.length !== 1) throw new Error(`expected exactly one ${kind} in deploy/k8s-replicas, found ${found.length}`);
+  return found[0]!.doc;
+};
+const hpa = inOverlay('HorizontalPodAutoscaler');
+const replicatedDeployment = inOverlay('Deployment');
+
+/**
+ * Where several pods would each keep a prediction log of their own, or share one SQLite file: more
+ * than one replica (or an autoscaler) without DATABASE_URL. Answers the problems found.
+ */
+function severalSqliteLogs(documents: Manifest[]): string[] {
+  const problems: string[] = [];
+  for (const { name, doc } of documents.filter((manifest) => manifest.doc.kind === 'Deployment')) {
+    const env = (doc.spec.template.spec.containers[0].env ?? []) as Doc[];
+    const sharedLog = env.some((entry) => entry.name === 'DATABASE_URL');
+    const scaled = doc.spec.replicas > 1 || documents.some((manifest) => manifest.doc.kind === 'HorizontalPodAutoscaler' && manifest.doc.spec.scaleTargetRef.name === doc.metadata.name);
+    if (scaled && !sharedLog) problems.push(`${name}: several replicas without DATABASE_URL`);
+  }
+  return problems;
+}
 const probes = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 const finalStage = finalStageInstructions(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const instruction = (keyword: string) => finalStage.filter((entry) => entry.keyword === keyword).at(-1)?.args;
 const serviceMonitor = parseYamlDocuments('servicemonitor.yaml')[0]!;
 
 describe('deploy/k8s: the manifests are valid Kubernetes objects', () => {
-  it('lists a ConfigMap, Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget, all of known kinds', () => {
-    expect(manifests.map((manifest) => manifest.doc.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+  it('lists a ConfigMap, Deployment, PersistentVolumeClaim, Service and PodDisruptionBudget, all of known kinds', () => {
+    expect(manifests.map((manifest) => manifest.doc.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service']);
     for (const { name, doc } of manifests) expect(KINDS, name).toHaveProperty([kindOf(doc)]);
   });
 
-  it.each(manifests.map((manifest) => [manifest.name, manifest] as const))('%s passes its Kubernetes schema', (_name, { doc }) => {
-    const Model = KINDS[kindOf(doc)]!.model;
-    expect(() => new Model(doc as never).validate()).not.toThrow();
+  it('the overlay for several replicas (deploy/k8s-replicas) has the same kinds, the autoscaler instead of the claim', () => {
+    expect(overlay.map((manifest) => manifest.doc.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
   });
 
-  it('has no field that the Kubernetes API does not know', () => {
+  it.each([...manifests, ...overlay.map((manifest) => ({ ...manifest, name: `k8s-replicas: ${manifest.name}` }))].map((manifest) => [manifest.name, manifest] as const))(
+    '%s passes its Kubernetes schema',
+    (_name, { doc }) => {
+      const Model = KINDS[kindOf(doc)]!.model;
+      expect(() => new Model(doc as never).validate()).not.toThrow();
+    },
+  );
+
+  it('has no field that the Kubernetes API does not know, in the default or the overlay', () => {
     expect(unknownFieldErrors(manifests)).toEqual([]);
+    expect(unknownFieldErrors(overlay)).toEqual([]);
+  });
+
+  it.runIf(hasKubectl())('builds the overlay as kustomize does (kubectl kustomize)', () => {
+    const built = parseYamlText(execFileSync('kubectl', ['kustomize', REPLICAS_DIR], { encoding: 'utf8' }), 'kubectl kustomize');
+    const byName = (docs: Doc[]) => Object.fromEntries(docs.map((doc) => [`${doc.kind}/${doc.metadata.name}`, doc]));
+    expect(byName(overlay.map((manifest) => manifest.doc))).toEqual(byName(built));
   });
 
   it('catches a field of the wrong type (negative case)', () => {
@@ -190,6 +290,60 @@ describe('deploy/k8s: the manifests are valid Kubernetes objects', () => {
     const errors = unknownFieldErrors([{ name: 'misspelled', doc: broken }]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^misspelled: .*'"?readinesProbe"?' does not exist in type 'IContainer'/);
+  });
+});
+
+function hasKubectl(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('deploy/k8s: the prediction log, one replica by default, several on PostgreSQL', () => {
+  it('the default runs one replica whose prediction log lives on a ReadWriteOnce claim mounted at DATA_DIR, writable by the service user', () => {
+    expect(deployment.spec.replicas).toBe(1);
+    // A surge pod on another node could never mount the claim: the old pod goes first.
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(pvc.spec.accessModes).toEqual(['ReadWriteOnce']);
+    const volume = podSpec.volumes.find((entry: Doc) => entry.persistentVolumeClaim);
+    expect(volume.persistentVolumeClaim.claimName).toBe(pvc.metadata.name);
+    // The image's DATA_DIR, declared a VOLUME there too.
+    const dataDir = finalStage.filter((entry) => entry.keyword === 'ENV').map((entry) => /^DATA_DIR=(\S+)$/.exec(entry.args)?.[1]).find(Boolean);
+    expect(dataDir).toBeDefined();
+    expect(container.volumeMounts).toContainEqual({ name: volume.name, mountPath: dataDir });
+    expect(instruction('VOLUME')).toBe(dataDir);
+    expect(podSpec.securityContext.fsGroup).toBe(podSpec.securityContext.runAsGroup);
+    expect(loadConfig(configMap.data).PREDICTION_LOG).toBe(true);
+  });
+
+  it('several replicas share one log: DATABASE_URL from a Secret (required), no claim, an autoscaler from 2, rolling updates', () => {
+    const env = Object.fromEntries((replicatedDeployment.spec.template.spec.containers[0].env as Doc[]).map((entry) => [entry.name, entry]));
+    expect(env.DATABASE_URL).toEqual({ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'churn-service-database', key: 'DATABASE_URL', optional: false } } });
+    expect(replicatedDeployment.spec.template.spec.volumes.some((entry: Doc) => entry.persistentVolumeClaim)).toBe(false);
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(replicatedDeployment.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(severalSqliteLogs(overlay)).toEqual([]);
+    expect(severalSqliteLogs(manifests)).toEqual([]);
+  });
+
+  it('catches several replicas without DATABASE_URL (negative case)', () => {
+    const scaled = structuredClone(deployment);
+    scaled.spec.replicas = 3;
+    expect(severalSqliteLogs([{ name: 'scaled', doc: scaled }])).toEqual(['scaled: several replicas without DATABASE_URL']);
+    const withoutDatabase = structuredClone(overlay).map((manifest) => {
+      if (manifest.doc.kind === 'Deployment') manifest.doc.spec.replicas = 1;
+      if (manifest.doc.kind === 'Deployment') manifest.doc.spec.template.spec.containers[0].env = manifest.doc.spec.template.spec.containers[0].env.filter((entry: Doc) => entry.name !== 'DATABASE_URL');
+      return manifest;
+    });
+    expect(severalSqliteLogs(withoutDatabase)).toHaveLength(1);
+  });
+
+  it('documents how to create the database Secret in docs/deployment.md', () => {
+    const guide = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8').replace(/\\\n\s*/g, ' ');
+    expect(guide).toMatch(/kubectl create secret generic churn-service-database .*--from-literal=DATABASE_URL=/);
   });
 });
 
@@ -268,12 +422,14 @@ describe('deploy/k8s: the manifests agree with each other, the Dockerfile and th
     const guide = readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8').replace(/\\\n\s*/g, ' ');
     const command = new RegExp(`kubectl create secret generic ${secretName} .*`).exec(guide)?.[0];
     expect(command, `docs/deployment.md: kubectl create secret generic ${secretName} ...`).toBeDefined();
-    for (const name of CREDENTIALS) expect(command).toContain(`--from-literal=${name}=`);
+    for (const name of ['API_KEYS', 'ADMIN_TOKEN']) expect(command).toContain(`--from-literal=${name}=`);
   });
 
   it('holds no literal API_KEYS or ADMIN_TOKEN in any manifest of deploy/k8s', () => {
-    const everyFile = readdirSync(K8S_DIR).filter((file) => /\.ya?ml$/.test(file));
-    const everyDocument = everyFile.flatMap((file) => parseYamlDocuments(file).map((doc, index) => ({ name: `${file}#${index}`, doc })));
+    const everyFile = (directory: string) => readdirSync(directory).filter((file) => /\.ya?ml$/.test(file));
+    const everyDocument = [K8S_DIR, REPLICAS_DIR].flatMap((directory) =>
+      everyFile(directory).flatMap((file) => parseYamlDocuments(file, directory).map((doc, index) => ({ name: `${file}#${index}`, doc }))),
+    );
     expect(everyDocument.length).toBeGreaterThan(manifests.length);
     expect(literalCredentials(everyDocument)).toEqual([]);
   });
@@ -312,7 +468,8 @@ describe('deploy/k8s: the manifests agree with each other, the Dockerfile and th
 describe('deploy/k8s: probe and metrics paths are routes of the app, ConfigMap keys are config variables (needs /health/live, /health/ready, /metrics, DRAIN_DELAY_MS, SHUTDOWN_TIMEOUT_MS in src/)', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
-    app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }) });
+    // Only the routes matter here: no prediction log, so no ./data in the repository.
+    app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'false' }) });
   });
   afterAll(async () => app?.close());
 

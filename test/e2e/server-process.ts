@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, vi } from 'vitest';
 
@@ -26,11 +29,15 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Starts the compiled server as its own process, as production does. */
+/**
+ * Starts the compiled server as its own process, as production does. The prediction log is on (the
+ * default) in a data directory of this process's own, removed when it exits, unless `env` names
+ * one: these servers run from the repository root and must not write ./data there.
+ */
 export function startServer(env: Record<string, string>, port: number, command: string[] = [SERVER_ENTRY]): ServerProcess {
+  const dataDir = env.DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'churn-e2e-data-')) : undefined;
   const child = spawn(process.execPath, command, {
-    // The prediction log is off unless a test asks: these servers run from the repository root.
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), PREDICTION_LOG: 'false', ...env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -41,7 +48,12 @@ export function startServer(env: Record<string, string>, port: number, command: 
     stderr += chunk.toString();
   });
   // 'close' waits for the output pipes to end too, so nothing the process wrote is missed.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     child,
     baseUrl: `http://127.0.0.1:${port}`,

@@ -32,7 +32,7 @@ async function report(): Promise<DriftReport> {
 
 describe('time-window drift', () => {
   it('says why there are no time windows while the prediction log is off; the plausibility checks still run', async () => {
-    testApp = await buildTestApp();
+    testApp = await buildTestApp({ PREDICTION_LOG: 'false' });
     await score(HOLDOUT.slice(0, 10));
     const body = await report();
     expect(body.windows).toEqual({ available: false, reason: expect.stringContaining('PREDICTION_LOG=false'), last_hour: null, last_day: null });

@@ -40,7 +40,8 @@ const get = (url: string, headers: Record<string, string> = {}) => testApp!.app.
 
 describe('GET /monitoring/performance', () => {
   it('does not exist without an outcome source, nor do its metrics', async () => {
-    await appWith(undefined);
+    // The prediction log is the default source: off, and none injected.
+    await appWith(undefined, { PREDICTION_LOG: 'false' });
     expect((await get('/monitoring/performance')).statusCode).toBe(404);
     expect((await get('/metrics')).body).not.toContain('churn_performance_');
     expect((await get('/openapi.json')).json().paths).not.toHaveProperty('/monitoring/performance');

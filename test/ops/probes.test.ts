@@ -9,6 +9,8 @@ afterAll(async () => testApp.app.close());
 afterEach(() => vi.restoreAllMocks());
 
 const get = (url: string) => testApp.app.inject({ method: 'GET', url });
+/** The prediction log is on by default: SQLite in the test app's own data directory. */
+const LOG_UP = { state: 'up', store: 'sqlite', buffered: 0 };
 
 describe('probes', () => {
   it('/health/live answers 200 while the process runs', async () => {
@@ -20,7 +22,16 @@ describe('probes', () => {
   it('/health/ready answers 200 with the model loaded', async () => {
     const response = await get('/health/ready');
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0', degraded: false });
+    expect(response.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0', degraded: false, prediction_log: LOG_UP });
+  });
+
+  it('/health/ready stays 200 whatever the prediction log store does, and says what it does', async () => {
+    for (const state of ['connecting', 'down', 'incompatible'] as const) {
+      vi.spyOn(testApp.app.predictionLog, 'state', 'get').mockReturnValue(state);
+      const response = await get('/health/ready');
+      expect(response.statusCode, state).toBe(200);
+      expect(response.json()).toMatchObject({ status: 'ready', prediction_log: { state, store: 'sqlite' } });
+    }
   });
 
   it('/health/ready stays 200 from a serving worker while siblings are down, and says the service is degraded', async () => {
@@ -28,7 +39,7 @@ describe('probes', () => {
     counts.mockReturnValue({ expected: 3, serving: 1, starting: 1, failed: 1 });
     const degraded = await get('/health/ready');
     expect(degraded.statusCode).toBe(200);
-    expect(degraded.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0', degraded: true, workers: { expected: 3, serving: 1, starting: 1, failed: 1 } });
+    expect(degraded.json()).toEqual({ status: 'ready', model_loaded: true, draining: false, model_version: '1.2.0', degraded: true, workers: { expected: 3, serving: 1, starting: 1, failed: 1 }, prediction_log: LOG_UP });
     counts.mockReturnValue({ expected: 3, serving: 3, starting: 0, failed: 0 });
     expect((await get('/health/ready')).json()).toMatchObject({ status: 'ready', degraded: false, workers: { expected: 3, serving: 3, starting: 0, failed: 0 } });
   });
@@ -38,7 +49,7 @@ describe('probes', () => {
     vi.spyOn(testApp.app.dataPlane, 'ready', 'get').mockReturnValue(false);
     const ready = await get('/health/ready');
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toEqual({ status: 'not_ready', model_loaded: false, draining: false, model_version: null, degraded: false });
+    expect(ready.json()).toEqual({ status: 'not_ready', model_loaded: false, draining: false, model_version: null, degraded: false, prediction_log: LOG_UP });
     expect((await get('/health/live')).statusCode).toBe(200);
   });
 

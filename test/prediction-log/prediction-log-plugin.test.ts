@@ -1,9 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
+import { PredictionLogUnavailableError } from '../../src/errors.js';
+import { freePort } from '../e2e/server-process.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 
 const INFER_ONE_ROW = { id: 'oip-1', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5], data: [60, 20.25, 1215, 3, 1] }] };
@@ -104,5 +107,73 @@ describe('prediction log plugin', () => {
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'true', DATA_DIR: dataDir, PREDICTION_LOG_RETENTION_DAYS: '30' });
     await app.close();
     expect((await loggedIn(dataDir)).map((record) => record.requestId)).toEqual(['aged-29']);
+  });
+
+  it('is on by default, and app.predictionLog hands out the store once it is up', async () => {
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent' });
+    try {
+      expect(app.predictionLog).toMatchObject({ enabled: true, state: 'up', storeKind: 'sqlite' });
+      expect(app.predictionLog.store?.kind).toBe('sqlite');
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^churn_prediction_log_store_up 1$/m);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a DATA_DIR that cannot be created stops the start with the reason (a misconfigured volume is loud, not a silent loss)', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'prediction-log-app-'));
+    const aFile = join(dataDir, 'not-a-directory');
+    writeFileSync(aFile, '');
+    await expect(buildTestApp({ LOG_LEVEL: 'silent', DATA_DIR: join(aFile, 'data') })).rejects.toThrow(/ENOTDIR|not a directory/);
+  });
+
+  it('PostgreSQL unreachable at start: the app starts and predicts, says so in readiness and metrics, and routes that need the store get a 503 error', async () => {
+    const port = await freePort();
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent', DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/nowhere` });
+    try {
+      expect((await postJson(app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
+      const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json().prediction_log).toEqual({ state: 'connecting', store: 'postgres', buffered: 1 });
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^churn_prediction_log_buffered 1$/m);
+      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^churn_prediction_log_store_up 0$/m);
+      expect(app.predictionLog.store).toBeUndefined();
+      // The drift windows' view of the store refuses at once instead of waiting on the database.
+      await expect(app.predictionLogStore!.sumDriftMinutes('ab'.repeat(32), Date.now())).rejects.toBeInstanceOf(PredictionLogUnavailableError);
+      const outcome = await postJson(app, '/outcomes', { outcomes: [{ customer_id: 'crm-1', churned: true, observed_at: new Date().toISOString() }] });
+      expect(outcome.statusCode).toBe(503);
+      expect(outcome.headers['retry-after']).toBe('5');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('PREDICTION_LOG=false: readiness says disabled and there is no store', async () => {
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'false' });
+    try {
+      expect((await app.inject({ method: 'GET', url: '/health/ready' })).json().prediction_log).toEqual({ state: 'disabled', store: null, buffered: 0 });
+      expect(app.predictionLog).toMatchObject({ enabled: false, store: undefined });
+      expect(app.predictionLogStore).toBeNull();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a backup with VACUUM INTO while the service runs holds every record written (docs/operations.md)', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'prediction-log-app-'));
+    const { app } = await buildTestApp({ LOG_LEVEL: 'silent', DATA_DIR: dataDir });
+    try {
+      for (let index = 0; index < 3; index += 1) expect((await postJson(app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
+      await vi.waitFor(() => expect(app.predictionLog.buffered).toBe(0), { timeout: 5_000, interval: 20 });
+      // Another connection, as sqlite3 in a sidecar would open it, while the service holds the file open in WAL mode.
+      const live = new DatabaseSync(join(dataDir, SQLITE_FILE_NAME));
+      live.exec(`VACUUM INTO '${join(dataDir, 'backup.sqlite')}'`);
+      live.close();
+      const backup = new DatabaseSync(join(dataDir, 'backup.sqlite'), { readOnly: true });
+      expect(backup.prepare('SELECT count(*) AS count FROM predictions').get()).toEqual({ count: 3 });
+      backup.close();
+    } finally {
+      await app.close();
+    }
   });
 });
