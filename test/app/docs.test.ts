@@ -153,6 +153,7 @@ describe('operation ids, for generated clients', () => {
         'GET /model': 'getModel',
         'GET /monitoring/drift': 'getDrift',
         // The prediction log (on by default) is the performance report's source.
+        'GET /monitoring/comparison': 'getComparison',
         'GET /monitoring/performance': 'getPerformance',
         'GET /metrics': 'getMetrics',
         'POST /admin/reload': 'reloadModel',

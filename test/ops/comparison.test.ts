@@ -43,7 +43,7 @@ const get = (url: string, headers: Record<string, string> = {}) => testApp!.app.
 
 describe('GET /monitoring/comparison', () => {
   it('does not exist without a source of paired scores (prediction log off)', async () => {
-    await appWith(undefined);
+    await appWith(undefined, { PREDICTION_LOG: 'false' });
     expect((await get('/monitoring/comparison')).statusCode).toBe(404);
     expect((await get('/openapi.json')).json().paths).not.toHaveProperty('/monitoring/comparison');
   });
