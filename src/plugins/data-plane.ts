@@ -52,6 +52,7 @@ export default fp<DataPlanePluginOptions>(
         maxDelayMs: config.MICRO_BATCH_MAX_DELAY_MS,
         multiRow: config.MICRO_BATCH_MULTI_ROW,
       },
+      shadowQueueRows: config.SHADOW_QUEUE_MAX_ROWS,
       observers: [app.metrics.inference, ...(['debug', 'trace'].includes(app.log.level) ? [runLog(app.log)] : [])],
       onObserverError: (error) => app.log.error({ err: error }, 'a data-plane observer failed; scoring goes on'),
     });
