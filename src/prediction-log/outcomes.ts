@@ -4,6 +4,9 @@ import type { Outcome, OutcomeCounts, OutcomeWindow, ScoredOutcome } from './pre
  * Outcomes joined to predictions, in SQL both stores run as written (placeholders `?`; the
  * PostgreSQL store numbers them). The matching rule, decided here once:
  *
+ * - Only served predictions take part (served = 1): a shadow score of a row (a challenger's, or
+ *   the champion's behind a canary) is never "the latest prediction" and never labeled; the
+ *   comparison labels it through its served twin (same row_key).
  * - An outcome observed at T for customer C labels the **latest prediction for C recorded before
  *   T** (recorded_at < T), if that prediction was recorded within the horizon (recorded_at >=
  *   T - horizon). Predictions recorded in the same millisecond are ordered by prediction id, so
@@ -126,7 +129,7 @@ export function matchedOutcomesQuery(keys: readonly OutcomeKey[], horizonDays: n
     sql: `WITH ${posted.sql},
 latest AS (
   SELECT posted.customer_id, posted.observed_at_ms,
-    (SELECT MAX(p.recorded_at_ms) FROM predictions p WHERE p.customer_id = posted.customer_id AND p.recorded_at_ms < posted.observed_at_ms) AS latest_ms
+    (SELECT MAX(p.recorded_at_ms) FROM predictions p WHERE p.customer_id = posted.customer_id AND p.recorded_at_ms < posted.observed_at_ms AND p.served = 1) AS latest_ms
   FROM posted
 )
 SELECT COUNT(*) AS matched FROM latest
@@ -146,7 +149,7 @@ export function outcomeCounts(counts: Pick<OutcomeCounts, 'accepted' | 'correcte
 }
 
 /**
- * Every prediction of [since, until) with its outcome. The period's predictions are read by the
+ * Every served prediction of [since, until) with its outcome (shadow scores are left out). The period's predictions are read by the
  * index on recorded_at_ms; for each one with a customer, one seek on the outcomes' primary key
  * (customer_id, observed_at_ms) finds the outcomes after it within the horizon (most predictions
  * have none), and for those, one seek on predictions (customer_id, recorded_at_ms) tells whether
@@ -162,6 +165,7 @@ export const SCORED_OUTCOMES_SQL = `SELECT p.model_version, p.probability,
       AND NOT EXISTS (
         SELECT 1 FROM predictions later
         WHERE later.customer_id = p.customer_id
+          AND later.served = 1
           AND later.recorded_at_ms >= p.recorded_at_ms
           AND later.recorded_at_ms < o.observed_at_ms
           AND (later.recorded_at_ms > p.recorded_at_ms OR (later.recorded_at_ms = p.recorded_at_ms AND later.prediction_id > p.prediction_id))
@@ -169,7 +173,7 @@ export const SCORED_OUTCOMES_SQL = `SELECT p.model_version, p.probability,
     ORDER BY o.observed_at_ms
     LIMIT 1) AS churned
 FROM predictions p
-WHERE p.recorded_at_ms >= ? AND p.recorded_at_ms < ?
+WHERE p.recorded_at_ms >= ? AND p.recorded_at_ms < ? AND p.served = 1
 ORDER BY p.recorded_at_ms, p.prediction_id`;
 
 export function scoredOutcomesQuery({ since, until, horizonDays }: OutcomeWindow): SqlQuery {
