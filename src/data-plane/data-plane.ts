@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, ServiceClosingError } from '../errors.js';
+import { InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoChallengerError, ServiceClosingError } from '../errors.js';
 import { inChallengerShare, type ChallengerRouting } from './challenger-routing.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -305,12 +305,15 @@ export class DataPlane {
    * again rolls back. Runs already started finish on the model they borrowed.
    */
   async promote(): Promise<{ champion: ServedModel; challenger: ServedModel }> {
-    if (!this.#challenger.current) throw new ModelNotReadyError();
+    if (!this.#challenger.current) throw new NoChallengerError();
     await this.#models.swapWith(this.#challenger);
     const champion = this.#models.current;
     const challenger = this.#challenger.current;
-    // A load or drop asked before this one ran first: there may be no pair to swap any more.
-    if (!champion || !challenger) throw new ModelNotReadyError();
+    // A drop asked before this one ran first: swap back, nothing to promote.
+    if (!champion || !challenger) {
+      await this.#models.swapWith(this.#challenger);
+      throw new NoChallengerError();
+    }
     this.#routing = { mode: 'shadow', share: this.#routing.share };
     this.#notify((observer) => observer.modelLoaded?.(champion, 'champion'));
     this.#notify((observer) => observer.modelLoaded?.(challenger, 'challenger'));
@@ -332,7 +335,9 @@ export class DataPlane {
     const pinned = request.model?.version !== undefined;
     const challenger = this.#challenger.current;
     const canary = challenger !== undefined && this.#routing.mode === 'canary' && !pinned ? this.#canaryRows(request) : undefined;
-    const scores = canary ? await this.#scoreSplit(rows, canary, challenger!, requestId) : await this.#score(rows, requestId, undefined);
+    let scores: Score[];
+    if (canary) scores = await this.#scoreSplit(rows, canary, challenger!, requestId);
+    else scores = rows.length === 1 ? [await this.scoreOne(rows[0]!, requestId)] : await this.scoreMany(rows, requestId);
     const model = scores[0]?.model ?? asked;
     if (pinned) this.#checkVersion(request.model!, model);
     const rowKeys = rows.map(() => randomUUID());

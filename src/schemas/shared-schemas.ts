@@ -1,4 +1,5 @@
 import { ReloadResponse } from './admin.js';
+import { ChallengerRequest, RolloutResponse } from './challenger.js';
 import { BatchPredictionResponse } from './batch.js';
 import { CustomerFeatures } from './customer-features.js';
 import { DriftReport } from './drift.js';
@@ -34,6 +35,8 @@ export const SHARED_SCHEMAS = [
   LiveResponse,
   ReadyResponse,
   ReloadResponse,
+  ChallengerRequest,
+  RolloutResponse,
   ModelCard,
   ModelResponse,
   DriftReport,
