@@ -57,6 +57,7 @@ export default fp<DataPlanePluginOptions>(
       onObserverError: (error) => app.log.error({ err: error }, 'a data-plane observer failed; scoring goes on'),
     });
     app.decorate('dataPlane', dataPlane);
+    app.metrics.watchShadowQueue(() => dataPlane.shadowQueueDepth);
 
     /**
      * In a cluster, a snapshot of each model loaded from MODEL_PATH, so a worker started later

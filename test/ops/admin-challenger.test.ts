@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
+import { sampleValue } from '../prometheus-text.js';
 
 const TOKEN = 'admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -151,6 +152,33 @@ describe('the challenger admin routes', () => {
       expect((await postJson(bad.app, '/predict', VALID_CUSTOMER)).statusCode).toBe(200);
     } finally {
       await Promise.all([good.app.close(), bad.app.close()]);
+    }
+  });
+
+  it('counts per role and version: answers, runs served and in shadow, shadow scores, the queue and its overflow', async () => {
+    const { app } = await buildTestApp({ ADMIN_TOKEN: TOKEN, MODEL_PATH: CHAMPION, SHADOW_QUEUE_MAX_ROWS: '5' });
+    try {
+      await load(app, { path: CHALLENGER });
+      expect((await postJson(app, '/predict/batch', { customers: customers(8) })).statusCode).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      let metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(sampleValue(metrics, 'churn_predictions_total', { model_version: '4.0.0', role: 'champion' })).toBe(8);
+      expect(sampleValue(metrics, 'churn_inference_rows_total', { model_version: '4.1.0', role: 'challenger', served: 'false' })).toBe(5);
+      expect(sampleValue(metrics, 'churn_shadow_probability_count', { model_version: '4.1.0', role: 'challenger' })).toBe(5);
+      expect(sampleValue(metrics, 'churn_shadow_rows_dropped_total', { reason: 'queue_full' })).toBe(3);
+      expect(sampleValue(metrics, 'churn_shadow_queue_rows')).toBe(0);
+      expect(sampleValue(metrics, 'churn_challenger_info', { model_version: '4.1.0' })).toBe(1);
+      await load(app, { path: CHALLENGER, mode: 'canary', share: 1 });
+      await postJson(app, '/predict', { ...VALID_CUSTOMER, customer_id: 'crm-1' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(sampleValue(metrics, 'churn_predictions_total', { model_version: '4.1.0', role: 'challenger' })).toBe(1);
+      expect(sampleValue(metrics, 'churn_shadow_probability_count', { model_version: '4.0.0', role: 'champion' })).toBe(1);
+      await app.inject({ method: 'DELETE', url: '/admin/challenger', headers: AUTH });
+      metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(sampleValue(metrics, 'churn_challenger_info', { model_version: '4.1.0' })).toBeUndefined();
+    } finally {
+      await app.close();
     }
   });
 });
