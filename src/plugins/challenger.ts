@@ -65,12 +65,34 @@ export default fp<{ config: Config }>(
       }
     };
 
+    /**
+     * In a cluster, tells the primary the challenger this worker holds now, as a snapshot of its file
+     * where one can be written (the file at the admin call's path may change or go), so a worker
+     * started later holds the same. Snapshots stay in the primary's private directory until it exits.
+     */
+    const reportChallenger = async (): Promise<void> => {
+      if (!app.workers.clustered) return;
+      const challenger = dataPlane.challenger;
+      if (!challenger) return app.workers.challengerStateChanged(null);
+      let path = challenger.path;
+      if (config.MODEL_SNAPSHOT_DIR) {
+        try {
+          path = await writeModelSnapshot(challenger, config.MODEL_SNAPSHOT_DIR, MODEL_COMPANION_FILES);
+        } catch (error) {
+          app.log.error({ err: error, modelPath: challenger.path }, 'no snapshot of the challenger could be written; a worker started later loads it from its path');
+        }
+      }
+      app.workers.challengerStateChanged({ path, ...dataPlane.challengerRouting });
+    };
+
     app.workers.onCollect('challenger-load', async ({ path, mode, share, call }) => {
       await load(path, { mode, share });
+      await reportChallenger();
       return record('load', call);
     });
     app.workers.onCollect('challenger-drop', async ({ call }) => {
       await dataPlane.dropChallenger();
+      await reportChallenger();
       return record('drop', call);
     });
     app.workers.onCollect('challenger-promote', async ({ call }) => {
@@ -88,6 +110,7 @@ export default fp<{ config: Config }>(
         }
         app.workers.modelSnapshotWritten(snapshot);
       }
+      await reportChallenger();
       return record(rollback ? 'rollback' : 'promote', call);
     });
 
