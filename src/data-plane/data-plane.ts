@@ -164,6 +164,8 @@ interface ShadowRow {
 }
 
 const SHADOW_OFF: ChallengerRouting = { mode: 'shadow', share: 1 };
+/** How long a partly filled shadow queue waits for more rows before its run. */
+export const SHADOW_LINGER_MS = 10;
 
 /**
  * Rows in, scores out: the one path from feature rows to P(churn) under every protocol. It owns
@@ -418,12 +420,16 @@ export class DataPlane {
   /**
    * Scores the shadow queue one model run at a time, at most MICRO_BATCH_MAX_ROWS rows each, starting
    * after the answers of this turn are written and yielding to I/O between runs: a caller waits at
-   * most one shadow run for its own.
+   * most one shadow run for its own. A queue shorter than a full run waits SHADOW_LINGER_MS for more
+   * rows first: onnxruntime's cost is mostly per call, so a few full shadow runs take far less from
+   * the champion than many small ones (measured in bench/challenger-shadow.ts).
    */
   async #scoreShadow(): Promise<void> {
     const maxRows = this.#options.microBatching.maxRows;
     while (this.#shadow.length > 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#shadow.length < maxRows && !this.#closing) await new Promise<void>((resolve) => setTimeout(resolve, SHADOW_LINGER_MS));
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#shadow.length === 0) break;
       const target = this.#shadow[0]!.target;
       let count = 0;
       while (count < this.#shadow.length && count < maxRows && this.#shadow[count]!.target === target) count += 1;
