@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { runKeepAliveClients, type RequestOutcome } from './keep-alive-clients.js';
 import { freePort, startServer, waitUntilEveryWorkerServes } from './server-process.js';
@@ -7,7 +9,7 @@ const TOKEN = 'e2e-admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 let models: VersionedModels;
 beforeAll(() => {
-  models = versionedModels(['7.0.0', '7.1.0']);
+  models = versionedModels(['7.0.0', '7.1.0', '7.0.0', '7.1.0']);
 });
 afterAll(() => models?.remove());
 
@@ -62,6 +64,33 @@ describe('the challenger with WORKERS=2', () => {
         expect(model.model_version).toBe('7.0.0');
         expect(model.rollout_history.map((event) => event.action)).toEqual(['load', 'promote', 'rollback']);
       }
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('starts a replacement worker after a promotion with the promoted champion and the old one as its challenger, even with the challenger\'s file gone', async () => {
+    const [champion, challenger] = models.paths.slice(2) as [string, string];
+    const port = await freePort();
+    const server = startServer({ WORKERS: '2', MODEL_PATH: champion, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' }, port);
+    const lines = () => server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; pid: number; modelVersion?: string; mode?: string });
+    try {
+      await waitUntilEveryWorkerServes(server);
+      const loaded = await fetch(`${server.baseUrl}/admin/challenger`, { method: 'PUT', headers: AUTH, body: JSON.stringify({ path: challenger, mode: 'canary', share: 0.5 }) });
+      expect(loaded.status).toBe(200);
+      expect((await fetch(`${server.baseUrl}/admin/challenger/promote`, { method: 'POST', headers: { authorization: AUTH.authorization } })).status).toBe(200);
+      // The promoted file goes: a worker started now must not need it.
+      rmSync(dirname(challenger), { recursive: true, force: true });
+      // Log lines reach the output within a second (buffered writes).
+      await vi.waitFor(() => expect(lines().filter((line) => line.msg === 'rollout: promote')).toHaveLength(2), { timeout: 5000, interval: 50 });
+      const victim = lines().find((line) => line.msg === 'model loaded')!.pid;
+      const before = lines().length;
+      process.kill(victim, 'SIGKILL');
+      await vi.waitFor(() => expect(lines().slice(before).some((line) => line.msg === 'challenger loaded')).toBe(true), { timeout: 20_000, interval: 50 });
+      const started = lines().slice(before);
+      expect(started.find((line) => line.msg === 'model loaded')).toMatchObject({ modelVersion: '7.1.0' });
+      expect(started.find((line) => line.msg === 'challenger loaded')).toMatchObject({ modelVersion: '7.0.0', mode: 'shadow' });
+      await waitUntilEveryWorkerServes(server);
     } finally {
       expect(await server.stop()).toBe(0);
     }
