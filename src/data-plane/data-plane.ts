@@ -368,11 +368,13 @@ export class DataPlane {
     await Promise.all([this.#models.close(), this.#challenger.close()]);
   }
 
-  /** Which rows the canary answers (true) and which the champion (false). */
+  /** Which rows the canary answers (true) and which the champion (false): by customer id, one draw per request for the rows without one. */
   #canaryRows({ rows, customerIds, canarySplit = 'row' }: PredictionRequest): boolean[] {
     const { share } = this.#routing;
-    if (canarySplit === 'request') return new Array<boolean>(rows.length).fill(inChallengerShare(customerIds?.[0], share));
-    return rows.map((_, index) => inChallengerShare(customerIds?.[index], share));
+    const draw = Math.random();
+    const drawn = () => draw;
+    if (canarySplit === 'request') return new Array<boolean>(rows.length).fill(inChallengerShare(customerIds?.[0], share, drawn));
+    return rows.map((_, index) => inChallengerShare(customerIds?.[index], share, drawn));
   }
 
   /** Scores the rows routed to the canary on `challenger` and the rest on the champion, answers in the rows' order. */

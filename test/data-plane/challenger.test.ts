@@ -169,6 +169,21 @@ describe('a canary', () => {
     await dataPlane.close();
   });
 
+  it('routes the rows without a customer id by one draw per request', async () => {
+    const dataPlane = plane();
+    await dataPlane.loadModel(CHAMPION);
+    await dataPlane.loadChallenger(CHALLENGER, { mode: 'canary', share: 0.5 });
+    const anonymous = customers(20).map(({ customer_id: _, ...row }) => row);
+    const seen = new Set<string>();
+    for (let call = 0; call < 40; call += 1) {
+      const { scores } = await dataPlane.predict({ rows: anonymous, protocol: 'churn' });
+      expect(new Set(scores.map((score) => score.model.version)).size).toBe(1);
+      seen.add(scores[0]!.model.version);
+    }
+    expect(seen).toEqual(new Set(['3.0.0', '3.1.0']));
+    await dataPlane.close();
+  });
+
   it('never answers a request that names a version with the canary', async () => {
     const dataPlane = plane();
     await dataPlane.loadModel(CHAMPION);
