@@ -342,8 +342,20 @@ export class DataPlane {
     else scores = rows.length === 1 ? [await this.scoreOne(rows[0]!, requestId)] : await this.scoreMany(rows, requestId);
     const model = scores[0]?.model ?? asked;
     if (pinned) this.#checkVersion(request.model!, model);
-    const rowKeys = rows.map(() => randomUUID());
-    const served: ServedPredictions = { protocol: request.protocol, model, scores, requestId, rows, rowKeys, customerIds: request.customerIds };
+    // Made when first read (by the prediction log, or for shadow rows): a UUID a row is not free on a 100-row batch.
+    let keys: string[] | undefined;
+    const rowKeys = () => (keys ??= rows.map(() => randomUUID()));
+    const served: ServedPredictions = {
+      protocol: request.protocol,
+      model,
+      scores,
+      requestId,
+      rows,
+      get rowKeys() {
+        return rowKeys();
+      },
+      customerIds: request.customerIds,
+    };
     this.#notify((observer) => observer.predictionsServed?.(served));
     if (challenger) this.#queueShadow(request, scores, rowKeys);
     return { model, scores };
@@ -399,7 +411,7 @@ export class DataPlane {
   }
 
   /** Queues the rows the other model scores after the answer: the challenger's share in shadow, the canary's rows for the champion. */
-  #queueShadow(request: PredictionRequest, scores: readonly Score[], rowKeys: readonly string[]): void {
+  #queueShadow(request: PredictionRequest, scores: readonly Score[], rowKeys: () => readonly string[]): void {
     const champion = this.#models.current;
     const challenger = this.#challenger.current;
     if (!champion || !challenger) return;
@@ -410,7 +422,7 @@ export class DataPlane {
       let target: Model | undefined;
       if (score.model === champion) target = mode === 'shadow' && inChallengerShare(customerId, share) ? challenger : undefined;
       else if (score.model === challenger) target = champion;
-      if (target) queued.push({ row: request.rows[index]!, rowKey: rowKeys[index]!, protocol: request.protocol, requestId: request.requestId, customerId, target });
+      if (target) queued.push({ row: request.rows[index]!, rowKey: rowKeys()[index]!, protocol: request.protocol, requestId: request.requestId, customerId, target });
     });
     if (queued.length === 0) return;
     const room = Math.max((this.#options.shadowQueueRows ?? 10_000) - this.#shadow.length, 0);
