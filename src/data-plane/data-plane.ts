@@ -265,10 +265,16 @@ export class DataPlane {
     return !this.#closing && this.#models.current !== undefined;
   }
 
-  /** Loads, checks and swaps in the model at `path`; a failure leaves the current one serving. */
+  /**
+   * Loads, checks and swaps in the model at `path`; a failure leaves the current one serving. A
+   * challenger with the new champion's file or version is dropped: there is nothing left to compare,
+   * and answers could not say which model gave them.
+   */
   async loadModel(path: string): Promise<ServedModel> {
     const model = await this.#models.load(path);
     this.#notify((observer) => observer.modelLoaded?.(model, 'champion'));
+    const challenger = this.#challenger.current;
+    if (challenger && (challenger.sha256 === model.sha256 || challenger.version === model.version)) await this.dropChallenger();
     return model;
   }
 

@@ -76,8 +76,10 @@ export default fp<DataPlanePluginOptions>(
 
     const loadModel = async (trigger: ModelLoadTrigger, path = config.MODEL_PATH): Promise<ModelInfo> => {
       const previous = dataPlane.model;
+      const challenger = dataPlane.challenger;
       try {
         const model = await dataPlane.loadModel(path);
+        if (challenger && !dataPlane.challenger) app.log.warn({ modelVersion: model.version, challengerVersion: challenger.version }, 'the new champion is the challenger\'s model: the challenger was dropped');
         app.metrics.modelLoaded(trigger, 'success', model);
         const snapshotOf = path === config.MODEL_PATH ? undefined : config.MODEL_PATH;
         app.log.info({ trigger, modelPath: model.path, snapshotOf, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');

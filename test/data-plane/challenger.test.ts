@@ -213,6 +213,16 @@ describe('loading, dropping and promoting', () => {
     await dataPlane.close();
   });
 
+  it('drops the challenger when a reload makes its model the champion', async () => {
+    const dataPlane = plane();
+    await dataPlane.loadModel(CHAMPION);
+    await dataPlane.loadChallenger(CHALLENGER, { mode: 'canary', share: 0.5 });
+    await dataPlane.loadModel(CHALLENGER);
+    expect(dataPlane.challenger).toBeUndefined();
+    expect(dataPlane.model?.version).toBe('3.1.0');
+    await dataPlane.close();
+  });
+
   it('promotes the challenger, leaves the old champion as a shadow challenger, and promoting again rolls back', async () => {
     const dataPlane = plane();
     await dataPlane.loadModel(CHAMPION);
