@@ -41,6 +41,9 @@ function fill(): { predictions: PredictionRecord[]; outcomes: Outcome[] } {
     const probability = next();
     return {
       predictionId: randomUUID(),
+      role: 'champion',
+      served: true,
+      rowKey: randomUUID(),
       recordedAt: new Date(START + Math.floor(next() * SPAN_DAYS * DAY_MS)),
       requestId: undefined,
       customerId: `c-${Math.floor(next() * CUSTOMERS)}`,

@@ -14,6 +14,7 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript';
 import { ConfigSchema } from '../src/config.js';
 import { batchRequestSchema } from '../src/schemas/batch.js';
 import { WorkerReload } from '../src/schemas/admin.js';
+import { ChallengerInfo, RolloutEvent, WorkerRollout } from '../src/schemas/challenger.js';
 import { DriftFeatureReport } from '../src/schemas/drift.js';
 import { EstimatedPerformance, ModelPerformance, PerformanceCalibrationBin, PerformanceThreshold } from '../src/schemas/performance.js';
 import { ModelComparison } from '../src/schemas/comparison.js';
@@ -69,6 +70,10 @@ export const SERVICE_TYPES: readonly NamedSchema[] = [
   { name: 'ModelComparison', schema: ModelComparison },
   ...sharedByName('ReloadResponse'),
   { name: 'WorkerReload', schema: WorkerReload },
+  ...sharedByName('ChallengerRequest', 'RolloutResponse'),
+  { name: 'ChallengerInfo', schema: ChallengerInfo },
+  { name: 'RolloutEvent', schema: RolloutEvent },
+  { name: 'WorkerRollout', schema: WorkerRollout },
   ...sharedByName('OipServerMetadataResponse', 'OipServerLiveResponse', 'OipServerReadyResponse', 'OipModelReadyResponse', 'OipModelMetadataResponse'),
   { name: 'OipMetadataTensor', schema: MetadataTensor },
   ...sharedByName('OipInferenceRequest'),

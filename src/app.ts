@@ -23,6 +23,7 @@ import performanceRoutes from './ops/performance-routes.js';
 import openInference from './open-inference/routes.js';
 import access from './plugins/access.js';
 import cors from './plugins/cors.js';
+import challenger from './plugins/challenger.js';
 import dataPlane from './plugins/data-plane.js';
 import driftMonitoring from './plugins/drift-monitoring.js';
 import plausibilityMonitoring from './plugins/plausibility-monitoring.js';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(rateLimit, { config });
   await app.register(access, { config });
   await app.register(dataPlane, { config, loader: options.modelLoader });
+  await app.register(challenger, { config });
   await app.register(driftMonitoring, { config });
   await app.register(plausibilityMonitoring, { config });
   await app.register(predictionLog, { config });
@@ -142,7 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(performanceRoutes);
   await app.register(comparisonRoutes);
   await app.register(metricsRoutes, { config });
-  if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN });
+  if (config.ADMIN_TOKEN) await app.register(adminRoutes, { adminToken: config.ADMIN_TOKEN, config });
   await app.register(churnApi, { config });
   await app.register(outcomeRoutes, { config });
   await app.register(openInference, { prefix: '/v2', config, server: { name: SERVICE_NAME, version: SERVICE_VERSION } });

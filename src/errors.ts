@@ -188,3 +188,12 @@ export class PredictionLogUnavailableError extends ServiceError {
     return 'The prediction log is not answering; retry in a few seconds (sending the same request again is safe).';
   }
 }
+
+/** A promotion asked of a server that has no challenger loaded: nothing to promote until one is. */
+export class NoChallengerError extends ServiceError {
+  override name = 'NoChallengerError';
+  readonly statusCode = 409;
+  constructor() {
+    super('No challenger is loaded: load one with PUT /admin/challenger first.');
+  }
+}

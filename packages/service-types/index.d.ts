@@ -287,6 +287,14 @@ export interface ModelResponse {
     unavailable_reason?: string;
   };
   /**
+   * The challenger loaded beside the champion (CHALLENGER_MODEL_PATH, or PUT /admin/challenger), and how it takes part; null when there is none.
+   */
+  challenger: ChallengerInfo | null;
+  /**
+   * This worker's last 20 rollout changes (challenger loaded, dropped, promoted, rolled back), oldest first; a worker started since knows only the changes made after it started.
+   */
+  rollout_history: RolloutEvent[];
+  /**
    * The model card written with the model, bound to the ONNX file both ways and checked at load; null only when ALLOW_MODEL_WITHOUT_CARD let the model load without one.
    */
   card: ModelCard | null;
@@ -1330,6 +1338,113 @@ export interface WorkerReload {
   model_version?: string;
   /**
    * Why the worker kept its current model.
+   */
+  error?: string;
+}
+
+export interface ChallengerRequest {
+  /**
+   * The challenger model file, as every worker sees it; its card beside it, as for MODEL_PATH.
+   */
+  path: string;
+  /**
+   * shadow: the champion answers every caller; the challenger scores its share of the rows after the answer, for the prediction log only. canary: the challenger answers its share of the customers (sticky by customer_id); the champion scores those rows after the answer.
+   */
+  mode?: 'shadow' | 'canary';
+  /**
+   * The challenger's share of the rows, by customer (0 to 1).
+   */
+  share?: number;
+}
+
+export interface RolloutResponse {
+  /**
+   * done: every worker made the change. failed: at least one kept its models as they were.
+   */
+  status: 'done' | 'failed';
+  /**
+   * load: a challenger was loaded (or replaced). drop: it was dropped. promote: the challenger became the champion. rollback: a promotion undone by promoting again.
+   */
+  action: 'load' | 'drop' | 'promote' | 'rollback';
+  /**
+   * The champion every worker serves now; null if they differ.
+   */
+  champion: {
+    version: string;
+    /**
+     * sha256 of the ONNX file.
+     */
+    sha256: string;
+  } | null;
+  /**
+   * The challenger every worker holds now (null: none, or they differ).
+   */
+  challenger: ChallengerInfo | null;
+  message: string;
+  workers: WorkerRollout[];
+}
+
+export interface ChallengerInfo {
+  version: string;
+  /**
+   * sha256 of the ONNX file.
+   */
+  sha256: string;
+  /**
+   * shadow: the champion answers every caller; the challenger scores its share of the rows after the answer, for the prediction log only. canary: the challenger answers its share of the customers (sticky by customer_id); the champion scores those rows after the answer.
+   */
+  mode: 'shadow' | 'canary';
+  /**
+   * The challenger's share of the rows, by customer (0 to 1).
+   */
+  share: number;
+}
+
+export interface RolloutEvent {
+  /**
+   * load: a challenger was loaded (or replaced). drop: it was dropped. promote: the challenger became the champion. rollback: a promotion undone by promoting again.
+   */
+  action: 'load' | 'drop' | 'promote' | 'rollback';
+  /**
+   * When the admin call was made.
+   */
+  at: string;
+  by: {
+    /**
+     * The client address of the admin call.
+     */
+    address: string;
+    /**
+     * The request id of the admin call (x-request-id).
+     */
+    request_id: string;
+  };
+  champion: {
+    version: string;
+    /**
+     * sha256 of the ONNX file.
+     */
+    sha256: string;
+  };
+  challenger: ChallengerInfo | null;
+}
+
+export interface WorkerRollout {
+  /**
+   * The worker process.
+   */
+  pid: number;
+  status: 'done' | 'failed';
+  champion?: {
+    version: string;
+    /**
+     * sha256 of the ONNX file.
+     */
+    sha256: string;
+  };
+  challenger?: ChallengerInfo | null;
+  /**
+   * Why the worker kept its models as they were.
    */
   error?: string;
 }

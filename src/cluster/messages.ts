@@ -65,7 +65,24 @@ export interface ModelSnapshotNotice {
   path: string | null;
 }
 
-export type ClusterMessage = GatherRequest | CollectRequest | CollectReply | GatherReply | WorkerCountsNotice | ModelSnapshotNotice;
+/** The challenger a worker holds after an admin change, its file a snapshot where one could be written; null: none. */
+export interface ChallengerState {
+  path: string;
+  mode: 'shadow' | 'canary';
+  share: number;
+}
+
+/**
+ * A worker tells the primary which challenger it holds after a rollout change (loaded, dropped,
+ * promoted): a worker started later loads the same (its environment's CHALLENGER_* say so), rather
+ * than the challenger the service was started with.
+ */
+export interface ChallengerStateNotice {
+  kind: 'churn:challenger-state';
+  state: ChallengerState | null;
+}
+
+export type ClusterMessage = GatherRequest | CollectRequest | CollectReply | GatherReply | WorkerCountsNotice | ModelSnapshotNotice | ChallengerStateNotice;
 
 export function isClusterMessage(message: unknown): message is ClusterMessage {
   return typeof message === 'object' && message !== null && String((message as { kind?: unknown }).kind).startsWith('churn:');

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { isClusterMessage, type ClusterMessage, type GatherRequest, type WorkerCounts, type WorkerOutcome } from './messages.js';
+import { isClusterMessage, type ChallengerState, type ClusterMessage, type GatherRequest, type WorkerCounts, type WorkerOutcome } from './messages.js';
 import type { ConfigName } from '../config.js';
 import { ClusterMetrics } from '../metrics/cluster-metrics.js';
 import { createSnapshotDirectory, ModelSnapshots, type SnapshotDirectory } from './model-snapshots.js';
@@ -69,6 +69,15 @@ export interface SupervisorOptions {
 /** The primary's answer to one kind of question from a worker; undefined for any other message. */
 export type PrimaryResponder = (message: unknown) => object | undefined;
 
+/**
+ * The environment that makes a worker start with `state`'s challenger, whatever the primary's own
+ * CHALLENGER_* say (an undefined value removes the variable from a forked worker's environment).
+ */
+export function challengerEnv(state: ChallengerState | null): Partial<Record<ConfigName, string | undefined>> {
+  if (state === null) return { CHALLENGER_MODEL_PATH: undefined };
+  return { CHALLENGER_MODEL_PATH: state.path, CHALLENGER_MODE: state.mode, CHALLENGER_SHARE: String(state.share) };
+}
+
 /** A worker process as the supervisor uses it (node:cluster's Worker has all of it). */
 export interface SupervisedWorker extends RelayTarget {
   readonly process: { readonly pid?: number | undefined; kill(signal: NodeJS.Signals): unknown };
@@ -108,6 +117,8 @@ interface Slot<Worker> {
  *   of their model (the last one loaded from MODEL_PATH), not the file at MODEL_PATH, which may
  *   have changed or broken since.
  * - `shutdown` drains every worker; the exit code is 1 if any worker failed to drain.
+ * - A worker started after a rollout change (challenger loaded, dropped or promoted) starts with
+ *   the challenger the others hold, from the state they last reported.
  * - `reload` reloads the model in every worker.
  * - Gathers (metrics, drift, reloads) from one worker are relayed to the others; workers still
  *   starting are asked only for reloads. Keepers add what only the primary holds.
@@ -124,6 +135,8 @@ export class Supervisor<Worker extends SupervisedWorker> {
   #failedWorkers = 0;
   /** A start has failed since every worker last served: say so when they all serve again. */
   #degraded = false;
+  /** The challenger the workers last said they hold; undefined until one has (a worker then starts with the primary's own CHALLENGER_*). */
+  #challenger: ChallengerState | null | undefined;
 
   constructor(pool: WorkerPool<Worker>, options: SupervisorOptions) {
     this.#pool = pool;
@@ -208,7 +221,8 @@ export class Supervisor<Worker extends SupervisedWorker> {
     slot.retry = undefined;
     const snapshots = this.#snapshots;
     const load = snapshots?.latest;
-    const worker = this.#pool.fork(this.#options.modelSnapshots?.workerEnv(load));
+    const env = this.#options.modelSnapshots?.workerEnv(load);
+    const worker = this.#pool.fork(this.#challenger === undefined ? env : { ...env, ...challengerEnv(this.#challenger) });
     if (snapshots && load !== undefined) snapshots.lend(worker, load);
     slot.worker = worker;
     slot.state = 'starting';
@@ -321,6 +335,9 @@ export class Supervisor<Worker extends SupervisedWorker> {
         break;
       case 'churn:model-snapshot':
         this.#snapshots?.written(message.path);
+        break;
+      case 'churn:challenger-state':
+        this.#challenger = message.state;
         break;
       default:
         // The other kinds go from the primary to the workers.

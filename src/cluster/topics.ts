@@ -1,6 +1,20 @@
 import type { DriftSnapshot } from '../data-plane/drift.js';
 import type { PlausibilityCounts } from '../data-plane/plausibility.js';
 import type { MetricsSnapshot } from '../metrics/service-metrics.js';
+import type { ChallengerInfo, ModelIdentity } from '../schemas/challenger.js';
+
+/** Who made a rollout change and when, as the admin call that made it saw it; every worker records the same. */
+export interface RolloutCall {
+  at: string;
+  address: string;
+  request_id: string;
+}
+
+/** A worker's models after a rollout change. */
+export interface WorkerModels {
+  champion: ModelIdentity;
+  challenger: ChallengerInfo | null;
+}
 
 /** What a topic carries: the payload a gather sends every worker, and the result each one answers with. */
 export interface TopicContract {
@@ -18,6 +32,12 @@ export type TopicCatalogue<Topics> = { [Name in keyof Topics]: TopicContract };
 export interface ClusterTopics {
   /** Load the model at MODEL_PATH again, and say which version now serves. */
   reload: { payload: undefined; result: { model_version: string } };
+  /** Load the file at `path` as the challenger (the champion's checks, and it must differ from it), routed as `mode` and `share` say. */
+  'challenger-load': { payload: { path: string; mode: ChallengerInfo['mode']; share: number; call: RolloutCall }; result: WorkerModels };
+  /** Drop the challenger. */
+  'challenger-drop': { payload: { call: RolloutCall }; result: WorkerModels };
+  /** Swap champion and challenger (the old champion stays as the challenger, in shadow). */
+  'challenger-promote': { payload: { call: RolloutCall }; result: WorkerModels };
   /** The worker's drift counts; null while it has no model. */
   drift: { payload: undefined; result: DriftSnapshot | null };
   /** The worker's plausibility counts over its recent rows; null when monitoring is off. */
@@ -34,6 +54,11 @@ export type TopicResult<T extends Topic> = ClusterTopics[T]['result'];
 export const GATHER_TIMEOUT_MS: Readonly<Record<Topic, number>> = {
   /** Every worker loads and checks the model within this, or a reload reports it as failed. */
   reload: 60_000,
+  /** Every worker loads and checks the challenger within this, as for a reload. */
+  'challenger-load': 60_000,
+  /** Dropping and promoting take no load; the time is for a worker still busy with a model run. */
+  'challenger-drop': 10_000,
+  'challenger-promote': 10_000,
   /** A drift request, or the primary's periodic check, waits this long for every worker's counts. */
   drift: 3000,
   /** A drift request, or the primary's periodic check, waits this long for every worker's plausibility counts. */
@@ -50,6 +75,9 @@ export const GATHER_TIMEOUT_MS: Readonly<Record<Topic, number>> = {
  */
 export const ASKS_STARTING_WORKERS: Readonly<Record<Topic, boolean>> = {
   reload: true,
+  'challenger-load': true,
+  'challenger-drop': true,
+  'challenger-promote': true,
   drift: false,
   plausibility: false,
   metrics: false,

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { isClusterMessage, type ClusterMessage, type WorkerCounts, type WorkerOutcome } from './messages.js';
+import { isClusterMessage, type ChallengerState, type ClusterMessage, type WorkerCounts, type WorkerOutcome } from './messages.js';
 import type { ClusterTopics, TopicCatalogue, TopicContract } from './topics.js';
 
 /** Answers one topic for this process. */
@@ -44,6 +44,11 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
   /** Tells the primary where this worker wrote a snapshot of the model it has just loaded (null: none could be written). */
   modelSnapshotWritten(path: string | null): void {
     this.#channel?.send?.({ kind: 'churn:model-snapshot', path });
+  }
+
+  /** Tells the primary which challenger this worker holds after a rollout change (null: none). */
+  challengerStateChanged(state: ChallengerState | null): void {
+    this.#channel?.send?.({ kind: 'churn:challenger-state', state });
   }
 
   /** Answers `topic` for this process whenever any worker gathers it. */

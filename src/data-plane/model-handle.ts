@@ -59,12 +59,20 @@ export class ModelHandle {
   }
 
   /**
-   * Loads and checks a model fully, then makes it current. A failed load throws and leaves the
-   * current model serving. The replaced model is released once its last run has finished.
+   * Loads and checks a model fully (the loader's checks, then `check`'s), then makes it current. A
+   * failed load throws and leaves the current model serving. The replaced model is released once its last run has finished.
    */
-  load(path: string): Promise<Model> {
+  load(path: string, check?: (model: Model) => void): Promise<Model> {
     const loaded = this.#loads.then(async () => {
       const model = await this.#loader(path);
+      if (check) {
+        try {
+          check(model);
+        } catch (error) {
+          await model.close();
+          throw error;
+        }
+      }
       const previous = this.#current;
       this.#current = slotFor(model);
       if (previous) this.#retire(previous);
@@ -72,6 +80,30 @@ export class ModelHandle {
     });
     this.#loads = loaded.catch(() => undefined);
     return loaded;
+  }
+
+  /** Stops lending the current model (released once its last run has finished); later runs get ModelNotReadyError. */
+  unload(): Promise<void> {
+    const unloaded = this.#loads.then(() => {
+      const slot = this.#current;
+      this.#current = undefined;
+      if (slot) this.#retire(slot);
+    });
+    this.#loads = unloaded.catch(() => undefined);
+    return unloaded;
+  }
+
+  /**
+   * Exchanges the current models of this handle and `other` in one synchronous step, after the loads
+   * already asked of either: a run that borrowed a model keeps it, the next run gets the other.
+   */
+  swapWith(other: ModelHandle): Promise<void> {
+    const swapped = Promise.all([this.#loads, other.#loads]).then(() => {
+      [this.#current, other.#current] = [other.#current, this.#current];
+    });
+    this.#loads = swapped.catch(() => undefined);
+    other.#loads = this.#loads;
+    return swapped;
   }
 
   /** Stops lending the model and resolves once every model is released. */

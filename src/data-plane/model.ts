@@ -92,5 +92,7 @@ export interface Model extends ServedModel {
 /** Loads, checks and returns the model at `path`, or throws a ModelLoadError saying why not. */
 export type ModelLoader = (path: string) => Promise<Model>;
 
-/** Which place a model holds: the champion answers callers; a challenger (later) is compared with it. */
-export type ModelRole = 'champion';
+/** Which place a model holds: the champion answers callers; a challenger is compared with it (shadow) or answers a share of them (canary). */
+export type ModelRole = 'champion' | 'challenger';
+
+export const MODEL_ROLES: readonly ModelRole[] = ['champion', 'challenger'];

@@ -15,6 +15,9 @@ const HTTP_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 const INFERENCE_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 /** Rows per onnxruntime call: 1, 2, 4, ... 1024 and more. */
 const ROWS_PER_RUN = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+type RunLabel = 'model_name' | 'model_version' | 'role' | 'served';
+const RUN_LABELS: readonly RunLabel[] = ['model_name', 'model_version', 'role', 'served'];
+
 /** P(churn) in twentieths, so the CRM's 0.8 and the tiers' 0.4 and 0.7 are bucket edges. */
 const PROBABILITY = Array.from({ length: 20 }, (_, index) => (index + 1) / 20);
 
@@ -38,26 +41,26 @@ export class ServiceMetrics {
     labelNames: ['method', 'route', 'status_code'],
     buckets: HTTP_SECONDS,
   });
-  readonly #runs = new FastCounter<'model_name' | 'model_version'>({
+  readonly #runs = new FastCounter<RunLabel>({
     name: 'churn_inference_runs_total',
-    help: 'onnxruntime calls made.',
-    labelNames: ['model_name', 'model_version'],
+    help: 'onnxruntime calls made, by model and its role (champion, challenger) and whether the run answered callers (served) or scored rows in shadow.',
+    labelNames: RUN_LABELS,
   });
-  readonly #rows = new FastCounter<'model_name' | 'model_version'>({
+  readonly #rows = new FastCounter<RunLabel>({
     name: 'churn_inference_rows_total',
     help: 'Rows scored by onnxruntime calls.',
-    labelNames: ['model_name', 'model_version'],
+    labelNames: RUN_LABELS,
   });
-  readonly #rowsPerRun = new FastHistogram<'model_name' | 'model_version'>({
+  readonly #rowsPerRun = new FastHistogram<RunLabel>({
     name: 'churn_inference_batch_size',
-    help: 'Rows per onnxruntime call (micro-batches and batch requests).',
-    labelNames: ['model_name', 'model_version'],
+    help: 'Rows per onnxruntime call (micro-batches, batch requests and shadow runs).',
+    labelNames: RUN_LABELS,
     buckets: ROWS_PER_RUN,
   });
-  readonly #runDuration = new FastHistogram<'model_name' | 'model_version'>({
+  readonly #runDuration = new FastHistogram<RunLabel>({
     name: 'churn_inference_run_duration_seconds',
     help: 'Time to pack the input tensor and run onnxruntime once, in seconds. The event loop is blocked for most of it.',
-    labelNames: ['model_name', 'model_version'],
+    labelNames: RUN_LABELS,
     buckets: INFERENCE_SECONDS,
   });
   readonly #queueWait = new FastHistogram({
@@ -66,21 +69,32 @@ export class ServiceMetrics {
     labelNames: [],
     buckets: INFERENCE_SECONDS,
   });
-  readonly #runFailures = new FastCounter<'model_name' | 'model_version'>({
+  readonly #runFailures = new FastCounter<RunLabel>({
     name: 'churn_inference_failures_total',
-    help: 'onnxruntime calls that failed; every caller in them got a 5xx.',
-    labelNames: ['model_name', 'model_version'],
+    help: 'onnxruntime calls that failed; every caller of a served run got a 5xx (a shadow run fails nobody).',
+    labelNames: RUN_LABELS,
   });
-  readonly #predictions = new FastCounter<'protocol' | 'model_name' | 'model_version'>({
+  readonly #predictions = new FastCounter<'protocol' | 'model_name' | 'model_version' | 'role'>({
     name: 'churn_predictions_total',
-    help: 'Predictions served to callers, by protocol.',
-    labelNames: ['protocol', 'model_name', 'model_version'],
+    help: 'Predictions served to callers, by protocol, model and its role (the challenger answers only in a canary).',
+    labelNames: ['protocol', 'model_name', 'model_version', 'role'],
   });
-  readonly #probability = new FastHistogram<'protocol' | 'model_name'>({
+  readonly #probability = new FastHistogram<'protocol' | 'model_name' | 'role'>({
     name: 'churn_prediction_probability',
-    help: 'Churn probabilities served to callers.',
-    labelNames: ['protocol', 'model_name'],
+    help: 'Churn probabilities served to callers, by the role of the model that answered.',
+    labelNames: ['protocol', 'model_name', 'role'],
     buckets: PROBABILITY,
+  });
+  readonly #shadowProbability = new FastHistogram<'model_name' | 'model_version' | 'role'>({
+    name: 'churn_shadow_probability',
+    help: 'Churn probabilities scored in shadow (never served): the challenger\'s in shadow mode, the champion\'s behind a canary.',
+    labelNames: ['model_name', 'model_version', 'role'],
+    buckets: PROBABILITY,
+  });
+  readonly #shadowDropped = new FastCounter<'model_name' | 'reason'>({
+    name: 'churn_shadow_rows_dropped_total',
+    help: 'Rows never scored in shadow: the queue was full (SHADOW_QUEUE_MAX_ROWS), or the model to score them was dropped or replaced first. No caller waited for them.',
+    labelNames: ['model_name', 'reason'],
   });
   readonly #riskTiers = new FastCounter<'model_name' | 'risk_tier'>({
     name: 'churn_predictions_by_risk_tier_total',
@@ -88,6 +102,9 @@ export class ServiceMetrics {
     labelNames: ['model_name', 'risk_tier'],
   });
   readonly #modelInfo: Gauge<'model_name' | 'model_version'>;
+  readonly #challengerInfo: Gauge<'model_name' | 'model_version'>;
+  /** Rows waiting in the shadow queue, read at each scrape; none until the data plane says how to read it. */
+  #shadowQueueDepth: () => number = () => 0;
   readonly #modelLoads: Counter<'model_name' | 'trigger' | 'outcome'>;
   readonly #rateLimitUnchecked: Counter;
 
@@ -116,6 +133,8 @@ export class ServiceMetrics {
       this.#runFailures,
       this.#predictions,
       this.#probability,
+      this.#shadowProbability,
+      this.#shadowDropped,
       this.#riskTiers,
     ]) {
       this.registry.registerMetric(metric as unknown as Metric);
@@ -127,6 +146,22 @@ export class ServiceMetrics {
       // Workers serving the same version report one series, not one per worker.
       aggregator: 'max',
       registers,
+    });
+    this.#challengerInfo = new Gauge({
+      name: 'churn_challenger_info',
+      help: 'The challenger loaded beside the champion: 1 for its model name and version; absent when there is none.',
+      labelNames: ['model_name', 'model_version'],
+      aggregator: 'max',
+      registers,
+    });
+    const depth = () => this.#shadowQueueDepth();
+    new Gauge({
+      name: 'churn_shadow_queue_rows',
+      help: 'Rows answered already and waiting to be scored in shadow by the other model (at most SHADOW_QUEUE_MAX_ROWS per worker).',
+      registers,
+      collect() {
+        this.set(depth());
+      },
     });
     this.#modelLoads = new Counter({
       name: 'churn_model_loads_total',
@@ -143,25 +178,54 @@ export class ServiceMetrics {
 
   /** The data plane reports its runs and what it served here. */
   readonly inference: DataPlaneObserver = {
-    rowsScored: ({ model, rows, seconds }) => {
-      const labels = [this.#modelName, model.version];
+    rowsScored: ({ model, role, served, rows, seconds }) => {
+      const labels = [this.#modelName, model.version, role, served ? 'true' : 'false'];
       this.#runs.inc(labels);
       this.#rows.inc(labels, rows);
       this.#rowsPerRun.observe(labels, rows);
       this.#runDuration.observe(labels, seconds);
     },
-    runFailed: ({ model }) => {
-      this.#runFailures.inc([this.#modelName, model.version]);
+    runFailed: ({ model, role, served }) => {
+      this.#runFailures.inc([this.#modelName, model.version, role, served ? 'true' : 'false']);
     },
     queueWaited: (seconds) => {
       this.#queueWait.observe([], seconds);
     },
     predictionsServed: ({ protocol, model, scores }) => {
-      const series = this.#probability.series([protocol, this.#modelName]);
+      const [first] = scores;
+      // One model answered the whole request unless a canary split it: then count row by row.
+      if (!first || scores.every((score) => score.model === first.model)) {
+        const series = this.#probability.series([protocol, this.#modelName, first?.role ?? 'champion']);
+        for (const score of scores) series.observe(score.probability);
+        this.#predictions.inc([protocol, this.#modelName, model.version, first?.role ?? 'champion'], scores.length);
+        return;
+      }
+      for (const score of scores) {
+        this.#probability.observe([protocol, this.#modelName, score.role], score.probability);
+        this.#predictions.inc([protocol, this.#modelName, score.model.version, score.role]);
+      }
+    },
+    shadowScored: ({ model, role, scores }) => {
+      const series = this.#shadowProbability.series([this.#modelName, model.version, role]);
       for (const score of scores) series.observe(score.probability);
-      this.#predictions.inc([protocol, this.#modelName, model.version], scores.length);
+    },
+    shadowDropped: (rows, reason) => {
+      this.#shadowDropped.inc([this.#modelName, reason], rows);
+    },
+    modelLoaded: (model, role) => {
+      const gauge = role === 'champion' ? this.#modelInfo : this.#challengerInfo;
+      gauge.reset();
+      gauge.set({ model_name: this.#modelName, model_version: model.version }, 1);
+    },
+    modelUnloaded: (role) => {
+      if (role === 'challenger') this.#challengerInfo.reset();
     },
   };
+
+  /** Where the scrape reads the shadow queue's depth from. */
+  watchShadowQueue(depth: () => number): void {
+    this.#shadowQueueDepth = depth;
+  }
 
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
     const labels = [method, route, statusCode];
@@ -188,6 +252,7 @@ export class ServiceMetrics {
   /** No model is served any more (the process is shutting down). */
   modelUnloaded(): void {
     this.#modelInfo.reset();
+    this.#challengerInfo.reset();
   }
 
   snapshot(): Promise<MetricsSnapshot> {

@@ -155,13 +155,14 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
 
   /**
    * One row goes through the micro-batcher, so concurrent single-row calls share a model run;
-   * more rows are one run of their own. Every row of a request is scored by one model.
+   * more rows are one run of their own. Every row of a request is scored by one model, a canary's included.
    */
   const infer = async (body: InferenceRequest, name: string, version: string | undefined, requestId: string): Promise<InferenceResponse> => {
     const model = servedModel(name, version);
     const rows = rowsFromInputs(body.inputs, model.signature.input, config.BATCH_MAX_SIZE);
     const outputs = selectOutputs(model.signature.outputs, body.outputs);
-    const { model: scoredBy, scores } = await app.dataPlane.predict({ rows, protocol: PROTOCOL, model: { name, version }, requestId });
+    // The answer names one model_version, so a canary keeps the whole request on one model (the tensors carry no customer id: a draw per request).
+    const { model: scoredBy, scores } = await app.dataPlane.predict({ rows, protocol: PROTOCOL, model: { name, version }, requestId, canarySplit: 'request' });
     return {
       model_name: modelName,
       model_version: scoredBy.version,

@@ -14,7 +14,7 @@ const EXPLAINER_METHOD =
 /**
  * GET /model: the served model's card, as written and checked at load (version, features with
  * units and ranges, hold-out metrics, calibration and operating points, global importance), and
- * whether its predictions can be explained.
+ * whether its predictions can be explained; the challenger beside it, and the rollout changes.
  */
 const modelRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   app.get(
@@ -42,10 +42,12 @@ const modelRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         explanations: explainer
           ? { available: true, method: EXPLAINER_METHOD, base_value: explainer.baseValue, reason_count: REASON_COUNT }
           : { available: false, reason_count: REASON_COUNT, unavailable_reason: model.explanationsUnavailable ?? 'no explainer' },
+        challenger: app.rollout.challenger(),
+        rollout_history: app.rollout.history(),
         card: card ?? null,
       };
     },
   );
 };
 
-export default fp(modelRoutes, { name: 'model-routes', dependencies: ['data-plane'], encapsulate: true });
+export default fp(modelRoutes, { name: 'model-routes', dependencies: ['data-plane', 'challenger'], encapsulate: true });

@@ -52,10 +52,12 @@ export default fp<DataPlanePluginOptions>(
         maxDelayMs: config.MICRO_BATCH_MAX_DELAY_MS,
         multiRow: config.MICRO_BATCH_MULTI_ROW,
       },
+      shadowQueueRows: config.SHADOW_QUEUE_MAX_ROWS,
       observers: [app.metrics.inference, ...(['debug', 'trace'].includes(app.log.level) ? [runLog(app.log)] : [])],
       onObserverError: (error) => app.log.error({ err: error }, 'a data-plane observer failed; scoring goes on'),
     });
     app.decorate('dataPlane', dataPlane);
+    app.metrics.watchShadowQueue(() => dataPlane.shadowQueueDepth);
 
     /**
      * In a cluster, a snapshot of each model loaded from MODEL_PATH, so a worker started later
@@ -74,8 +76,10 @@ export default fp<DataPlanePluginOptions>(
 
     const loadModel = async (trigger: ModelLoadTrigger, path = config.MODEL_PATH): Promise<ModelInfo> => {
       const previous = dataPlane.model;
+      const challenger = dataPlane.challenger;
       try {
         const model = await dataPlane.loadModel(path);
+        if (challenger && !dataPlane.challenger) app.log.warn({ modelVersion: model.version, challengerVersion: challenger.version }, 'the new champion is the challenger\'s model: the challenger was dropped');
         app.metrics.modelLoaded(trigger, 'success', model);
         const snapshotOf = path === config.MODEL_PATH ? undefined : config.MODEL_PATH;
         app.log.info({ trigger, modelPath: model.path, snapshotOf, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');

@@ -1,12 +1,19 @@
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { FeatureRow } from '../data-plane/feature-rows.js';
+import type { ModelRole } from '../data-plane/model.js';
 import type { OutcomeWindow, ScoredOutcome } from '../monitoring/performance.js';
 import type { PairedScore } from '../monitoring/comparison.js';
 
-/** One prediction served, as the log keeps it. */
+/** One score of one row, as the log keeps it: served to the caller, or a shadow score of a row another model answered. */
 export interface PredictionRecord {
-  /** Unique per record (a time-ordered UUID, see prediction-id.ts): request ids repeat across replicas and restarts. */
+  /** Unique per record (a time-ordered UUID, see src/data-plane/time-ordered-id.ts): request ids repeat across replicas and restarts. */
   readonly predictionId: string;
+  /** The place of the model that made this score. */
+  readonly role: ModelRole;
+  /** True when this score answered the caller; false for a shadow score. */
+  readonly served: boolean;
+  /** The same on every record of one input row: the served record's prediction id. */
+  readonly rowKey: string;
   readonly recordedAt: Date;
   readonly requestId: string | undefined;
   readonly customerId: string | undefined;
@@ -77,8 +84,9 @@ export interface PredictionLogStore {
    */
   recordOutcomes(outcomes: readonly Outcome[], options: { horizonDays: number; receivedAt: Date }): Promise<OutcomeCounts>;
   /**
-   * Every prediction recorded in [since, until), oldest first, with the outcome that labels it
-   * (the matching rule is in src/prediction-log/outcomes.ts), or null.
+   * Every served prediction recorded in [since, until), oldest first, with the outcome that labels
+   * it (the matching rule is in src/prediction-log/outcomes.ts), or null. Shadow scores are left
+   * out: performance is about what callers got.
    */
   scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]>;
   /**
@@ -120,6 +128,9 @@ export const PREDICTION_COLUMNS = [
   'prediction',
   'tier',
   'implausible',
+  'role',
+  'served',
+  'row_key',
 ] as const;
 
 type ColumnValue = string | number | null;
@@ -144,6 +155,9 @@ export function recordToColumns(record: PredictionRecord): ColumnValue[] {
     record.prediction,
     record.tier,
     record.implausible && record.implausible.length > 0 ? record.implausible.join(',') : null,
+    record.role,
+    record.served ? 1 : 0,
+    record.rowKey,
   ];
 }
 
@@ -153,6 +167,10 @@ export type StoredRow = Record<(typeof PREDICTION_COLUMNS)[number], unknown>;
 export function rowToRecord(row: StoredRow): PredictionRecord {
   return {
     predictionId: String(row.prediction_id),
+    role: row.role === 'challenger' ? 'challenger' : 'champion',
+    served: Number(row.served) === 1,
+    // Records from before the roles were logged have no key: each was a row of its own.
+    rowKey: row.row_key === null ? String(row.prediction_id) : String(row.row_key),
     recordedAt: new Date(Number(row.recorded_at_ms)),
     requestId: row.request_id === null ? undefined : String(row.request_id),
     customerId: row.customer_id === null ? undefined : String(row.customer_id),

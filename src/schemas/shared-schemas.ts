@@ -1,4 +1,5 @@
 import { ReloadResponse } from './admin.js';
+import { ChallengerRequest, RolloutResponse } from './challenger.js';
 import { BatchPredictionResponse } from './batch.js';
 import { ComparisonReport } from './comparison.js';
 import { CustomerFeatures } from './customer-features.js';
@@ -35,6 +36,8 @@ export const SHARED_SCHEMAS = [
   LiveResponse,
   ReadyResponse,
   ReloadResponse,
+  ChallengerRequest,
+  RolloutResponse,
   ModelCard,
   ModelResponse,
   DriftReport,

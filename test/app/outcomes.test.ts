@@ -32,6 +32,9 @@ const storeOf = (app: FastifyInstance): PredictionLogStore => app.predictionLog.
 function prediction(customerId: string, recordedAt: Date, probability = 0.5): PredictionRecord {
   return {
     predictionId: randomUUID(),
+    role: 'champion',
+    served: true,
+    rowKey: randomUUID(),
     recordedAt,
     requestId: 'seed',
     customerId,

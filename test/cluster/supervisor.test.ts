@@ -457,6 +457,21 @@ describe('Supervisor', () => {
       expect(pool.forked[2]!.env).toEqual({ SNAPSHOTS: '/snapshots', LOAD: '/snapshots/b/churn_model.onnx' });
     });
 
+    it('starts a replacement with the challenger the workers last reported, and without one once it was dropped', () => {
+      const { pool, first, second } = withSnapshots();
+      first.listen();
+      second.listen();
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/c/churn_model.onnx', mode: 'canary', share: 0.1 } });
+      pool.exit(first, 137, 'SIGKILL');
+      expect(pool.forked[2]!.env).toEqual({ SNAPSHOTS: '/snapshots', CHALLENGER_MODEL_PATH: '/snapshots/c/churn_model.onnx', CHALLENGER_MODE: 'canary', CHALLENGER_SHARE: '0.1' });
+      pool.forked[2]!.listen();
+      second.tell({ kind: 'churn:challenger-state', state: null });
+      pool.exit(second, 137, 'SIGKILL');
+      const replacement = pool.forked[3]!.env!;
+      expect(replacement).toEqual({ SNAPSHOTS: '/snapshots', CHALLENGER_MODEL_PATH: undefined });
+      expect('CHALLENGER_MODEL_PATH' in replacement).toBe(true);
+    });
+
     it('starts a worker again on the snapshot that is the latest by then', () => {
       const { pool, first, second } = withSnapshots();
       first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });

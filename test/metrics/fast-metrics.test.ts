@@ -62,8 +62,8 @@ describe('fast-metrics', () => {
       const metrics = new ServiceMetrics('churn');
       metrics.httpRequest('POST', '/predict', 200, 0.002);
       const model = { path: '/m', version: '1.0.0' } as ServedModel;
-      const scores = [0.3, 0.9].map((probability) => ({ probability }) as Score);
-      metrics.inference.predictionsServed!({ protocol: 'churn', model, scores, requestId: undefined, rows: [], customerIds: undefined });
+      const scores = [0.3, 0.9].map((probability) => ({ probability, model, role: 'champion' }) as Score);
+      metrics.inference.predictionsServed!({ protocol: 'churn', model, scores, requestId: undefined, rows: [], rowKeys: ['a', 'b'], customerIds: undefined });
       metrics.modelLoaded('startup', 'success', { path: '/m', version: '1.0.0' });
       return metrics.snapshot();
     };

@@ -225,8 +225,8 @@ describe('Open Inference Protocol: the shared data plane', () => {
       await postJson(app, '/v2/models/churn/versions/1.2.0/infer', ONE_ROW);
       await postJson(app, '/predict', { tenure_months: 2, monthly_charges: 70.7, total_charges: 151.65, num_products: 2, has_support_calls: 0 });
       const text = (await get('/metrics', app)).body;
-      expect(text).toContain('churn_predictions_total{protocol="v2",model_name="churn",model_version="1.2.0"} 3');
-      expect(text).toContain('churn_predictions_total{protocol="churn",model_name="churn",model_version="1.2.0"} 1');
+      expect(text).toContain('churn_predictions_total{protocol="v2",model_name="churn",model_version="1.2.0",role="champion"} 3');
+      expect(text).toContain('churn_predictions_total{protocol="churn",model_name="churn",model_version="1.2.0",role="champion"} 1');
       expect(text).toContain('http_requests_total{method="POST",route="/v2/models/:model_name/infer",status_code="200"} 1');
       expect(text).toContain('http_requests_total{method="POST",route="/v2/models/:model_name/versions/:model_version/infer",status_code="200"} 1');
     } finally {

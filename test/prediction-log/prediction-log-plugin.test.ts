@@ -88,6 +88,9 @@ describe('prediction log plugin', () => {
     const DAY_MS = 86_400_000;
     const logged = (ageDays: number) => ({
       predictionId: randomUUID(),
+      role: 'champion' as const,
+      served: true,
+      rowKey: randomUUID(),
       recordedAt: new Date(Date.now() - ageDays * DAY_MS),
       requestId: `aged-${ageDays}`,
       customerId: undefined,

@@ -6,6 +6,9 @@ import { PredictionLogWriter, type DropReason, type PredictionLogWriterOptions }
 function record(requestId: string): PredictionRecord {
   return {
     predictionId: randomUUID(),
+    role: 'champion',
+    served: true,
+    rowKey: randomUUID(),
     recordedAt: new Date('2026-11-30T10:00:00.000Z'),
     requestId,
     customerId: undefined,

@@ -13,8 +13,12 @@ import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 function record(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
+  const predictionId = overrides.predictionId ?? randomUUID();
   return {
-    predictionId: randomUUID(),
+    predictionId,
+    role: 'champion',
+    served: true,
+    rowKey: predictionId,
     recordedAt: new Date('2026-11-30T10:00:00.000Z'),
     requestId: 'req-1',
     customerId: '9237-HQITU',
@@ -180,6 +184,15 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
     expect(await replicaB!.recent(10)).toEqual([fromB, fromA]);
   });
 
+  it('keeps both records of a row scored by champion and challenger: one served, one shadow, one row key', async () => {
+    site = await kind.createSite();
+    const store = await openMigrated();
+    const served = record({ recordedAt: new Date('2026-11-30T10:00:00.000Z'), role: 'challenger', modelVersion: '1.3.0' });
+    const shadow = record({ recordedAt: new Date('2026-11-30T10:00:00.005Z'), role: 'champion', served: false, rowKey: served.predictionId, probability: 0.5 });
+    await store.insert([served, shadow]);
+    expect(await store.recent(10)).toEqual([shadow, served]);
+  });
+
   it('a batch inserted again (a retry after a lost acknowledgement) is logged once', async () => {
     site = await kind.createSite();
     const store = await openMigrated();
@@ -305,6 +318,22 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract, outcom
       [0.1, false],
       [0.2, true],
     ]);
+  });
+
+  it('only served predictions are labeled and read: a shadow score never steals the label of its served twin', async () => {
+    await openStore();
+    const served = predicted('c-1', '2026-11-01T00:00:00Z', 0.2);
+    // The shadow score of the same row is logged after the answer: it is the latest record of c-1 before the outcome.
+    const shadow = predicted('c-1', '2026-11-01T00:00:00.010Z', 0.9, { role: 'challenger', served: false, rowKey: served.predictionId, modelVersion: '1.3.0' });
+    await store.insert([predicted('c-1', '2026-10-01T00:00:00Z', 0.1), served, shadow]);
+    expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true)])).toMatchObject({ matched: 1 });
+    expect(await scored()).toEqual([
+      { modelVersion: '1.2.0', probability: 0.1, churned: null },
+      { modelVersion: '1.2.0', probability: 0.2, churned: true },
+    ]);
+    // A shadow score alone before an outcome leaves it unmatched.
+    await store.insert([predicted('c-2', '2026-11-01T00:00:00Z', 0.3, { served: false, role: 'challenger' })]);
+    expect(await post([outcome('c-2', '2026-11-30T00:00:00Z', true)])).toMatchObject({ matched: 0, unmatched: 1 });
   });
 
   it('of predictions of one customer in the same millisecond, exactly one is labeled', async () => {

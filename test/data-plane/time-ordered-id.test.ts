@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeOrderedUuid } from '../../src/prediction-log/prediction-id.js';
+import { timeOrderedUuid } from '../../src/data-plane/time-ordered-id.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** The 48-bit millisecond timestamp a version 7 UUID starts with. */
