@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,22 @@ import { freePort, startServer, waitUntilHealthy, type ServerProcess } from './s
  * service reports must equal the figures computed here, offline, from the same probabilities.
  */
 const MODEL_PATH = fileURLToPath(new URL('../../models/churn_model.onnx', import.meta.url));
+const CHALLENGER_PATH = fileURLToPath(new URL('../fixtures/challenger/churn_model.onnx', import.meta.url));
+/** The comparison's reference, computed by definition in Python (test/fixtures/comparison/make-fixture.py). */
+const COMPARISON_FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/comparison/cases.json', import.meta.url), 'utf8')) as {
+  cases: { name: string; rows: { champion: number[]; challenger: number[]; churned: (boolean | null)[] }; expected: ComparisonExpected }[];
+};
+
+interface ComparisonExpected {
+  rows: number;
+  champion: { roc_auc: number };
+  challenger: { roc_auc: number };
+  paired_delong: { difference: number; ci: [number, number]; p_value: number };
+  agreement: { share: number };
+  tiers: { share: number };
+  spearman: number;
+  psi: { value: number };
+}
 const POSTGRES_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const THRESHOLDS = [0.5, 0.8];
 
@@ -215,5 +231,46 @@ describe.skipIf(!REQUIRE_DATA && !HAS_DATA)('the outcome loop, replayed on the 7
     servers.splice(0);
     const restarted = await start(env);
     expect(await performance(restarted.baseUrl)).toEqual(live);
+  }, 180_000);
+
+  it('compares a shadow challenger with the champion on all 7,043 rows as the Python reference does, while callers get the champion alone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'outcome-loop-challenger-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const server = await start({ DATA_DIR: dataDir, CHALLENGER_MODEL_PATH: CHALLENGER_PATH, CHALLENGER_MODE: 'shadow', CHALLENGER_SHARE: '1' });
+    const reference = COMPARISON_FIXTURE.cases.find((candidate) => candidate.name === 'telco')!;
+    // The reference scored the same customers in the same order, bit for bit as served.
+    expect(reference.rows.champion).toEqual(Array.from(probabilities));
+    expect(reference.rows.churned).toEqual(customers.map((customer) => customer.churned));
+
+    // Every answer is the champion's (scoreEveryone checks each probability); the performance
+    // report counts served predictions only, so the live loop reads as without a challenger.
+    const live = await replay([server.baseUrl]);
+    expect(live.model_version).toBe('1.2.0');
+
+    const comparison = await vi.waitFor(
+      async () => {
+        const response = await fetch(`${server.baseUrl}/monitoring/comparison`);
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as { comparisons: Record<string, any>[] };
+        expect(body.comparisons.map((entry) => [entry.champion_version, entry.challenger_version, entry.rows])).toEqual([['1.2.0', '2.0.0-rc.1', customers.length]]);
+        return body.comparisons[0]!;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    const expected = reference.expected;
+    expect(comparison.labeled.rows).toBe(customers.length);
+    expect(Math.abs(comparison.labeled.champion.roc_auc.value - expected.champion.roc_auc)).toBeLessThan(1e-6);
+    expect(Math.abs(comparison.labeled.challenger.roc_auc.value - expected.challenger.roc_auc)).toBeLessThan(1e-6);
+    expect(Math.abs(comparison.labeled.champion.roc_auc.value - offlineFigures().rocAuc)).toBeLessThan(1e-6);
+    const difference = comparison.labeled.auc_difference;
+    expect(difference.value).toBeCloseTo(expected.paired_delong.difference, 9);
+    expect(difference.ci_low).toBeCloseTo(expected.paired_delong.ci[0], 9);
+    expect(difference.ci_high).toBeCloseTo(expected.paired_delong.ci[1], 9);
+    expect(Math.abs(difference.p_value - expected.paired_delong.p_value)).toBeLessThan(1e-6);
+    expect(comparison.agreement.prediction.share).toBeCloseTo(expected.agreement.share, 12);
+    expect(comparison.agreement.risk_tier.share).toBeCloseTo(expected.tiers.share, 12);
+    expect(comparison.spearman).toBeCloseTo(expected.spearman, 9);
+    expect(comparison.psi.value).toBeCloseTo(expected.psi.value, 9);
+    expect(comparison.verdict).toBe('challenger_worse');
   }, 180_000);
 });
