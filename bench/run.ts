@@ -10,6 +10,8 @@
  *   BENCH_MAX_STEAL=5  a run with more CPU steal (%) than this is measured again, up to 3 times
  *   BENCH_COMPARISON=prediction-log  only the prediction log on vs off (and the bare floor), on
  *                      /predict and /predict/batch
+ *   BENCH_COMPARISON=challenger      only the service with and without a shadow challenger at share 1
+ *                      (and the bare floor), on /predict and /predict/batch
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -321,6 +323,12 @@ const BATCHED = 'service (defaults)';
 const SHARED_QUEUE = 'service, batch rows through the shared queue';
 const NO_DRIFT = 'service, DRIFT_MONITORING=false';
 const NO_LOG = 'service, PREDICTION_LOG=false';
+const SHADOW = 'service, shadow challenger (CHALLENGER_SHARE=1)';
+/** The comparisons BENCH_COMPARISON selects: the servers and endpoints each one runs. */
+const COMPARISONS: Record<string, { servers: string[]; endpoints: string[] }> = {
+  'prediction-log': { servers: [BARE_FLOOR, BATCHED, NO_LOG], endpoints: ['/predict', '/predict/batch'] },
+  challenger: { servers: [BARE_FLOOR, BATCHED, SHADOW], endpoints: ['/predict', '/predict/batch'] },
+};
 // wrk's path is the same for both; the fragment only names the endpoint in the results.
 const V2_INFER_ONE = '/v2/models/churn/infer#1-row';
 const V2_INFER_BATCH = '/v2/models/churn/infer#100-rows';
@@ -346,9 +354,17 @@ async function main(): Promise<void> {
     { name: SHARED_QUEUE, command: service, env: { MICRO_BATCH_MULTI_ROW: 'true' }, only: ['/predict/batch'] },
     { name: NO_DRIFT, command: service, env: { DRIFT_MONITORING: 'false' }, only: ['/predict', '/predict/batch'] },
     { name: NO_LOG, command: service, env: { PREDICTION_LOG: 'false' }, only: ['/predict', '/predict/batch'] },
+    {
+      name: SHADOW,
+      command: service,
+      env: { CHALLENGER_MODEL_PATH: join(ROOT, 'test/fixtures/challenger/churn_model.onnx'), CHALLENGER_MODE: 'shadow', CHALLENGER_SHARE: '1' },
+      only: ['/predict', '/predict/batch'],
+    },
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
-  const servers = allServers.filter((server) => process.env.BENCH_COMPARISON !== 'prediction-log' || [BARE_FLOOR, BATCHED, NO_LOG].includes(server.name));
+  const comparison = process.env.BENCH_COMPARISON === undefined || process.env.BENCH_COMPARISON === '' ? undefined : COMPARISONS[process.env.BENCH_COMPARISON];
+  if (process.env.BENCH_COMPARISON && !comparison) throw new Error(`BENCH_COMPARISON must be one of ${Object.keys(COMPARISONS).join(', ')}`);
+  const servers = allServers.filter((server) => (comparison ? comparison.servers.includes(server.name) : server.name !== SHADOW));
   const single = { ...EXAMPLE_CUSTOMER };
   const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
   // Explanations and the Open Inference Protocol are measured against the churn API's routes, on the default service.
@@ -365,7 +381,7 @@ async function main(): Promise<void> {
     { path: V2_INFER_BATCH, rows: BATCH_ROWS, body: inferBody(batchBody.customers), servers: explained },
   ]
     .filter((endpoint) => !process.env.BENCH_ENDPOINT || endpoint.path === process.env.BENCH_ENDPOINT)
-    .filter((endpoint) => process.env.BENCH_COMPARISON !== 'prediction-log' || ['/predict', '/predict/batch'].includes(endpoint.path));
+    .filter((endpoint) => !comparison || comparison.endpoints.includes(endpoint.path));
 
   const scratch = join(tmpdir(), `churn-bench-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
@@ -471,6 +487,20 @@ async function main(): Promise<void> {
       `${path} with the prediction log on (SQLite) keeps ${ratio(ratios.median)} of its requests/s with it off (rounds ${ratio(ratios.min)}-${ratio(ratios.max)}; target ${target}x); ` +
         `the log adds ${fmt(cpu, 1)} CPU µs per request; ${written} rows written, ${dropped} dropped over all rounds`,
       ratios.median >= target && dropped === 0,
+    ]);
+  }
+  for (const path of ['/predict', '/predict/batch']) {
+    const alone = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === path));
+    const shadowed = rounds.map((round) => round.find((r) => r.server === SHADOW && r.endpoint === path));
+    if (alone.some((r) => !r) || shadowed.some((r) => !r)) continue;
+    const ratios = spread(shadowed.map((r, round) => r!.requestsPerSecond / alone[round]!.requestsPerSecond));
+    const p99 = spread(shadowed.map((r, round) => r!.p99Ms / alone[round]!.p99Ms));
+    const cpu = median(shadowed.map((r, round) => r!.cpuUsPerRequest - alone[round]!.cpuUsPerRequest));
+    const gated = path === '/predict';
+    checks.push([
+      `${path} with a shadow challenger at share 1 keeps ${ratio(ratios.median)} of its requests/s without one (rounds ${ratio(ratios.min)}-${ratio(ratios.max)}${gated ? '; target 0.8x' : ''}), ` +
+        `p99 ${ratio(p99.median)} of it (rounds ${ratio(p99.min)}-${ratio(p99.max)}${gated ? '; target at most 1.5x' : ''}); the challenger adds ${fmt(cpu, 1)} CPU µs per request`,
+      !gated || (ratios.median >= 0.8 && p99.median <= 1.5),
     ]);
   }
   const oneWorker = services.filter((s) => !s.server.includes('WORKERS'));
