@@ -49,7 +49,8 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   /** Scores the customers and maps the scores to the API's predictions (explained when asked), counting their risk tiers. */
   const predict = async (customers: CustomerFeatures[], request: FastifyRequest, explained: boolean) => {
     const customerIds = customers.map((customer) => customer.customer_id);
-    const { scores } = await app.dataPlane.predict({ rows: customers, protocol: PROTOCOL, requestId: request.id, customerIds });
+    // With explain, a model that cannot explain never answers (nor counts as served).
+    const { scores } = await app.dataPlane.predict({ rows: customers, protocol: PROTOCOL, requestId: request.id, customerIds, explain: explained });
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
     if (explained) predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!)));
     const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };

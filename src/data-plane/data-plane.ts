@@ -1,4 +1,4 @@
-import { InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoChallengerError, ServiceClosingError } from '../errors.js';
+import { ExplanationUnavailableError, InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoChallengerError, ServiceClosingError } from '../errors.js';
 import { inChallengerShare, type ChallengerRouting } from './challenger-routing.js';
 import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -68,8 +68,12 @@ export interface ShadowPredictions {
   readonly customerIds: readonly (string | undefined)[];
 }
 
-/** Why shadow rows were never scored: the queue was full, or the model meant to score them was gone by their turn. */
-export type ShadowDropReason = 'queue_full' | 'model_gone';
+/**
+ * Why shadow rows were never scored: the queue was full, the model meant to score them was gone by
+ * their turn, a promotion swapped the roles of the queued rows' models (their pairs would have one
+ * role twice), or they came once the shadow queue was drained for the shutdown.
+ */
+export type ShadowDropReason = 'queue_full' | 'model_gone' | 'promoted' | 'closing';
 
 /**
  * What the data plane reports as it works. Metrics, the run log and monitors (drift) listen here;
@@ -117,6 +121,12 @@ export interface PredictionRequest {
    * answer names a single model version (the Open Inference Protocol).
    */
   canarySplit?: 'row' | 'request';
+  /**
+   * The caller needs each score explained: a canary that cannot explain does not answer it (the
+   * champion does, as for a pinned version), and a model that cannot explain fails the request
+   * (ExplanationUnavailableError) before anything is counted as served.
+   */
+  explain?: boolean;
 }
 
 export interface Predictions {
@@ -164,6 +174,11 @@ interface ShadowRow {
 }
 
 const SHADOW_OFF: ChallengerRouting = { mode: 'shadow', share: 1 };
+/** Refuses explanations for a score of `model` when it has no explainer. */
+function checkExplainable(model: ServedModel): void {
+  if (!model.explainer) throw new ExplanationUnavailableError(model.version, model.explanationsUnavailable ?? 'it has no explainer');
+}
+
 /** How long a partly filled shadow queue waits for more rows before its run. */
 export const SHADOW_LINGER_MS = 10;
 
@@ -184,6 +199,8 @@ export class DataPlane {
   #shadow: ShadowRow[] = [];
   /** The loop scoring shadow rows, while it runs. */
   #shadowLoop: Promise<void> | undefined;
+  /** No more rows are queued for shadow: drainShadow or close has begun. */
+  #shadowClosed = false;
   #closing = false;
 
   constructor(options: DataPlaneOptions) {
@@ -323,6 +340,10 @@ export class DataPlane {
       throw new NoChallengerError();
     }
     this.#routing = { mode: 'shadow', share: this.#routing.share };
+    // Rows queued before the swap would be scored in their served score's role: the pair could never be compared.
+    const stale = this.#shadow.length;
+    this.#shadow = [];
+    if (stale > 0) this.#notify((observer) => observer.shadowDropped?.(stale, 'promoted'));
     this.#notify((observer) => observer.modelLoaded?.(champion, 'champion'));
     this.#notify((observer) => observer.modelLoaded?.(challenger, 'challenger'));
     return { champion, challenger };
@@ -342,12 +363,14 @@ export class DataPlane {
     const asked = this.resolve(request.model);
     const pinned = request.model?.version !== undefined;
     const challenger = this.#challenger.current;
-    const canary = challenger !== undefined && this.#routing.mode === 'canary' && !pinned ? this.#canaryRows(request) : undefined;
+    const canaryMay = challenger !== undefined && this.#routing.mode === 'canary' && !pinned && !(request.explain && !challenger.explainer);
+    const canary = canaryMay ? this.#canaryRows(request) : undefined;
     let scores: Score[];
     if (canary) scores = await this.#scoreSplit(rows, canary, challenger!, requestId);
     else scores = rows.length === 1 ? [await this.scoreOne(rows[0]!, requestId)] : await this.scoreMany(rows, requestId);
     const model = scores[0]?.model ?? asked;
     if (pinned) this.#checkVersion(request.model!, model);
+    if (request.explain) for (const score of scores) checkExplainable(score.model);
     // Made when first read (by the prediction log, or for shadow rows): a UUID a row is not free on a 100-row batch.
     let keys: string[] | undefined;
     // Time-ordered: the served row's key is its prediction log id, and ordered ids are cheap to index.
@@ -379,11 +402,23 @@ export class DataPlane {
     return this.#score(rows, requestId, undefined);
   }
 
-  /** Refuses new rows, finishes every queued and running one (shadow rows included), then releases the models. */
+  /**
+   * Scores the rows queued for shadow now, without waiting for fuller runs, and queues no more
+   * (later ones are dropped as 'closing'): called at shutdown before the prediction log that
+   * records the shadow scores is drained, so none come after it.
+   */
+  async drainShadow(): Promise<void> {
+    this.#shadowClosed = true;
+    // A loop that had just ended may leave rows queued after it: another one scores them.
+    while (this.#shadowLoop || this.#shadow.length > 0) await this.#startShadowLoop();
+  }
+
+  /** Refuses new rows, finishes every queued and running one (shadow rows queued before included), then releases the models. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#shadowClosed = true;
     await Promise.all([this.#batchers?.champion.close(), this.#batchers?.challenger.close()]);
-    await this.#shadowLoop;
+    await this.drainShadow();
     await Promise.all([this.#models.close(), this.#challenger.close()]);
   }
 
@@ -432,10 +467,19 @@ export class DataPlane {
       if (target) queued.push({ row: request.rows[index]!, rowKey: rowKeys()[index]!, protocol: request.protocol, requestId: request.requestId, customerId, target });
     });
     if (queued.length === 0) return;
+    if (this.#shadowClosed) {
+      this.#notify((observer) => observer.shadowDropped?.(queued.length, 'closing'));
+      return;
+    }
     const room = Math.max((this.#options.shadowQueueRows ?? 10_000) - this.#shadow.length, 0);
     if (queued.length > room) this.#notify((observer) => observer.shadowDropped?.(queued.length - room, 'queue_full'));
     for (let index = 0; index < Math.min(room, queued.length); index += 1) this.#shadow.push(queued[index]!);
-    this.#shadowLoop ??= this.#scoreShadow().finally(() => (this.#shadowLoop = undefined));
+    void this.#startShadowLoop();
+  }
+
+  /** The loop scoring the shadow queue: the one running, or a new one. */
+  #startShadowLoop(): Promise<void> {
+    return (this.#shadowLoop ??= this.#scoreShadow().finally(() => (this.#shadowLoop = undefined)));
   }
 
   /**
@@ -448,7 +492,7 @@ export class DataPlane {
   async #scoreShadow(): Promise<void> {
     const maxRows = this.#options.microBatching.maxRows;
     while (this.#shadow.length > 0) {
-      if (this.#shadow.length < maxRows && !this.#closing) await new Promise<void>((resolve) => setTimeout(resolve, SHADOW_LINGER_MS));
+      if (this.#shadow.length < maxRows && !this.#shadowClosed) await new Promise<void>((resolve) => setTimeout(resolve, SHADOW_LINGER_MS));
       else await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.#shadow.length === 0) break;
       const target = this.#shadow[0]!.target;

@@ -93,7 +93,7 @@ export class ServiceMetrics {
   });
   readonly #shadowDropped = new FastCounter<'model_name' | 'reason'>({
     name: 'churn_shadow_rows_dropped_total',
-    help: 'Rows never scored in shadow: the queue was full (SHADOW_QUEUE_MAX_ROWS), or the model to score them was dropped or replaced first. No caller waited for them.',
+    help: 'Rows never scored in shadow: the queue was full (SHADOW_QUEUE_MAX_ROWS), the model to score them was dropped or replaced first, a promotion swapped the roles while they were queued, or they came during the shutdown. No caller waited for them.',
     labelNames: ['model_name', 'reason'],
   });
   readonly #riskTiers = new FastCounter<'model_name' | 'risk_tier'>({

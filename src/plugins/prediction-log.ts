@@ -202,9 +202,12 @@ export default fp<{ config: Config }>(
     app.decorate('predictionLogStore', connection.gatedStore);
     app.dataPlane.observe(predictionRecorder(writer, { modelName: config.MODEL_NAME, thresholds: thresholdsFrom(config) }));
 
-    // Closing writes what the buffer holds, then releases the store.
+    // Closing writes what the buffer holds, then releases the store. This hook runs before the data
+    // plane's (onClose hooks run in reverse order): the shadow rows still queued are scored first,
+    // so their records reach the buffer before it is drained.
     app.addHook('onClose', async () => {
       clearInterval(retentionTimer);
+      await app.dataPlane.drainShadow();
       await writer.drain(Math.min(PREDICTION_LOG_DRAIN_TIMEOUT_MS, config.SHUTDOWN_TIMEOUT_MS / 2));
       await connection.close();
     });

@@ -113,6 +113,23 @@ describe('a challenger in shadow', () => {
     await dataPlane.close();
   });
 
+  it('scores what is queued on drainShadow at once, and queues no more rows after it (dropped as closing)', async () => {
+    const dropped: [number, string][] = [];
+    const events = recorder();
+    const dataPlane = plane({ ...events.observer, shadowDropped: (rows, reason) => dropped.push([rows, reason]) });
+    await dataPlane.loadModel(CHAMPION);
+    await dataPlane.loadChallenger(CHALLENGER, { mode: 'shadow', share: 1 });
+    await dataPlane.predict(request(customers(4)));
+    await dataPlane.drainShadow();
+    expect(events.shadows.flatMap((shadow) => shadow.rowKeys)).toEqual(events.served[0]!.rowKeys);
+    // A prediction still finishing while the log drains is answered, its shadow rows are not queued.
+    await dataPlane.predict(request(customers(3)));
+    expect(dataPlane.shadowQueueDepth).toBe(0);
+    await dataPlane.close();
+    expect(dropped).toEqual([[3, 'closing']]);
+    expect(events.shadows).toHaveLength(1);
+  });
+
   it('scores only its share, by customer', async () => {
     const events = recorder();
     const dataPlane = plane(events.observer);
@@ -234,6 +251,25 @@ describe('loading, dropping and promoting', () => {
     const rolledBack = await dataPlane.promote();
     expect([rolledBack.champion.version, rolledBack.challenger.version]).toEqual(['3.0.0', '3.1.0']);
     expect(dataPlane.model?.version).toBe('3.0.0');
+    await dataPlane.close();
+  });
+
+  it('drops the rows queued for shadow at a promotion (counted as promoted): their models swapped roles, so no pair would have both', async () => {
+    const dropped: [number, string][] = [];
+    const events = recorder();
+    const dataPlane = plane({ ...events.observer, shadowDropped: (rows, reason) => dropped.push([rows, reason]) });
+    await dataPlane.loadModel(CHAMPION);
+    await dataPlane.loadChallenger(CHALLENGER, { mode: 'shadow', share: 1 });
+    await dataPlane.predict(request(customers(10)));
+    // The ten shadow rows wait for a fuller run while the roles swap.
+    await dataPlane.promote();
+    await dataPlane.predict(request(customers(3)));
+    await settled(dataPlane);
+    expect(dropped).toEqual([[10, 'promoted']]);
+    const servedRole = new Map(events.served.flatMap((served) => served.rowKeys.map((key, index) => [key, served.scores[index]!.role] as const)));
+    const shadowRows = events.shadows.flatMap((shadow) => shadow.rowKeys.map((key) => [shadow.role, servedRole.get(key)]));
+    expect(shadowRows).toEqual(Array(3).fill(['challenger', 'champion']));
+    expect(events.shadows.every((shadow) => shadow.model.version === '3.0.0')).toBe(true);
     await dataPlane.close();
   });
 
