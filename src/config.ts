@@ -76,7 +76,7 @@ export const ConfigSchema = Type.Object({
   DRIFT_MIN_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_000, description: 'No drift status, and no live bin shares in `GET /monitoring/drift`, until the window holds this many rows.' }),
   DRIFT_MODERATE_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.1, description: 'A feature whose PSI reaches this has drifted: `moderate`.' }),
   DRIFT_SIGNIFICANT_PSI: Type.Number({ minimum: 0, maximum: 10, default: 0.25, description: 'A feature whose PSI exceeds this has drifted: `significant`.' }),
-  DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses are checked, to log a warning when one changes.' }),
+  DRIFT_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'How often drift statuses and plausibility alerts are checked, to log a warning when one changes.' }),
   PLAUSIBILITY_WINDOW_ROWS: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 1_000, description: 'The plausibility checks (charges no billing history can add up to) are judged over the last this many rows served; needs `DRIFT_MONITORING`.' }),
   PLAUSIBILITY_ALERT_SHARE: Type.Number({ minimum: 0, maximum: 1, default: 0.01, description: 'A plausibility check alerts (a warning in the log, `alerting` in `GET /monitoring/drift`) when at least this share of its window fails it, and at least 10 rows.' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000, description: 'A connection on which nothing moves either way for this long (a client that stopped reading its answer, say) is closed.' }),
@@ -136,7 +136,7 @@ export const ConfigSchema = Type.Object({
     description:
       'Records the prediction log holds in memory, at most, while the store is slow, down or not connected yet (about 1 KB each, per worker); further records are dropped and counted in `churn_prediction_log_dropped_total`.',
   }),
-  PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, checked at start and every hour.' }),
+  PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, and the outcomes observed before the same cutoff (nothing left for them to label); checked every hour and when the store connects (at start, or later if PostgreSQL was unreachable then).' }),
   OUTCOME_HORIZON_DAYS: Type.Integer({
     minimum: 1,
     maximum: 3650,
@@ -158,7 +158,7 @@ export const ConfigSchema = Type.Object({
     default: 300_000,
     description: 'How often the performance metrics are recomputed over the last 30 days of predictions and outcomes (one query of the prediction log each time); 0 sets them only when `GET /monitoring/performance` is asked for that window.',
   }),
-  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`; the `/admin` routes do not exist when it is unset.' })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`, `PUT`/`DELETE /admin/challenger` and `POST /admin/challenger/promote`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
 export type ConfigName = keyof Config;

@@ -10,6 +10,8 @@ export interface ComparisonMonitorOptions {
   rule: Thresholds;
   thresholds: readonly number[];
   horizonDays: number;
+  /** The longest window a query may ask for, in days (maxWindowDays). */
+  maxWindowDays: number;
   /** The champion's score bins (its card's drift reference), read at each report: a promotion brings another card. */
   scoreBins: () => { modelVersion: string; profile: DriftFeatureReference } | undefined;
   now?: () => Date;
@@ -27,7 +29,7 @@ export class ComparisonMonitor {
 
   async report(query: { since?: string | undefined; until?: string | undefined } = {}): Promise<ComparisonReport> {
     const computedAt = this.#now();
-    const { since, until } = windowFromQuery(query, computedAt);
+    const { since, until } = windowFromQuery(query, computedAt, this.#options.maxWindowDays);
     const window: OutcomeWindow = { since, until, horizonDays: this.#options.horizonDays };
     const pairs = await this.#options.source(window);
     const { rule, thresholds, scoreBins } = this.#options;

@@ -242,8 +242,8 @@ export interface PerformanceInput {
   thresholds: readonly number[];
   /** The served model's card: its hold-out figures stand beside the measured ones of its version. */
   card: HoldoutCard | undefined;
-  /** The served model's reference calibrator: the estimate of its version's rows uses it; other versions' use raw probabilities. */
-  calibration?: (EstimateCalibrator & Pick<ReferenceCalibration, 'model_version'>) | undefined;
+  /** The reference calibrator of a model version, where one is loaded (the champion's, the challenger's): that version's estimate uses it; other versions' use raw probabilities. */
+  calibration?: ((modelVersion: string) => (EstimateCalibrator & Pick<ReferenceCalibration, 'model_version'>) | undefined) | undefined;
   computedAt: Date;
 }
 
@@ -265,13 +265,14 @@ export function performanceReport({ rows, window, thresholds, card, calibration,
     .map(([version, { labeled, unlabeled }]): ModelPerformance => {
       const predictions = labeled.probabilities.length + unlabeled.length;
       const ownCard = card?.model_version === version ? card : undefined;
+      const ownCalibration = calibration?.(version);
       return {
         model_version: version,
         predictions,
         labeled: labeled.probabilities.length,
         label_coverage: labeled.probabilities.length / predictions,
         measured: measured(labeled, thresholds, ownCard, edges),
-        estimated: estimated(unlabeled, thresholds, calibration?.model_version === version ? calibration : undefined),
+        estimated: estimated(unlabeled, thresholds, ownCalibration?.model_version === version ? ownCalibration : undefined),
       };
     });
   return {

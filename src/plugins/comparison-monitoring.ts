@@ -3,7 +3,7 @@ import { thresholdsFrom } from '../churn-api/prediction-mapping.js';
 import { performanceThresholds, type Config } from '../config.js';
 import { ComparisonMonitor } from '../monitoring/comparison-monitor.js';
 import type { PairedScoreSource } from '../monitoring/comparison.js';
-import { DEFAULT_HORIZON_DAYS } from '../monitoring/performance-monitor.js';
+import { DEFAULT_HORIZON_DAYS, maxWindowDays } from '../monitoring/performance-monitor.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,6 +36,7 @@ export default fp<ComparisonMonitoringOptions>(
         rule: thresholdsFrom(config),
         thresholds: performanceThresholds(config),
         horizonDays: horizonDays ?? DEFAULT_HORIZON_DAYS,
+        maxWindowDays: maxWindowDays(config),
         scoreBins: () => {
           const card = app.dataPlane.model?.card;
           return card ? { modelVersion: card.model_version, profile: card.drift_reference.score } : undefined;

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import { performanceThresholds, type Config } from '../config.js';
 import { PerformanceMetrics } from '../metrics/performance-metrics.js';
 import type { ScoredOutcomeSource } from '../monitoring/performance.js';
-import { DEFAULT_HORIZON_DAYS, PerformanceMonitor } from '../monitoring/performance-monitor.js';
+import { DEFAULT_HORIZON_DAYS, maxWindowDays, PerformanceMonitor } from '../monitoring/performance-monitor.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,20 +37,30 @@ export default fp<PerformanceMonitoringOptions>(
       source,
       thresholds: performanceThresholds(config),
       horizonDays: horizonDays ?? DEFAULT_HORIZON_DAYS,
+      maxWindowDays: maxWindowDays(config),
       card: () => app.dataPlane.model?.card,
-      calibration: () => app.dataPlane.model?.calibration,
+      // Each version's rows by its own calibrator: a challenger's estimate by the champion's would be neither model's.
+      calibration: (modelVersion) => [app.dataPlane.model, app.dataPlane.challenger].find((model) => model?.version === modelVersion)?.calibration,
     });
     const metrics = new PerformanceMetrics(app.metrics.registry, config.MODEL_NAME);
     monitor.onDefaultReport((report) => metrics.set(report));
     app.decorate('performanceMonitor', monitor);
 
     if (config.PERFORMANCE_REFRESH_INTERVAL_MS > 0) {
+      // A refresh slower than the interval would otherwise overlap the next, and queries pile up on a slow database: a tick skips while one runs.
+      let running: Promise<void> | undefined;
       const refresh = () =>
-        monitor.report().catch((error: unknown) => {
-          // A background job: its failure is counted and logged, never an unhandled rejection; the gauges keep their last values.
-          metrics.refreshFailed();
-          app.log.error({ err: error }, 'performance: computing the figures failed');
-        });
+        (running ??= monitor
+          .report()
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              // A background job: its failure is counted and logged, never an unhandled rejection; the gauges keep their last values.
+              metrics.refreshFailed();
+              app.log.error({ err: error }, 'performance: computing the figures failed');
+            },
+          )
+          .finally(() => (running = undefined)));
       const timer = setInterval(() => void refresh(), config.PERFORMANCE_REFRESH_INTERVAL_MS);
       timer.unref();
       // The first figures once the app is ready, without holding its start on the database.

@@ -164,9 +164,10 @@ export default fp<{ config: Config }>(
     const enforceRetention = () => {
       const cutoff = new Date(Date.now() - config.PREDICTION_LOG_RETENTION_DAYS * DAY_MS);
       return connection
-        .use((migrated) => migrated.deleteRecordedBefore(cutoff))
-        .then((deleted) => {
-          if (deleted > 0) app.log.info({ deleted, cutoff }, 'prediction log: old predictions deleted');
+        // Predictions first: an outcome observed before the cutoff labels only predictions recorded before it.
+        .use(async (migrated) => ({ deleted: await migrated.deleteRecordedBefore(cutoff), outcomesDeleted: await migrated.deleteOutcomesObservedBefore(cutoff) }))
+        .then(({ deleted, outcomesDeleted }) => {
+          if (deleted > 0 || outcomesDeleted > 0) app.log.info({ deleted, outcomesDeleted, cutoff }, 'prediction log: old predictions and outcomes deleted');
         })
         // A background job: its failure is logged, never an unhandled rejection; the next check retries.
         .catch((error: unknown) => app.log.error({ err: error }, 'prediction log: deleting old predictions failed'));

@@ -145,6 +145,11 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     return result.rowCount ?? 0;
   }
 
+  async deleteOutcomesObservedBefore(cutoff: Date): Promise<number> {
+    const result = await this.#pool.query('DELETE FROM outcomes WHERE observed_at_ms < $1', [cutoff.getTime()]);
+    return result.rowCount ?? 0;
+  }
+
   async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
     if (counts.length === 0) return;
     // One statement with one array per column, whatever the number of counts: one transaction, five parameters.

@@ -98,6 +98,12 @@ export interface PredictionLogStore {
   /** Deletes records older than `cutoff`; answers how many went. */
   deleteRecordedBefore(cutoff: Date): Promise<number>;
   /**
+   * Deletes outcomes observed before `cutoff`; answers how many went. An outcome labels only a
+   * prediction recorded before its observed_at, so once the predictions before `cutoff` are deleted
+   * (deleteRecordedBefore, same cutoff) these have nothing left to label.
+   */
+  deleteOutcomesObservedBefore(cutoff: Date): Promise<number>;
+  /**
    * Adds per-minute drift counts (one per minute, model, profile and bin) to the stored ones, in one
    * transaction: a failed call added nothing and may be retried with the same counts.
    */

@@ -140,6 +140,11 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
     return Number(result.changes);
   }
 
+  async deleteOutcomesObservedBefore(cutoff: Date): Promise<number> {
+    const result = this.#database.prepare('DELETE FROM outcomes WHERE observed_at_ms < ?').run(cutoff.getTime());
+    return Number(result.changes);
+  }
+
   async addDriftMinutes(counts: readonly DriftMinuteCount[]): Promise<void> {
     if (counts.length === 0) return;
     const statement = this.#database.prepare(

@@ -100,14 +100,14 @@ export type ModelPerformance = Static<typeof ModelPerformance>;
 
 export const PerformanceQuery = Type.Object(
   {
-    since: Type.Optional(Type.String({ description: 'Start of the window: an ISO 8601 date-time with its offset, or a date (midnight UTC); default: 30 days before `until`.', examples: ['2026-11-01T00:00:00Z'] })),
+    since: Type.Optional(Type.String({ description: 'Start of the window: an ISO 8601 date-time with its offset, or a date (midnight UTC); default: 30 days before `until`; at most `PREDICTION_LOG_RETENTION_DAYS` + 1 days (and never less than 30) before it.', examples: ['2026-11-01T00:00:00Z'] })),
     until: Type.Optional(Type.String({ description: 'End of the window (exclusive), in the same form; default: now.', examples: ['2026-12-01T00:00:00Z'] })),
   },
 );
 export type PerformanceQuery = Static<typeof PerformanceQuery>;
 
 /** The 422 of a window query (since, until), as every report over a window of the prediction log answers it. */
-export const WINDOW_422 = jsonResponse(ValidationErrorResponse, 'since or until is not an ISO 8601 date-time, or the window does not end after it starts.', {
+export const WINDOW_422 = jsonResponse(ValidationErrorResponse, 'since or until is not an ISO 8601 date-time, the window does not end after it starts, or it spans more days than the prediction log keeps (PREDICTION_LOG_RETENTION_DAYS + 1, at least 30).', {
   statusCode: 422,
   error: 'Unprocessable Entity',
   message: 'since: Value error, since must be before until (2026-11-01T00:00:00.000Z).',

@@ -61,7 +61,7 @@ const WINDOW = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-
 /** The report of a case's rows as model 'v-test', whose card is the bundled one and, with `calibrated`, whose calibrator is too. */
 function reportOf(fixture: Case, { calibrated = false } = {}) {
   const rows: ScoredOutcome[] = fixture.rows.map((row) => ({ modelVersion: 'v-test', ...row }));
-  const calibration = calibrated ? { ...calibrator, model_version: 'v-test' } : undefined;
+  const calibration = calibrated ? () => ({ ...calibrator, model_version: 'v-test' }) : undefined;
   return performanceReport({ rows, window: WINDOW, thresholds: fixture.thresholds, card: { ...card, model_version: 'v-test' }, calibration, computedAt: WINDOW.until });
 }
 
@@ -264,7 +264,7 @@ describe('edge cases', () => {
 
   it('only the calibrator\'s version is estimated through it; every other version from raw probabilities', () => {
     const rows = [at(0.9, null, card.model_version), at(0.3, null, card.model_version), at(0.9, null, 'older'), at(0.3, null, 'older')];
-    const report = performanceReport({ rows, window: WINDOW, thresholds: [0.5], card, calibration: calibrator, computedAt: WINDOW.until });
+    const report = performanceReport({ rows, window: WINDOW, thresholds: [0.5], card, calibration: () => calibrator, computedAt: WINDOW.until });
     const served = report.models.find((model) => model.model_version === card.model_version)!.estimated;
     const older = report.models.find((model) => model.model_version === 'older')!.estimated;
     expect(served.calibration).toBe('isotonic on 1,409 hold-out rows');

@@ -93,6 +93,7 @@ describe('GET /monitoring/comparison', () => {
 
   it.each([
     ['a reversed window', '?since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00Z', 'since', 'value_error'],
+    ['a window longer than the prediction log keeps (400 days, and one)', '?since=2025-01-01T00:00:00Z&until=2026-02-07T00:00:00Z', 'since', 'value_error'],
     ['a date-time without an offset', '?since=2026-11-01T00:00:00', 'since', 'datetime_parsing'],
     ['no date at all', '?until=yesterday', 'until', 'datetime_parsing'],
   ])('answers %s with 422 in the FastAPI shape, without asking the source', async (_what, query, field, type) => {

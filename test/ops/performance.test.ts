@@ -1,11 +1,13 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OutcomeWindow, ScoredOutcome, ScoredOutcomeSource } from '../../src/monitoring/performance.js';
 import { PerformanceReport } from '../../src/schemas/performance.js';
-import { BUNDLED_MODEL } from '../data-plane/model-fixtures.js';
+import type { ReferenceCalibration } from '../../src/schemas/reference-calibration.js';
+import { BUNDLED_MODEL, deferred, versionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, type TestApp } from '../helpers.js';
 import { sampleValue } from '../prometheus-text.js';
 
@@ -110,6 +112,7 @@ describe('GET /monitoring/performance', () => {
   it.each([
     ['a reversed window', '?since=2026-12-01T00:00:00Z&until=2026-11-01T00:00:00Z', 'since', 'value_error'],
     ['an empty window', '?since=2026-11-01T00:00:00Z&until=2026-11-01T00:00:00Z', 'since', 'value_error'],
+    ['a window longer than the prediction log keeps (400 days, and one)', '?since=2025-01-01T00:00:00Z&until=2026-02-07T00:00:00Z', 'since', 'value_error'],
     ['a date-time without an offset', '?since=2026-11-01T00:00:00', 'since', 'datetime_parsing'],
     ['no date at all', '?until=yesterday', 'until', 'datetime_parsing'],
     ['a month 13', '?since=2026-13-01', 'since', 'datetime_parsing'],
@@ -120,6 +123,37 @@ describe('GET /monitoring/performance', () => {
     expect(response.statusCode).toBe(422);
     expect(response.json()).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity', detail: [{ type, loc: ['querystring', field] }] });
     expect(source).not.toHaveBeenCalled();
+  });
+
+  it('accepts a window as long as PREDICTION_LOG_RETENTION_DAYS and one day, not longer, and always the default one', async () => {
+    await appWith(fakeSource(), { PREDICTION_LOG_RETENTION_DAYS: '40' });
+    expect((await get('/monitoring/performance?since=2026-10-01T00:00:00Z&until=2026-11-11T00:00:00Z')).statusCode).toBe(200);
+    const response = await get('/monitoring/performance?since=2026-10-01T00:00:00Z&until=2026-11-11T00:00:00.001Z');
+    expect(response.statusCode).toBe(422);
+    expect(response.json().detail[0].msg).toBe('Value error, the window may span at most 41 days (PREDICTION_LOG_RETENTION_DAYS and one)');
+    await testApp!.app.close();
+    // A log kept for less than the default window still reports it: the metrics always read the last 30 days.
+    await appWith(fakeSource(), { PREDICTION_LOG_RETENTION_DAYS: '7' });
+    expect((await get('/monitoring/performance')).statusCode).toBe(200);
+  });
+
+  it('estimates a loaded challenger\'s rows by its own calibrator, the champion\'s by the champion\'s', async () => {
+    const models = versionedModels(['9.0.0']);
+    try {
+      const challengerPath = models.paths[0]!;
+      const calibrator = JSON.parse(readFileSync(new URL('../../models/churn_model.calibration.json', import.meta.url), 'utf8')) as ReferenceCalibration;
+      const sha256 = createHash('sha256').update(readFileSync(challengerPath)).digest('hex');
+      writeFileSync(join(dirname(challengerPath), 'churn_model.calibration.json'), JSON.stringify({ ...calibrator, model_version: '9.0.0', model_sha256: sha256, fitted_on: { ...calibrator.fitted_on, rows: 500 } }));
+      await appWith(fakeSource([...ROWS, { modelVersion: '9.0.0', probability: 0.9, churned: null }, { modelVersion: '9.0.0', probability: 0.3, churned: null }]));
+      await testApp!.app.dataPlane.loadChallenger(challengerPath, { mode: 'shadow', share: 1 });
+      const report = (await get('/monitoring/performance')).json() as PerformanceReport;
+      const estimatedOf = (version: string) => report.models.find((model) => model.model_version === version)!.estimated;
+      expect(estimatedOf(card.model_version).calibration).toBe('isotonic on 1,409 hold-out rows');
+      expect(estimatedOf('9.0.0').calibration).toBe('isotonic on 500 hold-out rows');
+      expect(estimatedOf('0.9.0').calibration).toBe('none (raw probabilities)');
+    } finally {
+      models.remove();
+    }
   });
 
   it('needs an API key as GET /monitoring/drift does', async () => {
@@ -186,6 +220,25 @@ describe('performance metrics', () => {
     expect(sampleValue((await get('/metrics')).body, 'churn_performance_refresh_failures_total')).toBe(1);
     source.mockResolvedValue(ROWS);
     expect((await get('/monitoring/performance')).statusCode).toBe(200);
+  });
+
+  it('skip a background refresh while the last one still runs: a slow source is asked once, not once per tick', async () => {
+    const slow = deferred<ScoredOutcome[]>();
+    const source = vi.fn<ScoredOutcomeSource>(() => slow.promise);
+    await appWith(source, { PERFORMANCE_REFRESH_INTERVAL_MS: '10' });
+    // Five ticks of a timer of the same period started after the app's: the app's has ticked as often.
+    await new Promise<void>((resolve) => {
+      let ticks = 0;
+      const timer = setInterval(() => {
+        if (++ticks < 5) return;
+        clearInterval(timer);
+        resolve();
+      }, 10);
+    });
+    expect(source).toHaveBeenCalledTimes(1);
+    slow.resolve(ROWS);
+    // Once it is done, the next tick refreshes again.
+    await vi.waitFor(() => expect(source.mock.calls.length).toBeGreaterThan(1));
   });
 
   it('are not computed in the background with PERFORMANCE_REFRESH_INTERVAL_MS=0', async () => {

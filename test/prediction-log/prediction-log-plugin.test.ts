@@ -83,7 +83,7 @@ describe('prediction log plugin', () => {
     }
   });
 
-  it('deletes predictions older than PREDICTION_LOG_RETENTION_DAYS at start', async () => {
+  it('deletes predictions older than PREDICTION_LOG_RETENTION_DAYS at start, and the outcomes observed before the same cutoff', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'prediction-log-app-'));
     const DAY_MS = 86_400_000;
     const logged = (ageDays: number) => ({
@@ -106,10 +106,22 @@ describe('prediction log plugin', () => {
     const seed = new SqlitePredictionLogStore(dataDir);
     await seed.migrate();
     await seed.insert([logged(31), logged(29)]);
+    const observed = (ageDays: number) => ({ customerId: `c-${ageDays}`, observedAt: new Date(Date.now() - ageDays * DAY_MS), churned: true });
+    const outcomes = [observed(31), observed(29)];
+    const post = (store: SqlitePredictionLogStore, posted: typeof outcomes) => store.recordOutcomes(posted, { horizonDays: 90, receivedAt: new Date() });
+    await post(seed, outcomes);
     await seed.close();
     const { app } = await buildTestApp({ LOG_LEVEL: 'silent', PREDICTION_LOG: 'true', DATA_DIR: dataDir, PREDICTION_LOG_RETENTION_DAYS: '30' });
     await app.close();
     expect((await loggedIn(dataDir)).map((record) => record.requestId)).toEqual(['aged-29']);
+    // Posted again: the old outcome was deleted (a new one), the recent one kept (a duplicate).
+    const reopened = new SqlitePredictionLogStore(dataDir);
+    try {
+      expect(await post(reopened, [outcomes[0]!])).toMatchObject({ accepted: 1, duplicates: 0 });
+      expect(await post(reopened, [outcomes[1]!])).toMatchObject({ accepted: 0, duplicates: 1 });
+    } finally {
+      await reopened.close();
+    }
   });
 
   it('is on by default, and app.predictionLog hands out the store once it is up', async () => {

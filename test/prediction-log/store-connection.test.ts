@@ -21,6 +21,7 @@ function fakeStore(kind: PredictionLogStore['kind'], migrateOutcomes: (Error | '
     }),
     recent: vi.fn(async () => []),
     deleteRecordedBefore: vi.fn(async () => 0),
+    deleteOutcomesObservedBefore: vi.fn(async () => 0),
     recordOutcomes: vi.fn(async () => ({ received: 0, matched: 0 }) as never),
     scoredOutcomes: vi.fn(async () => ({}) as never),
     pairedScores: vi.fn(async () => []),

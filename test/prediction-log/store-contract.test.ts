@@ -320,6 +320,19 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract, outcom
     ]);
   });
 
+  it('retention deletes only the outcomes observed before the cutoff, and the predictions left keep their labels', async () => {
+    await openStore();
+    await store.insert([predicted('old', '2025-12-01T00:00:00Z', 0.1), predicted('kept', '2026-01-15T00:00:00Z', 0.2)]);
+    await post([outcome('old', '2025-12-31T23:59:59.999Z', true), outcome('edge', '2026-01-01T00:00:00Z', true), outcome('kept', '2026-02-01T00:00:00Z', false)]);
+    const cutoff = at('2026-01-01T00:00:00.000Z');
+    expect(await store.deleteRecordedBefore(cutoff)).toBe(1);
+    expect(await store.deleteOutcomesObservedBefore(cutoff)).toBe(1);
+    expect(await labels()).toEqual([[0.2, false]]);
+    // The outcome at the cutoff was kept: posted again, it is a duplicate, not a new one.
+    expect(await post([outcome('edge', '2026-01-01T00:00:00Z', true)])).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await post([outcome('old', '2025-12-31T23:59:59.999Z', true)])).toMatchObject({ accepted: 1, duplicates: 0 });
+  });
+
   it('only served predictions are labeled and read: a shadow score never steals the label of its served twin', async () => {
     await openStore();
     const served = predicted('c-1', '2026-11-01T00:00:00Z', 0.2);
