@@ -20,6 +20,24 @@ export const DRIFT_MINUTES_WRITE_INTERVAL_MS = 5_000;
  */
 export const DRIFT_MINUTES_MAX_WAITING = 100_000;
 const RETENTION_CHECK_INTERVAL_MS = 3_600_000;
+/**
+ * GET /monitoring/drift waits this long for the store (this process's last counts written, then
+ * both sums), at most: a hung database must not hold the report of the row window and the
+ * plausibility checks, which need no store.
+ */
+export const DRIFT_WINDOWS_READ_TIMEOUT_MS = 2_000;
+
+class StoreTooSlowError extends Error {}
+
+/** `work`, or a StoreTooSlowError after `ms`; leaves no timer behind. */
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StoreTooSlowError()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Time-window drift: every row this process scores is counted into its minute's bucket per
@@ -80,18 +98,27 @@ export default fp<{ config: Config }>(
     app.decorate('driftTimeWindows', async () => {
       const current = counter.current;
       if (!current) return unavailableWindows(app.dataPlane.model ? 'the model has no drift reference profile (it came without a model card)' : 'no model is loaded yet');
-      // This process's last seconds count too; other workers' join at their next write.
-      await flush();
       const now = Date.now();
       try {
-        const [lastHour, lastDay] = await Promise.all(
-          TIME_WINDOWS.map(async ({ minutes }) => {
-            const since = windowStart(now, minutes);
-            return timeWindowReport(current.reference, await store.sumDriftMinutes(current.model.sha256, since), minutes, since, settings);
-          }),
+        const [lastHour, lastDay] = await withinDeadline(
+          (async () => {
+            // This process's last seconds count too; other workers' join at their next write.
+            await flush();
+            return Promise.all(
+              TIME_WINDOWS.map(async ({ minutes }) => {
+                const since = windowStart(now, minutes);
+                return timeWindowReport(current.reference, await store.sumDriftMinutes(current.model.sha256, since), minutes, since, settings);
+              }),
+            );
+          })(),
+          DRIFT_WINDOWS_READ_TIMEOUT_MS,
         );
         return { available: true, last_hour: lastHour!, last_day: lastDay! };
       } catch (error) {
+        if (error instanceof StoreTooSlowError) {
+          app.log.error({ timeoutMs: DRIFT_WINDOWS_READ_TIMEOUT_MS }, 'drift windows: the store did not answer in time');
+          return unavailableWindows(`the prediction log's store did not answer within ${DRIFT_WINDOWS_READ_TIMEOUT_MS} ms; the row window above is unaffected`);
+        }
         app.log.error({ err: error }, 'drift windows: reading minute counts failed');
         return unavailableWindows('the prediction log\'s store did not answer; the row window above is unaffected');
       }

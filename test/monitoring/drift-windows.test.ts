@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DRIFT_MINUTES_KEPT_MS } from '../../src/monitoring/drift-time-windows.js';
+import { DRIFT_WINDOWS_READ_TIMEOUT_MS } from '../../src/plugins/drift-windows.js';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { DriftReport } from '../../src/schemas/drift.js';
 import { buildTestApp, postJson, type TestApp } from '../helpers.js';
@@ -57,6 +58,21 @@ describe('time-window drift', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ available: true, plausibility: { available: true }, windows: { available: false, reason: expect.stringContaining('did not answer'), last_hour: null } });
     expect(testApp.logs.some((line) => line.level === 50 && line.msg === 'drift windows: reading minute counts failed')).toBe(true);
+  });
+
+  it('answers without the time windows when the store hangs, after DRIFT_WINDOWS_READ_TIMEOUT_MS, instead of waiting on it', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'windows-'));
+    testApp = await buildTestApp({ PREDICTION_LOG: 'true', DATA_DIR: dataDir });
+    await score(HOLDOUT.slice(0, 10));
+    vi.spyOn(testApp.app.predictionLogStore!, 'sumDriftMinutes').mockReturnValue(new Promise(() => undefined));
+    const response = await testApp.app.inject({ method: 'GET', url: '/monitoring/drift' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      available: true,
+      plausibility: { available: true, window: { rows: 10 } },
+      windows: { available: false, reason: expect.stringContaining(`did not answer within ${DRIFT_WINDOWS_READ_TIMEOUT_MS} ms`), last_hour: null, last_day: null },
+    });
+    expect(testApp.logs.some((line) => line.level === 50 && line.msg === 'drift windows: the store did not answer in time')).toBe(true);
   });
 
   it('keeps the last hour and day across a restart, deletes minute buckets past two days, and logs the checks a prediction failed', async () => {
