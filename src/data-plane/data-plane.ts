@@ -1,6 +1,6 @@
 import { ExplanationUnavailableError, InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoChallengerError, ServiceClosingError } from '../errors.js';
 import { inChallengerShare, type ChallengerRouting } from './challenger-routing.js';
-import { checkRows, packRows, type FeatureRow } from './feature-rows.js';
+import { checkRows, featuresOf, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { timeOrderedUuid } from './time-ordered-id.js';
 import type { Model, ModelLoader, ModelOutputs, ModelRole, ServedModel } from './model.js';
@@ -464,7 +464,7 @@ export class DataPlane {
       let target: Model | undefined;
       if (score.model === champion) target = mode === 'shadow' && inChallengerShare(customerId, share) ? challenger : undefined;
       else if (score.model === challenger) target = champion;
-      if (target) queued.push({ row: request.rows[index]!, rowKey: rowKeys()[index]!, protocol: request.protocol, requestId: request.requestId, customerId, target });
+      if (target) queued.push({ row: featuresOf(request.rows[index]!), rowKey: rowKeys()[index]!, protocol: request.protocol, requestId: request.requestId, customerId, target });
     });
     if (queued.length === 0) return;
     if (this.#shadowClosed) {

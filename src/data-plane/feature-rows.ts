@@ -4,6 +4,20 @@ import { FEATURE_COUNT, FEATURE_NAMES, ModelFeatures, type FeatureName } from '.
 /** One customer as the model reads it: the five features, by name. Anything else is ignored. */
 export type FeatureRow = Readonly<ModelFeatures>;
 
+/**
+ * The five features alone, for what outlives the request (the prediction log, the shadow queue):
+ * a REST row also carries customer_id and whatever else the caller sent.
+ */
+export function featuresOf(row: FeatureRow): FeatureRow {
+  return {
+    tenure_months: row.tenure_months,
+    monthly_charges: row.monthly_charges,
+    total_charges: row.total_charges,
+    num_products: row.num_products,
+    has_support_calls: row.has_support_calls,
+  };
+}
+
 interface FeatureRule {
   name: FeatureName;
   minimum: number;

@@ -1,6 +1,6 @@
 import { riskTier, type Thresholds } from '../churn-api/prediction-mapping.js';
 import type { DataPlaneObserver, Score } from '../data-plane/data-plane.js';
-import type { FeatureRow } from '../data-plane/feature-rows.js';
+import { featuresOf, type FeatureRow } from '../data-plane/feature-rows.js';
 import { implausibleChecks } from '../data-plane/plausibility.js';
 import { timeOrderedUuid } from '../data-plane/time-ordered-id.js';
 import type { PredictionRecord } from './prediction-log-store.js';
@@ -28,14 +28,7 @@ export function predictionRecorder(
     modelName,
     modelVersion: score.model.version,
     modelSha256: score.model.sha256,
-    // Only the five features: a REST row also carries customer_id and whatever else the caller sent.
-    features: {
-      tenure_months: row.tenure_months,
-      monthly_charges: row.monthly_charges,
-      total_charges: row.total_charges,
-      num_products: row.num_products,
-      has_support_calls: row.has_support_calls,
-    },
+    features: featuresOf(row),
     probability: score.probability,
     prediction: score.probability >= thresholds.prediction ? 1 : 0,
     tier: riskTier(score.probability, thresholds),

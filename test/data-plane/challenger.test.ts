@@ -94,6 +94,8 @@ describe('a challenger in shadow', () => {
     expect(new Set(events.served[0]!.rowKeys).size).toBe(30);
     expect(events.shadows.every((shadow) => shadow.role === 'challenger' && shadow.model.version === '3.1.0')).toBe(true);
     expect(events.shadows[0]!.customerIds).toEqual(rows.map((row) => row.customer_id));
+    // The queue keeps the five features of a row, not the caller's whole object (customer_id and all).
+    expect(events.shadows[0]!.rows.map((row) => Object.keys(row).sort())).toEqual(rows.map(() => ['has_support_calls', 'monthly_charges', 'num_products', 'tenure_months', 'total_charges']));
     // The challenger's scores are its own (a different model), in its own run, never served.
     expect(events.shadows[0]!.scores[0]!.probability).not.toBe(answered.scores[0]!.probability);
     expect(events.runs.filter((run) => !run.served).map((run) => run.role)).toEqual(['challenger']);
