@@ -14,6 +14,10 @@ export interface Score {
   role: ModelRole;
   /** Packing the tensor plus the model call that scored this row, in ms. */
   inferenceMs: number;
+  /** How long the row waited in the micro-batch queue before its run started, in ms (0 when it ran at once). */
+  queuedMs: number;
+  /** The run that scored the row: ModelRun.runId, so a request can be tied to the model call that served it. */
+  runId: number;
   /** Every output of the run that scored this row (shared by the rows of that run), and this row's index in it. */
   outputs: ModelOutputs;
   row: number;
@@ -21,6 +25,8 @@ export interface Score {
 
 /** One model call, as observers see it. */
 export interface ModelRun {
+  /** Counts this data plane's model calls from 1: unique within the process, named by each score it made (Score.runId). */
+  readonly runId: number;
   readonly model: ServedModel;
   readonly role: ModelRole;
   /** True when the run's scores answer callers; false for a shadow run (scores only logged). */
@@ -92,7 +98,7 @@ export interface DataPlaneObserver {
   rowsScored?(run: ScoredRun): void;
   runFailed?(run: ModelRun, error: unknown): void;
   /** A caller's rows waited this long in the micro-batch queue before their run started. */
-  queueWaited?(seconds: number): void;
+  queueWaited?(seconds: number, requestId: string | undefined): void;
   predictionsServed?(served: ServedPredictions): void;
 }
 
@@ -160,6 +166,8 @@ interface QueuedRow {
   requestId: string | undefined;
   /** The model the row was routed to; undefined: the champion current when the run starts. */
   target: Model | undefined;
+  /** performance.now() when the row joined the queue. */
+  enqueuedAt: number;
 }
 
 /** A row answered already, waiting for the other model to score it. */
@@ -202,6 +210,7 @@ export class DataPlane {
   /** No more rows are queued for shadow: drainShadow or close has begun. */
   #shadowClosed = false;
   #closing = false;
+  #runCount = 0;
 
   constructor(options: DataPlaneOptions) {
     this.#options = options;
@@ -214,7 +223,7 @@ export class DataPlane {
         run: (queued) => this.#runQueued(queued),
         maxBatchRows: microBatching.maxRows,
         maxDelayMs: microBatching.maxDelayMs,
-        onQueueWait: (waitedMs) => this.#notify((observer) => observer.queueWaited?.(waitedMs / 1000)),
+        onQueueWait: (waitedMs, first) => this.#notify((observer) => observer.queueWaited?.(waitedMs / 1000, first.requestId)),
       });
     this.#batchers = microBatching.enabled ? { champion: batcher(), challenger: batcher() } : undefined;
   }
@@ -448,7 +457,10 @@ export class DataPlane {
     this.#admit(rows);
     if (rows.length === 0) return [];
     const batcher = this.#batchers?.[target ? 'challenger' : 'champion'];
-    if (batcher && (rows.length === 1 || this.#options.microBatching.multiRow)) return batcher.submitMany(rows.map((row) => ({ row, requestId, target })));
+    if (batcher && (rows.length === 1 || this.#options.microBatching.multiRow)) {
+      const enqueuedAt = performance.now();
+      return batcher.submitMany(rows.map((row) => ({ row, requestId, target, enqueuedAt })));
+    }
     return this.#runOn(target, true, rows, new Array<string | undefined>(rows.length).fill(requestId));
   }
 
@@ -561,6 +573,7 @@ export class DataPlane {
       true,
       queued.map((entry) => entry.row),
       queued.map((entry) => entry.requestId),
+      queued.map((entry) => entry.enqueuedAt),
     );
   }
 
@@ -570,29 +583,47 @@ export class DataPlane {
    * A target that is neither champion nor challenger any more (dropped, replaced), or none, means
    * the champion current when the call starts.
    */
-  #runOn(target: Model | undefined, served: boolean, rows: readonly FeatureRow[], requestIds: readonly (string | undefined)[]): Promise<Score[]> {
+  #runOn(
+    target: Model | undefined,
+    served: boolean,
+    rows: readonly FeatureRow[],
+    requestIds: readonly (string | undefined)[],
+    enqueuedAt?: readonly number[],
+  ): Promise<Score[]> {
     const inChallenger = target !== undefined && this.#challenger.current === target;
-    return this.#run(inChallenger ? this.#challenger : this.#models, inChallenger ? 'challenger' : 'champion', served, rows, requestIds);
+    return this.#run(inChallenger ? this.#challenger : this.#models, inChallenger ? 'challenger' : 'champion', served, rows, requestIds, enqueuedAt);
   }
 
   /** Exactly one model call for `rows`, on the model `handle` holds when the call starts. */
-  #run(handle: ModelHandle, role: ModelRole, served: boolean, rows: readonly FeatureRow[], requestIds: readonly (string | undefined)[]): Promise<Score[]> {
+  #run(
+    handle: ModelHandle,
+    role: ModelRole,
+    served: boolean,
+    rows: readonly FeatureRow[],
+    requestIds: readonly (string | undefined)[],
+    enqueuedAt: readonly number[] | undefined,
+  ): Promise<Score[]> {
     return handle.withModel(async (model: Model) => {
+      this.#runCount += 1;
+      const runId = this.#runCount;
       const started = performance.now();
       const features = packRows(rows);
       let outputs: ModelOutputs;
       try {
         outputs = await model.predict(features, rows.length);
       } catch (error) {
-        const run: ModelRun = { model, role, served, rows: rows.length, features, requestIds };
+        const run: ModelRun = { runId, model, role, served, rows: rows.length, features, requestIds };
         this.#notify((observer) => observer.runFailed?.(run, error));
         throw new InferenceFailedError({ cause: error });
       }
       const inferenceMs = performance.now() - started;
-      const run: ScoredRun = { model, role, served, rows: rows.length, features, requestIds, outputs, seconds: inferenceMs / 1000 };
+      const run: ScoredRun = { runId, model, role, served, rows: rows.length, features, requestIds, outputs, seconds: inferenceMs / 1000 };
       this.#notify((observer) => observer.rowsScored?.(run));
       const scores = new Array<Score>(rows.length);
-      for (let row = 0; row < rows.length; row += 1) scores[row] = { probability: outputs.churn[row]!, model, role, inferenceMs, outputs, row };
+      for (let row = 0; row < rows.length; row += 1) {
+        const queuedMs = enqueuedAt ? Math.max(0, started - enqueuedAt[row]!) : 0;
+        scores[row] = { probability: outputs.churn[row]!, model, role, inferenceMs, queuedMs, runId, outputs, row };
+      }
       return scores;
     });
   }

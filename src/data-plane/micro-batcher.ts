@@ -14,8 +14,8 @@ export interface MicroBatcherOptions<Input, Output> {
   maxBatchRows: number;
   /** Extra wait before a flush, in ms; 0 flushes at the next turn of the event loop. */
   maxDelayMs: number;
-  /** Told, for each caller, how long it waited in the queue before its call started. */
-  onQueueWait?: (waitedMs: number) => void;
+  /** Told, for each caller, how long it waited in the queue before its call started, with the caller's first input. */
+  onQueueWait?: (waitedMs: number, firstInput: Input) => void;
 }
 
 interface Job<Input, Output> {
@@ -121,7 +121,7 @@ export class MicroBatcher<Input, Output> {
     const { onQueueWait } = this.#options;
     if (onQueueWait) {
       const now = performance.now();
-      for (const job of jobs) onQueueWait(now - job.enqueuedAt);
+      for (const job of jobs) onQueueWait(now - job.enqueuedAt, job.inputs[0]!);
     }
     try {
       const inputs = jobs.length === 1 ? jobs[0]!.inputs : jobs.flatMap((job) => job.inputs);

@@ -170,6 +170,32 @@ describe('DataPlane', () => {
     await plane.close();
   });
 
+  it('names on each score the run that made it and how long the row queued, and tells observers the run id and each waiting request', async () => {
+    const observer = { rowsScored: vi.fn(), queueWaited: vi.fn() };
+    const plane = dataPlane({ maxDelayMs: 20 }, observer);
+    await plane.loadModel(BUNDLED_MODEL);
+    const [first, second, many, later] = await Promise.all([
+      plane.scoreOne(VALID_CUSTOMER, 'req-1'),
+      plane.scoreOne(VALID_CUSTOMER, 'req-2'),
+      plane.scoreMany(rows(3), 'req-3'),
+      new Promise((resolve) => setTimeout(resolve, 60)).then(() => plane.scoreOne(VALID_CUSTOMER, 'req-4')),
+    ]);
+    // The two coalesced callers share one run; the separate 3-row call and the later caller each have their own.
+    expect(first.runId).toBe(second.runId);
+    expect(new Set(many.map((score) => score.runId))).toEqual(new Set([many[0]!.runId]));
+    expect(new Set([first.runId, many[0]!.runId, later.runId]).size).toBe(3);
+    const runIds = observer.rowsScored.mock.calls.map(([run]) => run.runId).sort();
+    expect(runIds).toEqual([first.runId, many[0]!.runId, later.runId].sort());
+    const coalesced = observer.rowsScored.mock.calls.find(([run]) => run.runId === first.runId)![0];
+    expect(coalesced.requestIds).toEqual(['req-1', 'req-2']);
+    // Queued rows waited the 20 ms delay; the multi-row call never queued.
+    expect(first.queuedMs).toBeGreaterThanOrEqual(15);
+    expect(second.queuedMs).toBeGreaterThanOrEqual(15);
+    expect(many.every((score) => score.queuedMs === 0)).toBe(true);
+    expect(observer.queueWaited.mock.calls.map(([, requestId]) => requestId)).toEqual(['req-1', 'req-2', 'req-4']);
+    await plane.close();
+  });
+
   it('keeps the current model when a load fails', async () => {
     const plane = dataPlane();
     const model = await plane.loadModel(A);

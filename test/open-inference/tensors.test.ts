@@ -129,9 +129,9 @@ describe('outputTensor', () => {
     const shared = { rows: 3, churn: Float32Array.from([0.1, 0.2, 0.3]), probabilities: Float32Array.from([0.9, 0.1, 0.8, 0.2, 0.7, 0.3]), labels: BigInt64Array.from([0n, 0n, 1n]) };
     const alone = { rows: 1, churn: Float32Array.from([0.6]), probabilities: Float32Array.from([0.4, 0.6]), labels: BigInt64Array.from([1n]) };
     const scores: Score[] = [
-      { probability: 0.3, model, role: 'champion', inferenceMs: 1, outputs: shared, row: 2 },
-      { probability: 0.6, model, role: 'champion', inferenceMs: 1, outputs: alone, row: 0 },
-      { probability: 0.2, model, role: 'champion', inferenceMs: 1, outputs: shared, row: 1 },
+      { probability: 0.3, model, role: 'champion', inferenceMs: 1, queuedMs: 0, runId: 1, outputs: shared, row: 2 },
+      { probability: 0.6, model, role: 'champion', inferenceMs: 1, queuedMs: 0, runId: 2, outputs: alone, row: 0 },
+      { probability: 0.2, model, role: 'champion', inferenceMs: 1, queuedMs: 0, runId: 1, outputs: shared, row: 1 },
     ];
     expect(outputTensor(LABEL, scores)).toEqual({ name: 'label', datatype: 'INT64', shape: [3], data: [1, 1, 0] });
     expect(outputTensor(PROBABILITIES, scores)).toEqual({
