@@ -39,6 +39,7 @@ import performanceMonitoring from './plugins/performance-monitoring.js';
 import predictionLog, { pairedScoreSource, scoredOutcomeSource } from './plugins/prediction-log.js';
 import rateLimit from './plugins/rate-limit.js';
 import requestLogging from './plugins/request-logging.js';
+import requestStages from './plugins/request-stages.js';
 import routeRegistry from './plugins/route-registry.js';
 import securityHeaders from './plugins/security-headers.js';
 import workerGroup from './plugins/worker-group.js';
@@ -115,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
+  await app.register(requestStages);
   await app.register(requestLogging);
   await app.register(routeRegistry);
   await app.register(errorHandler);

@@ -10,6 +10,7 @@ import { PredictionResponse } from '../schemas/prediction.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 import { explainQuery } from '../schemas/explanation.js';
 import { explain } from './explanations.js';
+import { noteScores, timeExplanation } from '../plugins/request-stages.js';
 import { convertLaxInput } from './lax-input.js';
 import { tooManyItems } from './list-limit.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
@@ -51,8 +52,11 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
     const customerIds = customers.map((customer) => customer.customer_id);
     // With explain, a model that cannot explain never answers (nor counts as served).
     const { scores } = await app.dataPlane.predict({ rows: customers, protocol: PROTOCOL, requestId: request.id, customerIds, explain: explained });
+    noteScores(request.stages, scores);
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
-    if (explained) predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!)));
+    if (explained) {
+      timeExplanation(request.stages, () => predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!))));
+    }
     const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };
     for (const prediction of predictions) tiers[prediction.risk_tier] += 1;
     for (const [tier, count] of Object.entries(tiers)) if (count > 0) app.metrics.riskTierServed(tier, count);
@@ -103,4 +107,4 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   );
 };
 
-export default fp(churnApi, { name: 'churn-api', dependencies: ['data-plane', 'error-handler', 'metrics'], encapsulate: true });
+export default fp(churnApi, { name: 'churn-api', dependencies: ['data-plane', 'error-handler', 'metrics', 'request-stages'], encapsulate: true });

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TObject } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import type { ServedModel } from '../data-plane/model.js';
 import { installErrorHandling } from '../error-handling.js';
+import { noteScores } from '../plugins/request-stages.js';
 import {
   InferenceErrorResponse,
   InferenceRequest,
@@ -157,12 +159,13 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
    * One row goes through the micro-batcher, so concurrent single-row calls share a model run;
    * more rows are one run of their own. Every row of a request is scored by one model, a canary's included.
    */
-  const infer = async (body: InferenceRequest, name: string, version: string | undefined, requestId: string): Promise<InferenceResponse> => {
+  const infer = async (body: InferenceRequest, name: string, version: string | undefined, request: FastifyRequest): Promise<InferenceResponse> => {
     const model = servedModel(name, version);
     const rows = rowsFromInputs(body.inputs, model.signature.input, config.BATCH_MAX_SIZE);
     const outputs = selectOutputs(model.signature.outputs, body.outputs);
     // The answer names one model_version, so a canary keeps the whole request on one model (the tensors carry no customer id: a draw per request).
-    const { model: scoredBy, scores } = await app.dataPlane.predict({ rows, protocol: PROTOCOL, model: { name, version }, requestId, canarySplit: 'request' });
+    const { model: scoredBy, scores } = await app.dataPlane.predict({ rows, protocol: PROTOCOL, model: { name, version }, requestId: request.id, canarySplit: 'request' });
+    noteScores(request.stages, scores);
     return {
       model_name: modelName,
       model_version: scoredBy.version,
@@ -184,11 +187,11 @@ const openInference: FastifyPluginAsyncTypebox<OpenInferenceOptions> = async (ap
     response: { 200: jsonResponse(InferenceResponse, 'The outputs asked for (all by default), for every row.', EXAMPLE_INFER_RESPONSE), ...inferErrors },
   });
   app.post('/models/:model_name/infer', { config: { access: 'inference' }, schema: inferSchema(ModelParams, 'modelInfer') }, async (request) =>
-    infer(request.body, request.params.model_name, undefined, request.id),
+    infer(request.body, request.params.model_name, undefined, request),
   );
   app.post('/models/:model_name/versions/:model_version/infer', { config: { access: 'inference' }, schema: inferSchema(VersionedModelParams, 'modelVersionInfer') }, async (request) =>
-    infer(request.body, request.params.model_name, request.params.model_version, request.id),
+    infer(request.body, request.params.model_name, request.params.model_version, request),
   );
 };
 
-export default fp(openInference, { name: 'open-inference', dependencies: ['data-plane', 'error-handler', 'lifecycle', 'metrics', 'route-registry'], encapsulate: true });
+export default fp(openInference, { name: 'open-inference', dependencies: ['data-plane', 'error-handler', 'lifecycle', 'metrics', 'request-stages', 'route-registry'], encapsulate: true });

@@ -20,8 +20,8 @@ declare module 'fastify' {
 function runLog(log: FastifyBaseLogger): DataPlaneObserver {
   const requests = (ids: readonly (string | undefined)[]) => [...new Set(ids.filter((id) => id !== undefined))];
   return {
-    rowsScored: ({ model, rows, seconds, requestIds }) =>
-      log.debug({ rows, ms: Math.round(seconds * 1e5) / 100, modelVersion: model.version, requestIds: requests(requestIds) }, 'model run'),
+    rowsScored: ({ runId, model, rows, seconds, requestIds }) =>
+      log.debug({ runId, rows, ms: Math.round(seconds * 1e5) / 100, modelVersion: model.version, requestIds: requests(requestIds) }, 'model run'),
     runFailed: ({ model, rows, requestIds }, error) => log.debug({ rows, modelVersion: model.version, requestIds: requests(requestIds), err: error }, 'model run failed'),
   };
 }
