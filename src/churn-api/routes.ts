@@ -9,7 +9,7 @@ import { EXAMPLE_BATCH_RESPONSE, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VAL
 import { PredictionResponse } from '../schemas/prediction.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 import { explainQuery } from '../schemas/explanation.js';
-import { explain } from './explanations.js';
+import { explainScores } from './explanations.js';
 import { convertLaxInput } from './lax-input.js';
 import { tooManyItems } from './list-limit.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
@@ -52,7 +52,10 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
     // With explain, a model that cannot explain never answers (nor counts as served).
     const { scores } = await app.dataPlane.predict({ rows: customers, protocol: PROTOCOL, requestId: request.id, customerIds, explain: explained });
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
-    if (explained) predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!)));
+    if (explained) {
+      const explanations = explainScores(scores, customers);
+      for (let row = 0; row < predictions.length; row += 1) predictions[row]!.explanation = explanations[row];
+    }
     const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };
     for (const prediction of predictions) tiers[prediction.risk_tier] += 1;
     for (const [tier, count] of Object.entries(tiers)) if (count > 0) app.metrics.riskTierServed(tier, count);
