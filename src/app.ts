@@ -12,6 +12,7 @@ import type { ModelLoader } from './data-plane/model.js';
 import type { PairedScoreSource } from './monitoring/comparison.js';
 import type { ScoredOutcomeSource } from './monitoring/performance.js';
 import { answerFrameworkError } from './error-handling.js';
+import { lazySerializers } from './lazy-serializers.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -95,6 +96,8 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     clientErrorHandler: answerClientError,
     // A URL the router cannot read, answered in the JSON shape of the scope that owns the path.
     frameworkErrors: answerFrameworkError,
+    // Response serializers compile on a route's first answer of each status (see lazy-serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
     ajv: {
       customOptions: {
         // A drop-in for the FastAPI service: Ajv never coerces (JavaScript's rules are not

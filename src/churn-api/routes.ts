@@ -9,8 +9,8 @@ import { EXAMPLE_BATCH_RESPONSE, EXAMPLE_ERRORS, EXAMPLE_PREDICTION, EXAMPLE_VAL
 import { PredictionResponse } from '../schemas/prediction.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 import { explainQuery } from '../schemas/explanation.js';
-import { explain } from './explanations.js';
 import { noteScores, timeExplanation } from '../plugins/request-stages.js';
+import { explainScores } from './explanations.js';
 import { convertLaxInput } from './lax-input.js';
 import { tooManyItems } from './list-limit.js';
 import { roundLatency, thresholdsFrom, toPrediction } from './prediction-mapping.js';
@@ -55,7 +55,8 @@ const churnApi: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
     noteScores(request.stages, scores);
     const predictions = scores.map((score, row) => toPrediction(score, customers[row]!, thresholds));
     if (explained) {
-      timeExplanation(request.stages, () => predictions.forEach((prediction, row) => (prediction.explanation = explain(scores[row]!, customers[row]!))));
+      const explanations = timeExplanation(request.stages, () => explainScores(scores, customers));
+      for (let row = 0; row < predictions.length; row += 1) predictions[row]!.explanation = explanations[row];
     }
     const tiers = { HIGH: 0, MEDIUM: 0, LOW: 0 };
     for (const prediction of predictions) tiers[prediction.risk_tier] += 1;

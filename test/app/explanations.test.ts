@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FEATURE_NAMES } from '../../src/schemas/customer-features.js';
 import { EXAMPLE_CUSTOMER } from '../../src/schemas/examples.js';
 import { writeModelVersion } from '../data-plane/model-fixtures.js';
@@ -131,6 +131,20 @@ describe('POST /predict?explain=true', () => {
     const batch = (await postJson(testApp.app, '/predict/batch?explain=true', { customers: many })).json() as { predictions: Explained[] };
     const alone = await Promise.all(many.map(async (customer) => (await explained(customer)).json()));
     expect(batch.predictions).toEqual(alone);
+  });
+
+  it("serialises an explained batch with the route's response schema, not JSON.stringify", async () => {
+    const body = JSON.stringify({ customers: customers(5) });
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const response = await testApp.app.inject({ method: 'POST', url: '/predict/batch?explain=true', payload: body, headers: { 'content-type': 'application/json' } });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ batch_size: 5, predictions: expect.arrayContaining([expect.objectContaining({ explanation: expect.any(Object) })]) });
+      const answers = stringify.mock.calls.filter(([value]) => typeof value === 'object' && value !== null && ('predictions' in value || 'explanation' in value || 'contributions' in value));
+      expect(answers).toEqual([]);
+    } finally {
+      stringify.mockRestore();
+    }
   });
 
   it('explains a micro-batched prediction exactly as the same row served alone', async () => {

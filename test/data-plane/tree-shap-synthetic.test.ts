@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BranchMode, Tree, TreeEnsemble } from '../../src/data-plane/onnx-trees.js';
-import { MAX_TABLE_SPLITS, TreeExplainer } from '../../src/data-plane/tree-explainer.js';
+import { MAX_GROUP_TABLE_VALUES, MAX_TABLE_SPLITS, treeShap, TreeExplainer } from '../../src/data-plane/tree-explainer.js';
 import { bruteForceShap, GRID, MODES, predictTree, randomRow, randomTree, seededRandom } from './synthetic-trees.js';
 
 /**
@@ -79,5 +79,48 @@ describe('TreeExplainer on made-up ensembles equals the Shapley values by defini
     const alone = [...explainer.explain(Float32Array.from(second!)).shap];
     explainer.explain(Float32Array.from(first!));
     expect([...explainer.explain(Float32Array.from(second!)).shap]).toEqual(alone);
+  });
+
+  it('explains a batch of rows exactly as it explains each row alone: grouped, patterned and direct trees together', () => {
+    const ensemble = ensembleOf(41, [3, 3, 2, 12, 4, 3, 1, 11, 5, 2], MODES);
+    ensemble.trees.push(...ensembleOf(42, [3, 2, 3, 1, 3], ['BRANCH_LEQ']).trees);
+    const explainer = new TreeExplainer(ensemble, FEATURES);
+    const random = seededRandom(43);
+    const rows = Array.from({ length: 30 }, () => randomRow(random, FEATURES));
+    const batch = explainer.explainRows(Float32Array.from(rows.flat()), rows.length);
+    expect(batch).toHaveLength(rows.length * FEATURES);
+    rows.forEach((row, index) => expect([...batch.subarray(index * FEATURES, (index + 1) * FEATURES)]).toEqual([...explainer.explain(Float32Array.from(row)).shap]));
+  });
+
+  it(`sums trees on the same features into tables of at most MAX_GROUP_TABLE_VALUES (${MAX_GROUP_TABLE_VALUES}) values, as exact as each tree alone`, () => {
+    // 200 trees of 3 splits on features 1 and 3, each with thresholds of its own: one table would
+    // need about 300 x 300 cells of 2 values.
+    const random = seededRandom(51);
+    const threshold = () => Math.round(random() * 3000) / 1000;
+    const trees: Tree[] = Array.from({ length: 200 }, () => {
+      const covers = [3, 5, 7, 11].map((cover) => cover + Math.floor(random() * 10));
+      const leaf = (cover: number) => ({ cover, value: Math.round((random() * 2 - 1) * 1000) / 1024 });
+      return [
+        { cover: covers[0]! + covers[1]! + covers[2]! + covers[3]!, split: { feature: 1, mode: 'BRANCH_LEQ', threshold: threshold(), whenTrue: 1, whenFalse: 2 } },
+        { cover: covers[0]! + covers[1]!, split: { feature: 3, mode: 'BRANCH_LEQ', threshold: threshold(), whenTrue: 3, whenFalse: 4 } },
+        { cover: covers[2]! + covers[3]!, split: { feature: 3, mode: 'BRANCH_LEQ', threshold: threshold(), whenTrue: 5, whenFalse: 6 } },
+        leaf(covers[0]!),
+        leaf(covers[1]!),
+        leaf(covers[2]!),
+        leaf(covers[3]!),
+      ];
+    });
+    const explainer = new TreeExplainer({ baseScore: 0, trees }, FEATURES);
+    expect(explainer.groupTableSizes.length).toBeGreaterThan(1);
+    for (const size of explainer.groupTableSizes) expect(size).toBeLessThanOrEqual(MAX_GROUP_TABLE_VALUES);
+    // Rows on and between the thresholds, and past both ends.
+    const rows = [...Array.from({ length: 60 }, () => [0, threshold(), 0, threshold(), 0]), [0, -1, 0, 4, 0], [0, 4, 0, -1, 0]];
+    for (const row of rows) {
+      const features = Float32Array.from(row);
+      const direct = new Float64Array(FEATURES);
+      for (const tree of trees) treeShap(tree, (nodeId) => features[tree[nodeId]!.split!.feature]! <= tree[nodeId]!.split!.threshold, direct);
+      const { shap } = explainer.explain(features);
+      direct.forEach((value, feature) => expect(shap[feature], `row ${row}, feature ${feature}`).toBeCloseTo(value, 11));
+    }
   });
 });
