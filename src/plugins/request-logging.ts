@@ -2,14 +2,13 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { cutEcho } from '../echo.js';
+import { REQUEST_COMPLETED } from '../logger.js';
 import { UNMATCHED_ROUTE } from './metrics.js';
 
 /** A path no route matched is the caller's own text: a log line keeps only its start. */
 export const MAX_LOGGED_PATH_CHARS = 256;
 /** A refusal's reason is a summary, never the whole problem list or an echo of a large input. */
 export const MAX_REASON_CHARS = 200;
-/** The message of the one line written per finished request. */
-export const REQUEST_COMPLETED = 'request completed';
 
 declare module 'fastify' {
   interface FastifyRequest {
