@@ -115,13 +115,15 @@ export function answerNoRoute(request: FastifyRequest, reply: FastifyReply): Fas
   return sendNoRoute(request, reply, noRouteAnswer(request.server, request.method, pathOf(request.url)));
 }
 
+/** A log line names this many problems of invalid input; the rest are counted. */
+const PROBLEMS_IN_REASON = 2;
+
 /**
  * A short reason for the log line of invalid input: where the first problems are and what they
  * are, never the values sent ("body.tenure_months: Input should be less than or equal to 120").
  */
 export function invalidInputReason({ issues, moreProblems }: InvalidInput): string {
-  const SHOWN = 2;
-  const listed = issues.slice(0, SHOWN).map((issue) => `${issue.loc.map((segment) => cutEcho(String(segment), 32)).join('.')}: ${issue.msg}`);
+  const listed = issues.slice(0, PROBLEMS_IN_REASON).map((issue) => `${issue.loc.map((segment) => cutEcho(String(segment), 32)).join('.')}: ${issue.msg}`);
   const rest = issues.length - listed.length + moreProblems;
   return rest > 0 ? `${listed.join('; ')} (and ${rest} more)` : listed.join('; ');
 }

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { droppedLogLines } from '../logger.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { UNMATCHED_ROUTE } from './request-logging.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,8 +10,6 @@ declare module 'fastify' {
   }
 }
 
-/** Route label for requests no route matched, so unknown URLs cannot grow the label set. */
-export const UNMATCHED_ROUTE = 'unmatched';
 
 /** Records every answered request (and, for those that reached the model, where their time went) and lets a server-wide scrape collect this worker's metrics. */
 export default fp<{ config: Config }>(

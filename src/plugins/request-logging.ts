@@ -3,10 +3,11 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { cutEcho } from '../echo.js';
 import { REQUEST_COMPLETED } from '../logger.js';
-import { UNMATCHED_ROUTE } from './metrics.js';
 
 /** A path no route matched is the caller's own text: a log line keeps only its start. */
 export const MAX_LOGGED_PATH_CHARS = 256;
+/** The route of a request no route matched, in its log line and its metrics' labels: unknown URLs cannot grow the set of values. */
+export const UNMATCHED_ROUTE = 'unmatched';
 /** A refusal's reason is a summary, never the whole problem list or an echo of a large input. */
 export const MAX_REASON_CHARS = 200;
 
