@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pathOf } from './error-handling.js';
@@ -28,7 +29,8 @@ function rawAnswer(statusCode: number, body: unknown, headers: Readonly<Record<s
 export function answerClientError(this: { log: FastifyBaseLogger }, error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [statusCode, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'The request is not valid HTTP.'];
-  this.log.debug({ code: error.code, statusCode }, 'client error');
+  // No request line follows (Fastify never saw a request): this is the refusal's only line, at the level of every 4xx.
+  this.log.info({ statusCode, reason: message, code: error.code, clientIp: (socket as Partial<Socket>).remoteAddress }, 'client error');
   if (socket.writable) socket.write(rawAnswer(statusCode, errorBody(statusCode, message)));
   socket.destroy();
 }

@@ -32,11 +32,11 @@ export const ConfigSchema = Type.Object({
   }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info', description: 'pino log level. `debug` adds the configuration (secrets redacted), model load details and a line per model run.' },
+    { default: 'info', description: 'pino log level. `info` has one line per request (every 4xx with its reason; every 5xx at `error` with its cause); `debug` adds the configuration (secrets redacted), model load details and a line per model run naming the requests it served.' },
   ),
   LOG_FORMAT: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
     default: 'auto',
-    description: '`json`: one JSON object per line; `pretty`: readable, coloured lines; `auto`: pretty when standard output is a terminal, else json.',
+    description: '`json`: one JSON object per line; `pretty`: readable, coloured lines, each request on one line with its worker pid (as uvicorn prints it); `auto`: pretty when standard output is a terminal, else json.',
   }),
   PREDICTION_THRESHOLD: Probability('`churn_prediction` is true when the probability is at least this.', 0.5),
   HIGH_RISK_THRESHOLD: Probability('`risk_tier` is `HIGH` when the probability is at least this.', 0.7),

@@ -2,6 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cutEcho } from './echo.js';
 import { classify, type InvalidInput } from './error-classifier.js';
+import { ServiceError } from './errors.js';
+import { noteReason } from './plugins/request-logging.js';
 
 /** How one protocol writes the answers classify() decides on. */
 export interface ErrorRenderer {
@@ -92,16 +94,42 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   const path = pathOf(request.url);
   const renderer = request.server.errorScopes.rendererFor(path);
   const explain = FRAMEWORK_ERROR_MESSAGES[error.code];
-  if (explain && error.statusCode !== undefined) return reply.code(error.statusCode).send(renderer.errorBody(error.statusCode, explain(cutEcho(path))));
+  if (explain && error.statusCode !== undefined) {
+    noteReason(request, error.code === 'FST_ERR_BAD_URL' ? 'malformed percent-escape in the URL' : 'path segment too long');
+    return reply.code(error.statusCode).send(renderer.errorBody(error.statusCode, explain(cutEcho(path))));
+  }
   // Only an async route constraint fails otherwise, and this service has none: a fault.
   request.log.error({ err: error }, 'request failed');
+  noteReason(request, error.message);
   return reply.code(500).send(renderer.errorBody(500, 'Internal Server Error'));
+}
+
+/** Sends the answer to a request no route takes, naming why in its log line. */
+function sendNoRoute(request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply {
+  noteReason(request, answer.statusCode === 405 ? `method not allowed; allowed: ${answer.headers.allow}` : 'no such route');
+  return send(reply, answer);
 }
 
 /** Answers an OPTIONS request (or any other) that no route takes, as the scope owning its path would. */
 export function answerNoRoute(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return send(reply, noRouteAnswer(request.server, request.method, pathOf(request.url)));
+  return sendNoRoute(request, reply, noRouteAnswer(request.server, request.method, pathOf(request.url)));
 }
+
+/** A log line names this many problems of invalid input; the rest are counted. */
+const PROBLEMS_IN_REASON = 2;
+
+/**
+ * A short reason for the log line of invalid input: where the first problems are and what they
+ * are, never the values sent ("body.tenure_months: Input should be less than or equal to 120").
+ */
+export function invalidInputReason({ issues, moreProblems }: InvalidInput): string {
+  const listed = issues.slice(0, PROBLEMS_IN_REASON).map((issue) => `${issue.loc.map((segment) => cutEcho(String(segment), 32)).join('.')}: ${issue.msg}`);
+  const rest = issues.length - listed.length + moreProblems;
+  return rest > 0 ? `${listed.join('; ')} (and ${rest} more)` : listed.join('; ');
+}
+
+/** A refused or failed request's reason for its log line: a service error's own, else the error's message. */
+const reasonOf = (error: Error): string => (error instanceof ServiceError ? error.logReason : error.message);
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -126,7 +154,9 @@ function sendErrorBody(
   try {
     payload = typeof schemaSerializer === 'function' ? schemaSerializer(body as Record<string, unknown>) : JSON.stringify(body);
   } catch (cause) {
-    request.log.error({ err: new Error(`The ${status} error body could not be serialized; answered 500 instead`, { cause }) }, 'request failed');
+    const err = new Error(`The ${status} error body could not be serialized; answered 500 instead`, { cause });
+    request.log.error({ err }, 'request failed');
+    noteReason(request, err.message);
     return reply.code(500).send(renderer.errorBody(500, STATUS_CODES[500]!));
   }
   return reply.code(status).headers(headers).type(JSON_CONTENT_TYPE).send(payload);
@@ -152,11 +182,13 @@ export function installErrorHandling(app: FastifyInstance, renderer: ErrorRender
       refused: request.refusedInput ?? undefined,
     });
     if (classification.kind === 'invalid-input') {
+      noteReason(request, invalidInputReason(classification));
       return sendErrorBody(request, reply, renderer, renderer.invalidInputStatus, NO_HEADERS, renderer.invalidInputBody(classification));
     }
     if (classification.log) request.log[classification.log.level]({ err: classification.log.err }, 'request failed');
+    noteReason(request, reasonOf(classification.log?.err ?? error));
     return sendErrorBody(request, reply, renderer, classification.status, classification.headers, renderer.errorBody(classification.status, classification.publicMessage));
   });
 
-  app.setNotFoundHandler((request, reply) => send(reply, noRouteAnswer(app, request.method, pathOf(request.url))));
+  app.setNotFoundHandler((request, reply) => sendNoRoute(request, reply, noRouteAnswer(app, request.method, pathOf(request.url))));
 }

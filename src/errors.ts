@@ -13,6 +13,11 @@ export abstract class ServiceError extends Error {
   get publicMessage(): string {
     return this.message;
   }
+
+  /** Why the request failed, in a few words for its log line; never a secret the caller sent. */
+  get logReason(): string {
+    return this.message;
+  }
 }
 
 export class ModelNotReadyError extends ServiceError {
@@ -123,9 +128,20 @@ export class UnauthorizedError extends ServiceError {
   override name = 'UnauthorizedError';
   readonly statusCode = 401;
   override readonly headers: Readonly<Record<string, string>>;
-  constructor(message: string, realm: string) {
+  /** `credential` names what was missing or wrong ("API key", "admin token"); `presented` says whether the caller sent one. */
+  constructor(
+    message: string,
+    realm: string,
+    private readonly credential = 'credential',
+    private readonly presented = false,
+  ) {
     super(message);
     this.headers = { 'www-authenticate': `Bearer realm="${realm}"` };
+  }
+
+  /** "no API key" or "wrong API key": what the caller sent is never repeated. */
+  override get logReason(): string {
+    return `${this.presented ? 'wrong' : 'no'} ${this.credential}`;
   }
 }
 
@@ -154,9 +170,16 @@ export class RateLimitedError extends ServiceError {
   override name = 'RateLimitedError';
   readonly statusCode = 429;
   override readonly headers: Readonly<Record<string, string>>;
-  constructor(limit: number, retryAfterSeconds: number) {
+  constructor(
+    private readonly limit: number,
+    retryAfterSeconds: number,
+  ) {
     super(`Rate limit of ${limit} requests per minute reached; retry in ${retryAfterSeconds} s.`);
     this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+
+  override get logReason(): string {
+    return `rate limited: over ${this.limit} requests per minute`;
   }
 }
 

@@ -1,5 +1,9 @@
+import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { prettyFactory } from 'pino-pretty';
+
+/** The message of the one line written per finished request (plugins/request-logging.ts). */
+export const REQUEST_COMPLETED = 'request completed';
 
 /** Lines wait at most this long in the buffer when traffic is too light to fill it. */
 const FLUSH_INTERVAL_MS = 1000;
@@ -35,9 +39,42 @@ export function droppedLogLines(): number {
   return droppedLineCount;
 }
 
-/** Readable lines for a person at a terminal; written at once, since nobody benchmarks a terminal. */
+const shownMs = (value: unknown) => (typeof value === 'number' ? `${value}` : '?');
+
+/**
+ * A request line as one line of text, as uvicorn prints its access lines:
+ * `203.0.113.7 "POST /predict" 200 3.1 ms req=<id> run=12 (queue 0.4, model 1.1 ms)`, and for a
+ * refused or failed request ` - <reason>`. The trace id shows when tracing binds one.
+ */
+export function requestSummary(entry: Record<string, unknown>): string {
+  let text = `${String(entry.clientIp)} "${String(entry.method)} ${String(entry.path)}" ${String(entry.statusCode)} ${shownMs(entry.latencyMs)} ms req=${String(entry.reqId)}`;
+  const traceId = entry.traceId ?? entry.trace_id;
+  if (traceId !== undefined) text += ` trace=${String(traceId)}`;
+  if (Array.isArray(entry.runIds)) {
+    const explain = entry.explainMs === undefined ? '' : `, explain ${shownMs(entry.explainMs)}`;
+    text += ` run=${entry.runIds.join(',')} (queue ${shownMs(entry.queueMs)}, model ${shownMs(entry.modelMs)}${explain} ms)`;
+  }
+  if (entry.reason !== undefined) text += ` - ${String(entry.reason)}`;
+  return text;
+}
+
+/**
+ * Readable lines for a person at a terminal: each request on one line (requestSummary), every
+ * other line as pino-pretty writes it on one line (an error's stack below it), each with the process id, so the workers of WORKERS=N can
+ * be told apart. Written at once, since nobody benchmarks a terminal.
+ */
+export function readableOutput(write: (text: string) => void, colorize: boolean): DestinationStream {
+  const prettify = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname', singleLine: true });
+  return {
+    write(line: string) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      write(prettify(entry.msg === REQUEST_COMPLETED ? { level: entry.level, time: entry.time, pid: entry.pid, msg: requestSummary(entry) } : entry));
+    },
+  };
+}
+
 function prettyStdout(): DestinationStream {
-  return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+  return readableOutput((text) => process.stdout.write(text), process.stdout.isTTY === true);
 }
 
 /**
@@ -97,10 +134,36 @@ export function flushLogs(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
+/** Where a start-up failure goes, and in which form. */
+export interface StartFailureOutput {
+  /** Sentences for a person (a terminal), or one JSON line for a log collector. Default: sentences when standard error is a terminal. */
+  readable?: boolean;
+  /** Writes the text at once; standard error by default. */
+  write?: (text: string) => void;
+}
+
+/** A start-up failure as a person reads it: what went wrong in a sentence, then any stack and details indented below. */
+export function startFailureText(message: string, details: Record<string, unknown> = {}): string {
+  const lines = [`churn-service could not start: ${message}`];
+  for (const [key, value] of Object.entries(details)) {
+    const shown = value instanceof Error ? (value.stack ?? value.message) : typeof value === 'string' ? value : JSON.stringify(value);
+    lines.push(`  ${key === 'err' ? '' : `${key}: `}${String(shown).replaceAll('\n', '\n  ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /**
- * A start-up failure: one JSON line on standard error, written at once, whatever LOG_LEVEL says,
- * so a service that cannot start never exits in silence.
+ * A start-up failure, written at once whatever LOG_LEVEL says, so a service that cannot start
+ * never exits in silence: sentences on a terminal, one JSON line (level 60) for a log collector.
  */
-export function reportStartFailure(message: string, details: Record<string, unknown> = {}): void {
-  pino({ level: 'fatal' }, pino.destination({ dest: 2, sync: true })).fatal(details, message);
+export function reportStartFailure(message: string, details: Record<string, unknown> = {}, output: StartFailureOutput = {}): void {
+  const { readable = process.stderr.isTTY === true, write } = output;
+  if (readable) {
+    const text = startFailureText(message, details);
+    if (write) write(text);
+    else writeSync(2, text);
+    return;
+  }
+  const destination = write ? { write } : pino.destination({ dest: 2, sync: true });
+  pino({ level: 'fatal' }, destination).fatal(details, message);
 }

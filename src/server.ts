@@ -44,11 +44,16 @@ function describeStartFailure(error: unknown, config: Config | undefined): [stri
   if (code === 'EADDRINUSE') return [`Cannot listen on ${where}: the port is already in use.`, {}];
   if (code === 'EACCES') return [`Cannot listen on ${where}: permission denied (ports below 1024 need privileges).`, {}];
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return [`Cannot listen on ${where}: HOST is not an address of this machine.`, {}];
-  return ['service failed to start', { err: error }];
+  return [`unexpected error: ${error instanceof Error ? error.message : String(error)}`, { err: error }];
 }
 
+/**
+ * Reports why the service cannot start and exits 1: sentences on a terminal, JSON otherwise.
+ * LOG_FORMAT, once read, decides as it does for every other line.
+ */
 function failStart(error: unknown, config?: Config): never {
-  reportStartFailure(...describeStartFailure(error, config));
+  const format = config?.LOG_FORMAT ?? 'auto';
+  reportStartFailure(...describeStartFailure(error, config), format === 'auto' ? {} : { readable: format === 'pretty' });
   process.exit(1);
 }
 

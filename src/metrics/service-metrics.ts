@@ -13,6 +13,21 @@ export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 const HTTP_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** One onnxruntime call or a wait in the micro-batch queue: tens of microseconds to tens of ms. */
 const INFERENCE_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/**
+ * One stage of one request: a queue wait or a model run of tens of microseconds, up to the
+ * explanations of a large batch or a stalled request (seconds).
+ */
+const STAGE_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** The stages of a request that reached the model, as the stage label names them. */
+export type RequestStage = 'queue' | 'model' | 'explain' | 'request';
+/** Where one request that reached the model spent its time, in seconds; explain only when it asked for explanations. */
+export interface StageSeconds {
+  queue: number;
+  model: number;
+  explain: number | undefined;
+  request: number;
+}
+
 /** Rows per onnxruntime call: 1, 2, 4, ... 1024 and more. */
 const ROWS_PER_RUN = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 type RunLabel = 'model_name' | 'model_version' | 'role' | 'served';
@@ -68,6 +83,13 @@ export class ServiceMetrics {
     help: 'Time a coalesced prediction waited in the micro-batch queue before its run started, in seconds.',
     labelNames: [],
     buckets: INFERENCE_SECONDS,
+  });
+  readonly #stageDuration = new FastHistogram<'route' | 'model_version' | 'stage'>({
+    name: 'churn_request_stage_duration_seconds',
+    help:
+      'Where the time of a request that reached the model went, by route pattern, model version and stage: queue (the longest wait of its rows in the micro-batch queue), model (the longest model run that scored them), explain (building its explanations), request (the whole request, as http_request_duration_seconds). Requests refused before the model (and probes, and /metrics) are not counted.',
+    labelNames: ['route', 'model_version', 'stage'],
+    buckets: STAGE_SECONDS,
   });
   readonly #runFailures = new FastCounter<RunLabel>({
     name: 'churn_inference_failures_total',
@@ -130,6 +152,7 @@ export class ServiceMetrics {
       this.#rowsPerRun,
       this.#runDuration,
       this.#queueWait,
+      this.#stageDuration,
       this.#runFailures,
       this.#predictions,
       this.#probability,
@@ -231,6 +254,14 @@ export class ServiceMetrics {
     const labels = [method, route, statusCode];
     this.#httpRequests.inc(labels);
     this.#httpDuration.observe(labels, seconds);
+  }
+
+  /** A request that reached the model: where its time went, by stage. */
+  requestStages(route: string, modelVersion: string, seconds: StageSeconds): void {
+    this.#stageDuration.observe([route, modelVersion, 'queue'], seconds.queue);
+    this.#stageDuration.observe([route, modelVersion, 'model'], seconds.model);
+    if (seconds.explain !== undefined) this.#stageDuration.observe([route, modelVersion, 'explain'], seconds.explain);
+    this.#stageDuration.observe([route, modelVersion, 'request'], seconds.request);
   }
 
   riskTierServed(tier: string, count = 1): void {

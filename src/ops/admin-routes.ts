@@ -62,7 +62,8 @@ function rolloutAnswer(action: RolloutResponse['action'], outcomes: readonly Wor
 const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string; config: Config }> = async (app, { adminToken, config }) => {
   const admins = new Credentials([adminToken]);
   app.addHook('onRequest', (request, _reply, done) => {
-    done(admins.accepts(bearerToken(request.headers.authorization)) ? undefined : new UnauthorizedError('A valid admin bearer token is required.', 'admin'));
+    const token = bearerToken(request.headers.authorization);
+    done(admins.accepts(token) ? undefined : new UnauthorizedError('A valid admin bearer token is required.', 'admin', 'admin token', token !== undefined));
   });
 
   app.post(

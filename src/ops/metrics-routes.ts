@@ -6,6 +6,7 @@ import { IncompleteAnswerError } from '../errors.js';
 import type { RowDriftReport } from '../schemas/drift.js';
 import { GATHER_TIMEOUT_MS } from '../cluster/topics.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { noteReason } from '../plugins/request-logging.js';
 
 /** GET /metrics: Prometheus text for the whole server, every worker's numbers added up. */
 const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
@@ -32,10 +33,14 @@ const metricsRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app,
       // A partial sum would make counters fall and rates lie; better one failed scrape.
       if (missing.length > 0 || workers.length === 0) {
         request.log.error({ missing }, 'metrics scrape incomplete');
+        noteReason(request, `metrics incomplete: ${missing.length} of ${workers.length} workers did not answer`);
         return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${missing.length} of ${workers.length} workers did not answer\n`);
       }
       const [text, drift] = await Promise.all([ServiceMetrics.render(outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result] : []))), app.driftReport().catch((error: unknown) => error)]);
-      if (drift instanceof IncompleteAnswerError) return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${drift.message}\n`);
+      if (drift instanceof IncompleteAnswerError) {
+        noteReason(request, `metrics incomplete: ${drift.message}`);
+        return reply.code(503).type('text/plain; charset=utf-8').send(`# metrics incomplete: ${drift.message}\n`);
+      }
       if (drift instanceof Error) throw drift;
       return reply.type(app.metrics.contentType).send(text + (await ServiceMetrics.renderDrift(drift as RowDriftReport, config.MODEL_NAME)));
     },

@@ -59,8 +59,9 @@ export default fp<{ config: Config }>(
       // Unknown routes answer 404 whoever asks; every known route says what it needs.
       if (request.is404) return done();
       if (!needsApiKey(request.routeOptions.config.access, protectOps)) return done();
-      if (keys.accepts(presentedKey(request.headers))) return done();
-      done(new UnauthorizedError('A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".', REALM));
+      const presented = presentedKey(request.headers);
+      if (keys.accepts(presented)) return done();
+      done(new UnauthorizedError('A valid API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".', REALM, 'API key', presented !== undefined));
     });
   },
   { name: 'access' },

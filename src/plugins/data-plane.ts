@@ -22,7 +22,7 @@ function runLog(log: FastifyBaseLogger): DataPlaneObserver {
   return {
     rowsScored: ({ runId, model, rows, seconds, requestIds }) =>
       log.debug({ runId, rows, ms: Math.round(seconds * 1e5) / 100, modelVersion: model.version, requestIds: requests(requestIds) }, 'model run'),
-    runFailed: ({ model, rows, requestIds }, error) => log.debug({ rows, modelVersion: model.version, requestIds: requests(requestIds), err: error }, 'model run failed'),
+    runFailed: ({ runId, model, rows, requestIds }, error) => log.debug({ runId, rows, modelVersion: model.version, requestIds: requests(requestIds), err: error }, 'model run failed'),
   };
 }
 

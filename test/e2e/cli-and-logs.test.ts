@@ -27,6 +27,7 @@ function startGroup(command: string, args: string[], port: number) {
   return { child, baseUrl: `http://127.0.0.1:${port}`, output: () => output, exited, stderr: () => '', stop: async () => null } as Parameters<typeof waitUntilHealthy>[0] & { exited: Promise<unknown[]> };
 }
 
+const API_KEY = 'api-key-e2e-0123456789abcdef';
 const jsonLines = (output: string) => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('churn-serve', () => {
@@ -125,8 +126,56 @@ describe('log formats and levels', () => {
     const server = startServer({ LOG_FORMAT: 'pretty' }, await freePort());
     await waitUntilHealthy(server);
     expect(await server.stop()).toBe(0);
-    expect(server.output()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: model loaded$/m);
+    expect(server.output()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(\d+\): model loaded /m);
     expect(server.output()).not.toMatch(/^\{"level"/m);
+  });
+
+  it('writes one JSON line per request with route, client (through a trusted proxy), status, latency, pid, request id, and a reason for each 4xx', async () => {
+    const server = startServer({ API_KEYS: API_KEY, TRUST_PROXY: 'loopback', PREDICTION_LOG: 'false' }, await freePort());
+    await waitUntilHealthy(server);
+    const send = (id: string, headers: Record<string, string>, body: unknown = VALID_CUSTOMER) =>
+      fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id, 'x-forwarded-for': '203.0.113.7', ...headers }, body: JSON.stringify(body) });
+    expect((await send('e2e-ok', { 'x-api-key': API_KEY })).status).toBe(200);
+    expect((await send('e2e-401', {})).status).toBe(401);
+    expect((await send('e2e-401-wrong', { authorization: 'Bearer wrong-key-0123456789' })).status).toBe(401);
+    expect((await send('e2e-422', { 'x-api-key': API_KEY }, { ...VALID_CUSTOMER, tenure_months: 999 })).status).toBe(422);
+    expect(await server.stop()).toBe(0);
+    const line = (id: string) => jsonLines(server.output()).filter((entry) => entry.reqId === id && entry.msg === 'request completed');
+    expect(line('e2e-ok')).toEqual([
+      expect.objectContaining({ level: 30, method: 'POST', route: '/predict', path: '/predict', clientIp: '203.0.113.7', statusCode: 200, latencyMs: expect.any(Number), pid: server.child.pid, modelVersion: '1.2.0', runIds: [expect.any(Number)] }),
+    ]);
+    expect(line('e2e-401')).toEqual([expect.objectContaining({ level: 30, statusCode: 401, reason: 'no API key' })]);
+    expect(line('e2e-401-wrong')).toEqual([expect.objectContaining({ level: 30, statusCode: 401, reason: 'wrong API key' })]);
+    expect(line('e2e-422')).toEqual([expect.objectContaining({ level: 30, statusCode: 422, reason: 'body.tenure_months: Input should be less than or equal to 120' })]);
+    expect(server.output()).not.toContain(API_KEY);
+    expect(server.output()).not.toContain('wrong-key-0123456789');
+  });
+
+  it('LOG_FORMAT=pretty with WORKERS=2 writes each request on one line naming the worker that served it', async () => {
+    const server = startServer({ LOG_FORMAT: 'pretty', WORKERS: '2', PREDICTION_LOG: 'false' }, await freePort());
+    await waitUntilHealthy(server);
+    for (let index = 0; index < 4; index += 1) expect((await predict(server.baseUrl)).status).toBe(200);
+    expect((await fetch(`${server.baseUrl}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(422);
+    expect(await server.stop()).toBe(0);
+    const output = plainText(server.output());
+    const served = [...output.matchAll(/^\[[\d:.]+\] INFO \((\d+)\): 127\.0\.0\.1 "POST \/predict" 200 [\d.]+ ms req=[\w-]+ run=\d+ \(queue [\d.]+, model [\d.]+ ms\)$/gm)];
+    expect(served, output).toHaveLength(4);
+    // Every request line names a worker, never the primary, and nothing of the request spills onto further lines.
+    const workerPids = new Set(served.map((match) => Number(match[1])));
+    expect(workerPids.has(server.child.pid!)).toBe(false);
+    expect(output).toMatch(/INFO \(\d+\): 127\.0\.0\.1 "POST \/predict" 422 [\d.]+ ms req=[\w-]+ - body\.\w+: Field required/);
+    expect(output).not.toMatch(/^\s+(method|statusCode|reqId):/m);
+  });
+
+  it('reports a failed start in a sentence on a terminal, and as JSON otherwise', async () => {
+    const env = { MODEL_PATH: '/nonexistent/model.onnx' };
+    const piped = startServer(env, await freePort());
+    expect(await piped.exited).toBe(1);
+    expect(JSON.parse(piped.stderr().trim())).toMatchObject({ level: 60, msg: 'Model not found at /nonexistent/model.onnx' });
+    const terminal = startGroup('script', ['-qefc', `exec env MODEL_PATH=/nonexistent/model.onnx ${process.execPath} ${SERVER_ENTRY}`, '/dev/null'], await freePort());
+    await terminal.exited;
+    expect(plainText(terminal.output())).toMatch(/^churn-service could not start: Model not found at \/nonexistent\/model\.onnx$/m);
+    expect(terminal.output()).not.toContain('"level"');
   });
 
   it('is readable, in colour, by default on a terminal', async () => {
@@ -141,7 +190,7 @@ describe('log formats and levels', () => {
       await server.exited;
     }
     expect(server.output()).toContain('\x1b[32mINFO\x1b[39m');
-    expect(plainText(server.output())).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: model loaded$/m);
+    expect(plainText(server.output())).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(\d+\): model loaded /m);
     expect(server.output()).not.toContain('{"level"');
   });
 });
@@ -151,14 +200,14 @@ describe('npm run dev', () => {
     const dev = startGroup('npm', ['run', 'dev', '--silent'], await freePort());
     try {
       await waitUntilHealthy(dev, 30_000);
-      const loads = () => (plainText(dev.output()).match(/^\[[\d:.]+\] INFO: model loaded$/gm) ?? []).length;
+      const loads = () => (plainText(dev.output()).match(/^\[[\d:.]+\] INFO \(\d+\): model loaded /gm) ?? []).length;
       expect(loads()).toBe(1);
       const source = fileURLToPath(new URL('../../src/errors.ts', import.meta.url));
       const now = new Date();
       utimesSync(source, now, now);
       await vi.waitFor(() => expect(loads(), dev.output()).toBe(2), { timeout: 30_000, interval: 100 });
       // The old server drained before the new one started.
-      expect(plainText(dev.output())).toMatch(/INFO: shutdown complete\n(?:.*\n)*?\[[\d:.]+\] INFO: model loaded$/m);
+      expect(plainText(dev.output())).toMatch(/INFO \(\d+\): shutdown complete\n(?:.*\n)*?\[[\d:.]+\] INFO \(\d+\): model loaded /m);
       await waitUntilHealthy(dev, 30_000);
       expect((await predict(dev.baseUrl)).status).toBe(200);
     } finally {

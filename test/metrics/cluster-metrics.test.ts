@@ -13,7 +13,10 @@ const overIpc = async (metrics: ServiceMetrics): Promise<MetricsSnapshot> => JSO
 function worker(requests: number, version = '1.0.0') {
   const metrics = new ServiceMetrics('churn');
   metrics.modelLoaded('startup', 'success', { path: '/models/churn_model.onnx', version });
-  for (let index = 0; index < requests; index += 1) metrics.httpRequest('POST', '/predict', 200, 0.002);
+  for (let index = 0; index < requests; index += 1) {
+    metrics.httpRequest('POST', '/predict', 200, 0.002);
+    metrics.requestStages('/predict', version, { queue: 0.0002, model: 0.0004, explain: undefined, request: 0.002 });
+  }
   return metrics;
 }
 
@@ -46,6 +49,9 @@ describe('ClusterMetrics', () => {
     expect(sampleValue(after, 'http_request_duration_seconds_bucket', { ...PREDICT, le: '0.0025' })).toBe(10);
     expect(sampleValue(after, 'http_request_duration_seconds_sum', PREDICT)).toBeCloseTo(0.02, 6);
     expect(sampleValue(after, 'churn_model_loads_total', { trigger: 'startup', outcome: 'success' })).toBe(3);
+    // The per-stage histogram adds up over the workers, the one that exited included.
+    expect(sampleValue(after, 'churn_request_stage_duration_seconds_count', { route: '/predict', model_version: '1.0.0', stage: 'model' })).toBe(9);
+    expect(sampleValue(after, 'churn_request_stage_duration_seconds_bucket', { route: '/predict', model_version: '1.0.0', stage: 'queue', le: '0.00025' })).toBe(9);
     // Every counter of the whole server is at least what it was.
     const counters = (text: string) => parsePrometheus(text).filter((sample) => /(_total|_count|_bucket|_sum)$/.test(sample.name) && !sample.name.startsWith('nodejs_gc'));
     for (const sample of counters(before)) {

@@ -43,8 +43,10 @@ describe('Open Inference Protocol: errors nobody expected', () => {
     const [response, errorLines] = await withErrorLines(() => testApp.app.inject({ method: 'GET', url: '/v2/models/churn' }));
     expect([response.statusCode, response.json()]).toEqual([status, { error: message }]);
     expect(response.body).not.toContain('secret');
+    // The fault with its stack, then the request's own line at error level with the cause in a few words.
     expect(errorLines).toEqual([
       expect.objectContaining({ msg: 'request failed', reqId: response.headers['x-request-id'], err: expect.objectContaining({ type: 'Error', message: SECRET }) }),
+      expect.objectContaining({ msg: 'request completed', reqId: response.headers['x-request-id'], statusCode: status, reason: SECRET }),
     ]);
   });
 
@@ -65,6 +67,7 @@ describe('Open Inference Protocol: errors nobody expected', () => {
         reqId: response.headers['x-request-id'],
         err: expect.objectContaining({ type: 'InferenceFailedError', stack: expect.stringContaining(`caused by: Error: ${SECRET}`) }),
       }),
+      expect.objectContaining({ msg: 'request completed', reqId: response.headers['x-request-id'], statusCode: 500, reason: `Inference failed: ${SECRET}` }),
     ]);
   });
 

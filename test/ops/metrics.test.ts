@@ -33,6 +33,8 @@ describe('GET /metrics', () => {
       churn_inference_batch_size: 'histogram',
       churn_inference_run_duration_seconds: 'histogram',
       churn_inference_queue_wait_seconds: 'histogram',
+      churn_request_stage_duration_seconds: 'histogram',
+      churn_log_lines_dropped_total: 'counter',
       churn_inference_failures_total: 'counter',
       churn_predictions_total: 'counter',
       churn_prediction_probability: 'histogram',
@@ -69,6 +71,26 @@ describe('GET /metrics', () => {
     expect(sum).toBeGreaterThan(0);
     // Seconds, not milliseconds: a few requests on a local app take well under a second each.
     expect(sum / count(after)).toBeLessThan(1);
+  });
+
+  it('splits the time of each request that reached the model by stage, route and model version; refused requests and probes are not counted', async () => {
+    const stage = (text: string, route: string, name: string) => sampleValue(text, 'churn_request_stage_duration_seconds_count', { route, model_version: '1.2.0', stage: name }) ?? 0;
+    const before = (await scrape()).body;
+    await postJson(testApp.app, '/predict?explain=true', VALID_CUSTOMER);
+    await postJson(testApp.app, '/predict', VALID_CUSTOMER);
+    await postJson(testApp.app, '/predict/batch', { customers: [VALID_CUSTOMER, VALID_CUSTOMER] });
+    await postJson(testApp.app, '/predict', { ...VALID_CUSTOMER, tenure_months: 999 });
+    await testApp.app.inject({ method: 'GET', url: '/health/ready' });
+    const after = (await scrape()).body;
+    const added = (route: string, name: string) => stage(after, route, name) - stage(before, route, name);
+    expect(['queue', 'model', 'explain', 'request'].map((name) => added('/predict', name))).toEqual([2, 2, 1, 2]);
+    expect(['queue', 'model', 'explain', 'request'].map((name) => added('/predict/batch', name))).toEqual([1, 1, 0, 1]);
+    const series = parsePrometheus(after).filter((sample) => sample.name === 'churn_request_stage_duration_seconds_count');
+    expect(series.every((sample) => sample.labels.route?.startsWith('/predict') || sample.labels.route?.startsWith('/v2/models'))).toBe(true);
+    // Seconds: the model's part of a request is within the whole request.
+    const sum = (name: string) => sampleValue(after, 'churn_request_stage_duration_seconds_sum', { route: '/predict', model_version: '1.2.0', stage: name })!;
+    expect(sum('model')).toBeGreaterThan(0);
+    expect(sum('model')).toBeLessThan(sum('request'));
   });
 
   it('counts model runs, rows, rows per run, run time and queue wait', async () => {

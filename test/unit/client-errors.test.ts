@@ -7,7 +7,7 @@ describe('answerClientError', () => {
     const socket = { destroyed: state.destroyed ?? false, writable: state.writable ?? true, write: vi.fn(), destroy: vi.fn() };
     return socket;
   }
-  const context = { log: { debug: vi.fn() } } as unknown as ThisParameterType<typeof answerClientError>;
+  const context = { log: { info: vi.fn() } } as unknown as ThisParameterType<typeof answerClientError>;
   const answer = (code: string | undefined, socket: ReturnType<typeof fakeSocket>) =>
     answerClientError.call(context, Object.assign(new Error('client error'), code === undefined ? {} : { code }), socket as unknown as Duplex);
 
@@ -26,6 +26,8 @@ describe('answerClientError', () => {
     );
     expect(socket.destroy).toHaveBeenCalledTimes(1);
     expect(socket.write.mock.invocationCallOrder[0]).toBeLessThan(socket.destroy.mock.invocationCallOrder[0]!);
+    // No request line follows: this line is the refusal's only trace, at info like every 4xx, with its reason.
+    expect(context.log.info).toHaveBeenLastCalledWith(expect.objectContaining({ statusCode, reason: message }), 'client error');
   });
 
   it('leaves a connection the client reset alone', () => {
