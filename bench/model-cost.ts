@@ -9,6 +9,7 @@ import { loadChurnModel } from '../src/data-plane/churn-model.js';
 import { packRows } from '../src/data-plane/feature-rows.js';
 import { FEATURE_COUNT } from '../src/schemas/customer-features.js';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/examples.js';
+import { MODEL_COST_JSON_PREFIX, type ModelCostRow } from './twin-floor.js';
 
 const config = loadConfig();
 const model = await loadChurnModel(config.MODEL_PATH, { intraOpThreads: 1 });
@@ -27,7 +28,7 @@ async function timed(work: () => unknown): Promise<number> {
   return ((performance.now() - started) * 1000) / calls;
 }
 
-const rows: { rows: number; usPerCall: number; usPerRow: number; explainUsPerRow: number }[] = [];
+const rows: ModelCostRow[] = [];
 for (const size of sizes) {
   const customers = Array.from({ length: size }, (_, index) => ({ ...EXAMPLE_CUSTOMER, tenure_months: index % 121, monthly_charges: (index * 7.3) % 500 }));
   const features = packRows(customers);
@@ -48,6 +49,8 @@ for (const row of rows) {
     `| ${row.rows} | ${row.usPerCall.toFixed(0)} | ${row.usPerRow.toFixed(2)} | ${(row.usPerCall / single).toFixed(1)}x | ${row.explainUsPerRow.toFixed(2)} | ${(row.explainUsPerRow / row.usPerRow).toFixed(2)}x |`,
   );
 }
+// One line for bench/run.ts: the twin floor's busy waits come from this run's own measurement.
+console.log(`${MODEL_COST_JSON_PREFIX}${JSON.stringify(rows)}`);
 console.log(`\nMICRO_BATCH_MAX_ROWS is ${config.MICRO_BATCH_MAX_ROWS}: a full coalesced run blocks the event loop about ${(
   (rows.find((row) => row.rows === 256)?.usPerCall ?? Number.NaN) / 1000
 ).toFixed(2)} ms (256 rows).`);
