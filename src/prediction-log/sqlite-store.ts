@@ -1,11 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
-import type { InsertReply, InsertRequest, InsertWorkerData } from './sqlite-insert-worker.js';
 import type { PairedScore } from '../monitoring/comparison.js';
 import { pairedScoresQuery, rowToPairedScore } from './paired-scores.js';
 import {
@@ -43,86 +40,9 @@ export const SQLITE_FILE_NAME = 'prediction-log.sqlite';
  */
 export const SQLITE_BUSY_TIMEOUT_MS = 100;
 
-/** The insert thread's wait for the write lock: it blocks only that thread, so it may wait longer. */
-export const SQLITE_INSERT_BUSY_TIMEOUT_MS = 1_000;
-
-/** The insert thread's code: compiled JavaScript beside this file in dist/, TypeScript under the tests. */
-const INSERT_WORKER_URL = new URL(`./sqlite-insert-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-
-const insertSql = () =>
-  `INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${PREDICTION_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (prediction_id) DO NOTHING`;
-
-/**
- * The prediction log's inserts on a worker thread of their own (sqlite-insert-worker.ts), started at
- * the first insert. Each insert resolves once its transaction committed there, or rejects with
- * SQLite's error, so the writer above keeps its one batch in flight, its retries and its drain. A
- * thread that dies fails the inserts in flight; the next insert starts a new one. The thread holds
- * the process open only while an insert is in flight.
- */
-class InsertThread {
-  readonly #data: InsertWorkerData;
-  #worker: Worker | undefined;
-  readonly #pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
-  #nextId = 0;
-  #closed = false;
-
-  constructor(data: InsertWorkerData) {
-    this.#data = data;
-  }
-
-  insert(values: SQLInputValue[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('the prediction log store is closed'));
-    const worker = (this.#worker ??= this.#start());
-    const id = (this.#nextId += 1);
-    if (this.#pending.size === 0) worker.ref();
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ id, values } satisfies InsertRequest);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    const worker = this.#worker;
-    this.#worker = undefined;
-    if (worker) await worker.terminate();
-    this.#failAll(new Error('the prediction log store closed while an insert was in flight'));
-  }
-
-  #start(): Worker {
-    const worker = new Worker(INSERT_WORKER_URL, { workerData: this.#data });
-    worker.unref();
-    worker.on('message', ({ id, error }: InsertReply) => this.#settle(id, error === undefined ? undefined : new Error(error)));
-    const died = (error: Error) => {
-      if (this.#worker !== worker) return;
-      this.#worker = undefined;
-      this.#failAll(error);
-    };
-    worker.on('error', died);
-    worker.on('exit', (code) => died(new Error(`the prediction log's insert thread exited with code ${code}`)));
-    return worker;
-  }
-
-  #settle(id: number, error: Error | undefined): void {
-    const waiting = this.#pending.get(id);
-    if (!waiting) return;
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#worker?.unref();
-    if (error) waiting.reject(error);
-    else waiting.resolve();
-  }
-
-  #failAll(error: Error): void {
-    for (const waiting of this.#pending.values()) waiting.reject(error);
-    this.#pending.clear();
-  }
-}
-
 /**
  * The embedded store: one SQLite file under the data directory, in WAL mode so every worker of
- * WORKERS=N writes the same file (one writer at a time, readers never blocked). The predictions'
- * inserts, the one write that grows with traffic, run on a thread of their own (InsertThread);
- * everything else runs on this connection, on the caller's thread.
+ * WORKERS=N writes the same file (one writer at a time, readers never blocked).
  */
 export class SqlitePredictionLogStore implements PredictionLogStore {
   readonly kind = 'sqlite';
@@ -130,20 +50,14 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   readonly #migrations: readonly Migration[];
   readonly #path: string;
   #insertStatement: StatementSync | undefined;
-  readonly #insertThread: InsertThread | undefined;
 
-  /** `options.insertThread: false` inserts on the caller's thread (measurements, comparisons). */
-  constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations(), options: { insertThread?: boolean } = {}) {
+  constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations()) {
     mkdirSync(dataDir, { recursive: true });
     this.#path = join(dataDir, SQLITE_FILE_NAME);
     this.#database = new DatabaseSync(this.#path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     this.#migrations = migrations;
     this.#database.exec('PRAGMA journal_mode = WAL');
     this.#database.exec('PRAGMA synchronous = NORMAL');
-    this.#insertThread =
-      options.insertThread === false
-        ? undefined
-        : new InsertThread({ path: this.#path, busyTimeoutMs: SQLITE_INSERT_BUSY_TIMEOUT_MS, sql: insertSql(), columns: PREDICTION_COLUMNS.length });
   }
 
   get path(): string {
@@ -170,14 +84,10 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
 
   async insert(records: readonly PredictionRecord[]): Promise<void> {
     if (records.length === 0) return;
-    if (this.#insertThread) {
-      // One flat array of plain values: the cheapest shape to copy to the thread.
-      const values: SQLInputValue[] = [];
-      for (const record of records) for (const value of recordToColumns(record)) values.push(value);
-      return this.#insertThread.insert(values);
-    }
     // Prepared once (after the migration made the table), then reused by every batch.
-    this.#insertStatement ??= this.#database.prepare(insertSql());
+    this.#insertStatement ??= this.#database.prepare(
+      `INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (${PREDICTION_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (prediction_id) DO NOTHING`,
+    );
     const statement = this.#insertStatement;
     this.#database.exec('BEGIN IMMEDIATE');
     try {
@@ -262,7 +172,6 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   async close(): Promise<void> {
-    await this.#insertThread?.close();
     if (this.#database.isOpen) this.#database.close();
   }
 }
