@@ -52,20 +52,15 @@ export function modelCostUs(cost: TwinFloorCost, rows: number, explain: boolean)
   return call + (explain ? cost.explainRowUs * rows : 0);
 }
 
-/** CPU µs this thread has used: unlike the clock, it does not run on while a busy neighbour has the core. */
-const threadCpuUs = () => {
-  const { user, system } = process.threadCpuUsage();
-  return user + system;
-};
-
 /**
- * Holds the thread until it has spent `us` µs of CPU (at least), as a synchronous onnxruntime call
- * does; answers the CPU µs it spent. CPU time, not the clock: bench/model-cost.ts measures the model
- * in CPU time too, so on a shared machine neither grows with the neighbours' load.
+ * Holds the thread for `us` µs of the clock (at least), as a synchronous onnxruntime call does;
+ * answers the µs it took. The clock, not CPU time: Linux reports a thread's CPU time in scheduler
+ * ticks (milliseconds), far coarser than a single row's few µs.
  */
 export function busyWait(us: number): number {
-  const started = threadCpuUs();
-  let spent = 0;
-  while (spent < us) spent = threadCpuUs() - started;
-  return spent;
+  const started = performance.now();
+  const until = started + us / 1000;
+  let now = started;
+  while (now < until) now = performance.now();
+  return (now - started) * 1000;
 }
