@@ -1,13 +1,16 @@
 /**
  * npm run bench: starts each server alone, drives it with wrk, and prints every number as a ratio
- * to two constant-answer floors measured in the same round (these shared machines are noisy):
- * the bare floor (Fastify and the schemas, nothing else) and the service floor (the service's
- * own Fastify options, logging and event-loop plugins).
+ * to constant-answer floors measured in the same round (these shared machines are noisy): the
+ * bare floor (Fastify and the schemas, nothing else), the twin floor (the bare floor plus a busy
+ * wait per request as long as the model's work, measured at the start of the same run) and the
+ * service floor (the service's own Fastify options, logging and event-loop plugins).
  *
  *   BENCH_DURATION=8   seconds measured per run      BENCH_WARMUP=3  seconds of warm-up first
  *   BENCH_ROUNDS=5     interleaved rounds (min, median, max)  BENCH_CONNECTIONS=64
  *   BENCH_ENDPOINT=/predict/batch  measures one endpoint only
  *   BENCH_MAX_STEAL=5  a run with more CPU steal (%) than this is measured again, up to 3 times
+ *   BENCH_FIRST_DELAY_MS=300  each measured connection's first request waits this long (0: none), so
+ *                      every connection is accepted before the load starts (see measure())
  *   BENCH_COMPARISON=prediction-log  only the prediction log on vs off (and the bare floor), on
  *                      /predict and /predict/batch
  *   BENCH_COMPARISON=challenger      only the service with and without a shadow challenger at share 1
@@ -21,6 +24,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/customer-features.js';
+import { MODEL_COST_JSON_PREFIX, type ModelCostRow, type TwinFloorCost } from './twin-floor.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -30,6 +34,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MAX_STEAL_PERCENT = Number(process.env.BENCH_MAX_STEAL ?? 5);
 const MAX_ATTEMPTS = 4;
 const BATCH_ROWS = 100;
+const FIRST_DELAY_MS = Number(process.env.BENCH_FIRST_DELAY_MS ?? 300);
+/** Between the warm-up and the measured run: the server finishes what the warm-up left in flight. */
+const SETTLE_MS = FIRST_DELAY_MS > 0 ? 1000 : 0;
 
 interface Server {
   name: string;
@@ -147,14 +154,16 @@ function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
-function wrk(url: string, bodyFile: string, seconds: number, cores: string) {
+function wrk(url: string, bodyFile: string, seconds: number, cores: string, firstDelayMs = 0) {
   const command = pinned(cores, ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', join(ROOT, 'bench/wrk-report.lua'), url]);
   const output = execFileSync(command[0]!, command.slice(1), {
-    env: { ...process.env, WRK_BODY_FILE: bodyFile }, encoding: 'utf8' },
+    env: { ...process.env, WRK_BODY_FILE: bodyFile, WRK_FIRST_DELAY_MS: String(firstDelayMs), WRK_CONNECTIONS: String(CONNECTIONS) }, encoding: 'utf8' },
   );
   const line = output.split('\n').find((candidate) => candidate.startsWith('{"requests"'));
   if (!line) throw new Error(`wrk printed no result:\n${output}`);
-  return JSON.parse(line) as { requests: number; duration_us: number; non_2xx: number; socket_errors: number; p50_us: number; p99_us: number };
+  const run = JSON.parse(line) as { requests: number; duration_us: number; non_2xx: number; socket_errors: number; p50_us: number; p99_us: number };
+  // The first requests' wait is no load: requests per second count from when they were sent.
+  return { ...run, duration_us: run.duration_us - firstDelayMs * 1000 };
 }
 
 async function measure(server: Server, endpoint: Endpoint, bodyFile: string, logFile: string): Promise<Result> {
@@ -180,9 +189,16 @@ async function measure(server: Server, endpoint: Endpoint, bodyFile: string, log
     const startMs = performance.now() - started;
     const url = `${base}${endpoint.path.split('#')[0]}`;
     if (WARMUP > 0) wrk(url, bodyFile, WARMUP, '1');
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const cpuBefore = processTree(child.pid!).reduce((sum, pid) => sum + cpuTicks(pid), 0);
     const machineBefore = machineTicks();
-    const run = wrk(url, bodyFile, DURATION, '1');
+    // wrk opens its connections at once, and libuv accepts one connection per event-loop turn: on
+    // a saturated server each turn serves every open connection, so the k-th new connection's first
+    // request waits about k turns (seconds, at 64 connections, for a server spending 1-3 ms a
+    // request) and those 64 requests become the p99. Held back FIRST_DELAY_MS, the first requests
+    // find every connection accepted on an idle server: the run measures steady load on open
+    // connections, as behind a load balancer's connection pool.
+    const run = wrk(url, bodyFile, DURATION, '1', FIRST_DELAY_MS);
     const cpuAfter = processTree(child.pid!).reduce((sum, pid) => sum + cpuTicks(pid), 0);
     const machineAfter = machineTicks();
     // Per worker: in a cluster the primary only supervises, so its own RSS is not a worker's.
@@ -274,6 +290,11 @@ interface Summary {
   stealPercent: number;
   /** Per-round ratios of requests/s to the bare floor measured in the same round. */
   vsBare: Ratio;
+  /** Per-round ratios of requests/s to the twin floor (the bare floor plus the model's cost). */
+  vsTwin: Ratio;
+  /** Median per-round ratio of the run's own p99 to its p50. */
+  p99OverP50: Ratio;
+  cpuVsTwin: number;
   /** Median per-round ratio of requests/s to the service floor. */
   vsServiceFloor: number;
   p99VsBare: number;
@@ -290,6 +311,7 @@ function summarize(results: Result[][], endpoints: Endpoint[]): Summary[] {
   for (const endpoint of endpoints) {
     const inRound = (round: Result[], server: string) => round.find((r) => r.endpoint === endpoint.path && r.server === server);
     const bare = results.map((round) => inRound(round, BARE_FLOOR)!);
+    const twin = results.map((round) => inRound(round, TWIN_FLOOR));
     // Some endpoints (explanations, the Open Inference Protocol) are measured on the bare floor only.
     const serviceFloor = results.map((round) => inRound(round, SERVICE_FLOOR));
     for (const server of [...new Set(results[0]!.filter((r) => r.endpoint === endpoint.path).map((r) => r.server))]) {
@@ -311,6 +333,9 @@ function summarize(results: Result[][], endpoints: Endpoint[]): Summary[] {
         vsServiceFloor: median(perRound((r, round) => r.requestsPerSecond / (serviceFloor[round]?.requestsPerSecond ?? Number.NaN))),
         p99VsBare: median(perRound((r, round) => r.p99Ms / bare[round]!.p99Ms)),
         cpuVsBare: median(perRound((r, round) => r.cpuUsPerRequest / bare[round]!.cpuUsPerRequest)),
+        vsTwin: spread(perRound((r, round) => r.requestsPerSecond / (twin[round]?.requestsPerSecond ?? Number.NaN))),
+        p99OverP50: spread(perRound((r) => r.p99Ms / r.p50Ms)),
+        cpuVsTwin: median(perRound((r, round) => r.cpuUsPerRequest / (twin[round]?.cpuUsPerRequest ?? Number.NaN))),
       });
     }
   }
@@ -318,6 +343,7 @@ function summarize(results: Result[][], endpoints: Endpoint[]): Summary[] {
 }
 
 const BARE_FLOOR = 'bare floor (constant answer)';
+const TWIN_FLOOR = 'twin floor (bare floor + model cost busy wait)';
 const SERVICE_FLOOR = 'service floor (constant answer)';
 const BATCHED = 'service (defaults)';
 const SHARED_QUEUE = 'service, batch rows through the shared queue';
@@ -326,12 +352,27 @@ const NO_LOG = 'service, PREDICTION_LOG=false';
 const SHADOW = 'service, shadow challenger (CHALLENGER_SHARE=1)';
 /** The comparisons BENCH_COMPARISON selects: the servers and endpoints each one runs. */
 const COMPARISONS: Record<string, { servers: string[]; endpoints: string[] }> = {
-  'prediction-log': { servers: [BARE_FLOOR, BATCHED, NO_LOG], endpoints: ['/predict', '/predict/batch'] },
-  challenger: { servers: [BARE_FLOOR, BATCHED, SHADOW], endpoints: ['/predict', '/predict/batch'] },
+  'prediction-log': { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, NO_LOG], endpoints: ['/predict', '/predict/batch'] },
+  challenger: { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, SHADOW], endpoints: ['/predict', '/predict/batch'] },
 };
 // wrk's path is the same for both; the fragment only names the endpoint in the results.
 const V2_INFER_ONE = '/v2/models/churn/infer#1-row';
 const V2_INFER_BATCH = '/v2/models/churn/infer#100-rows';
+
+/**
+ * The twin floor's busy waits from this run's model cost: a 100-row request pays one 100-row call;
+ * a single row pays its share of a micro-batched call (the 64-row call's cost per row: 64
+ * connections' rows coalesce); explanations add TreeSHAP's cost per row.
+ */
+function twinFloorCost(table: ModelCostRow[]): TwinFloorCost {
+  const at = (rows: number) => {
+    const row = table.find((candidate) => candidate.rows === rows);
+    if (!row) throw new Error(`bench/model-cost.ts measured no ${rows}-row call`);
+    return row;
+  };
+  const round = (us: number) => Math.round(us * 100) / 100;
+  return { callUs: { '1': round(at(64).usPerRow), [BATCH_ROWS]: round(at(BATCH_ROWS).usPerCall) }, explainRowUs: round(at(BATCH_ROWS).explainUsPerRow) };
+}
 
 async function main(): Promise<void> {
   ensureWrk();
@@ -339,8 +380,10 @@ async function main(): Promise<void> {
 
   console.log('Model cost per onnxruntime call (pinned to one core):\n');
   const [costCommand, ...costArgs] = pinned('0', [process.execPath, '--import', 'tsx', join(ROOT, 'bench/model-cost.ts')]);
-  execFileSync(costCommand!, costArgs, { cwd: ROOT, stdio: 'inherit' });
-  console.log('');
+  const costOutput = execFileSync(costCommand!, costArgs, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).split('\n');
+  console.log(costOutput.filter((line) => !line.startsWith(MODEL_COST_JSON_PREFIX)).join('\n'));
+  const twinCost = twinFloorCost(JSON.parse(costOutput.find((line) => line.startsWith(MODEL_COST_JSON_PREFIX))!.slice(MODEL_COST_JSON_PREFIX.length)) as ModelCostRow[]);
+  console.log(`Twin floor busy waits (µs): ${JSON.stringify(twinCost)}\n`);
 
   const service = serviceCommand();
   const nodeFlags = service.slice(1, -1);
@@ -348,6 +391,7 @@ async function main(): Promise<void> {
   const allServers: Server[] = [
     // Same node flags as the service; tsx only changes how the file is loaded, not how it runs.
     { name: BARE_FLOOR, command: tsxServer('bench/bare-floor-server.ts'), env: {} },
+    { name: TWIN_FLOOR, command: tsxServer('bench/bare-floor-server.ts'), env: { TWIN_FLOOR_COST: JSON.stringify(twinCost) } },
     { name: SERVICE_FLOOR, command: tsxServer('bench/floor-server.ts'), env: {} },
     { name: BATCHED, command: service, env: {} },
     { name: 'service, micro-batching off', command: service, env: { MICRO_BATCHING: 'false' } },
@@ -368,7 +412,7 @@ async function main(): Promise<void> {
   const single = { ...EXAMPLE_CUSTOMER };
   const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
   // Explanations and the Open Inference Protocol are measured against the churn API's routes, on the default service.
-  const explained = [BARE_FLOOR, BATCHED];
+  const explained = [BARE_FLOOR, TWIN_FLOOR, BATCHED];
   const inferBody = (rows: { tenure_months: number }[]) => ({
     inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 5], data: rows.map((row) => [row.tenure_months, single.monthly_charges, single.total_charges, single.num_products, single.has_support_calls]) }],
   });
@@ -420,11 +464,11 @@ async function main(): Promise<void> {
 
   console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
   const ratio = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}x` : '–');
-  console.log('| server | endpoint | req/s ÷ bare floor: median (min-max) | req/s ÷ service floor | req/s | rows/s | p50 ms | p99 ms | p99 ÷ bare | loop delay p99 ms | CPU µs/req | CPU ÷ bare | peak RSS MB | start ms | max steal % |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| server | endpoint | req/s ÷ bare floor: median (min-max) | req/s ÷ twin floor: median (min-max) | req/s ÷ service floor | req/s | rows/s | p50 ms | p99 ms | p99 ÷ p50: median (min-max) | p99 ÷ bare | loop delay p99 ms | CPU µs/req | CPU ÷ bare | CPU ÷ twin | peak RSS MB | start ms | max steal % |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of summaries) {
     console.log(
-      `| ${s.server} | ${s.endpoint} | **${ratio(s.vsBare.median)}** (${ratio(s.vsBare.min)}-${ratio(s.vsBare.max)}) | ${ratio(s.vsServiceFloor)} | ${fmt(s.requestsPerSecond)} | ${fmt(s.requestsPerSecond * s.rows)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99VsBare)} | ${fmt(s.loopDelayP99Ms, 2)} | ${fmt(s.cpuUsPerRequest, 1)} | ${ratio(s.cpuVsBare)} | ${fmt(s.peakRssMb)} | ${fmt(s.startMs)} | ${fmt(s.stealPercent, 1)} |`,
+      `| ${s.server} | ${s.endpoint} | **${ratio(s.vsBare.median)}** (${ratio(s.vsBare.min)}-${ratio(s.vsBare.max)}) | **${ratio(s.vsTwin.median)}** (${ratio(s.vsTwin.min)}-${ratio(s.vsTwin.max)}) | ${ratio(s.vsServiceFloor)} | ${fmt(s.requestsPerSecond)} | ${fmt(s.requestsPerSecond * s.rows)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${ratio(s.p99OverP50.median)} (${ratio(s.p99OverP50.min)}-${ratio(s.p99OverP50.max)}) | ${ratio(s.p99VsBare)} | ${fmt(s.loopDelayP99Ms, 2)} | ${fmt(s.cpuUsPerRequest, 1)} | ${ratio(s.cpuVsBare)} | ${ratio(s.cpuVsTwin)} | ${fmt(s.peakRssMb)} | ${fmt(s.startMs)} | ${fmt(s.stealPercent, 1)} |`,
     );
   }
 
@@ -438,6 +482,21 @@ async function main(): Promise<void> {
   const batch = get(BATCHED, '/predict/batch');
   const services = summaries.filter((s) => !s.server.includes('floor'));
   const checks: [string, boolean][] = [];
+  const cpuVsFloors = (s: Summary) => {
+    const bareCpu = get(BARE_FLOOR, s.endpoint)?.cpuUsPerRequest ?? Number.NaN;
+    const twinCpu = get(TWIN_FLOOR, s.endpoint)?.cpuUsPerRequest ?? Number.NaN;
+    return `CPU ${fmt(s.cpuUsPerRequest, 1)} µs/request against ${fmt(bareCpu, 1)} (bare floor) and ${fmt(twinCpu, 1)} (twin floor)`;
+  };
+  if (batch) {
+    checks.push(
+      [`/predict/batch (100 rows) p99 at most 3x its p50 at ${CONNECTIONS} connections: ${fmt(batch.p99Ms, 1)} ms vs ${fmt(batch.p50Ms, 1)} ms, ${ratio(batch.p99OverP50.median)} (rounds ${ratio(batch.p99OverP50.min)}-${ratio(batch.p99OverP50.max)})`, batch.p99OverP50.median <= 3],
+      [`/predict/batch (100 rows) >= 0.8x the twin floor: ${ratio(batch.vsTwin.median)} (rounds ${ratio(batch.vsTwin.min)}-${ratio(batch.vsTwin.max)}); ${cpuVsFloors(batch)}`, batch.vsTwin.median >= 0.8],
+      [`peak RSS under 200 MB under /predict/batch load: ${fmt(batch.peakRssMb)} MB`, batch.peakRssMb < 200],
+    );
+  }
+  if (singleRow) {
+    checks.push([`/predict >= 0.9x the twin floor (amortised per-row model cost), every feature at defaults: ${ratio(singleRow.vsTwin.median)} (rounds ${ratio(singleRow.vsTwin.min)}-${ratio(singleRow.vsTwin.max)}); ${cpuVsFloors(singleRow)}`, singleRow.vsTwin.median >= 0.9]);
+  }
   if (singleRow) {
     checks.push(
       [`/predict >= 1.0x the bare floor's requests/s (median of rounds): ${ratio(singleRow.vsBare.median)} (rounds ${ratio(singleRow.vsBare.min)}-${ratio(singleRow.vsBare.max)})`, singleRow.vsBare.median >= 1],

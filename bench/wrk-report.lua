@@ -12,3 +12,17 @@ function done(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50), latency:percentile(99), latency.max))
 end
+
+-- Each connection's first request waits WRK_FIRST_DELAY_MS (set by bench/run.ts for the measured
+-- run): every connection is then accepted before the load starts. Later requests do not wait.
+local first_delay = tonumber(os.getenv("WRK_FIRST_DELAY_MS") or "0")
+local first_requests = tonumber(os.getenv("WRK_CONNECTIONS") or "0")
+if first_delay > 0 then
+  function delay()
+    if first_requests > 0 then
+      first_requests = first_requests - 1
+      return first_delay
+    end
+    return 0
+  end
+end

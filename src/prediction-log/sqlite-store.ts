@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
+import type { CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
 import type { PairedScore } from '../monitoring/comparison.js';
 import { pairedScoresQuery, rowToPairedScore } from './paired-scores.js';
 import {
@@ -40,6 +43,13 @@ export const SQLITE_FILE_NAME = 'prediction-log.sqlite';
  */
 export const SQLITE_BUSY_TIMEOUT_MS = 100;
 
+/** How often the checkpoint thread copies the WAL into the database (SQLite's own default is every ~4 MB of WAL). */
+export const SQLITE_CHECKPOINT_INTERVAL_MS = 1_000;
+/** SQLite's default: what the serving connection goes back to when the checkpoint thread is gone. */
+const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
+/** The checkpoint thread's code: compiled JavaScript beside this file in dist/, TypeScript under the tests. */
+const CHECKPOINT_WORKER_URL = new URL(`./sqlite-checkpoint-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
 /**
  * The embedded store: one SQLite file under the data directory, in WAL mode so every worker of
  * WORKERS=N writes the same file (one writer at a time, readers never blocked).
@@ -50,6 +60,7 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   readonly #migrations: readonly Migration[];
   readonly #path: string;
   #insertStatement: StatementSync | undefined;
+  #checkpointer: Worker | undefined;
 
   constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations()) {
     mkdirSync(dataDir, { recursive: true });
@@ -58,6 +69,33 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
     this.#migrations = migrations;
     this.#database.exec('PRAGMA journal_mode = WAL');
     this.#database.exec('PRAGMA synchronous = NORMAL');
+    this.#startCheckpointer();
+  }
+
+  /**
+   * WAL checkpoints (and their fsyncs) on a thread of their own (sqlite-checkpoint-worker.ts), not in
+   * this connection's commits. Should that thread fail or stop, this connection checkpoints
+   * automatically again, so the WAL never grows without bound.
+   */
+  #startCheckpointer(): void {
+    const data: CheckpointWorkerData = { path: this.#path, intervalMs: SQLITE_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS };
+    const worker = new Worker(CHECKPOINT_WORKER_URL, { workerData: data });
+    // Never what keeps a process alive.
+    worker.unref();
+    this.#database.exec('PRAGMA wal_autocheckpoint = 0');
+    this.#checkpointer = worker;
+    const gone = () => {
+      if (this.#checkpointer !== worker) return;
+      this.#checkpointer = undefined;
+      if (this.#database.isOpen) this.#database.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+    };
+    worker.once('error', gone);
+    worker.once('exit', gone);
+  }
+
+  /** Whether WAL checkpoints run on their own thread now (false: in this connection's commits). */
+  get checkpointsOffThread(): boolean {
+    return this.#checkpointer !== undefined && Number((this.#database.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint) === 0;
   }
 
   get path(): string {
@@ -172,6 +210,16 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   async close(): Promise<void> {
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = undefined;
+    if (checkpointer) {
+      // Asked to stop (it closes its connection), and cut off if it does not within a second.
+      const exited = new Promise((resolve) => checkpointer.once('exit', resolve));
+      checkpointer.postMessage('close');
+      const timer = setTimeout(() => void checkpointer.terminate(), 1_000);
+      await exited;
+      clearTimeout(timer);
+    }
     if (this.#database.isOpen) this.#database.close();
   }
 }
