@@ -4,7 +4,7 @@ import type { RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { otlpTracesUrl, type Config } from '../config.js';
 import { TracingMetrics } from '../metrics/tracing-metrics.js';
-import { InFlightRequests, SPAN, recordedSpan, traceObserver, type RequestTrace } from '../tracing/request-traces.js';
+import { InFlightRequests, SPAN, traceObserver, type RequestTrace } from '../tracing/request-traces.js';
 import { createTracerProvider, TRACE_CONTEXT } from '../tracing/tracer-provider.js';
 
 /** What a request's trace holds while the request runs. */
@@ -82,15 +82,14 @@ export default fp<TracingOptions>(
       const { span, context } = request.opentelemetry();
       if (!span || !context) return done();
       request.log = request.log.child({ traceId: span.spanContext().traceId });
-      if (recordedSpan(context)) {
-        const tracing: RequestTracing = { span, context, queued: false, validationStartedAt: undefined, validated: false, serializationStartedAt: undefined };
-        request.tracing = tracing;
-        inFlight.add(request.id, tracing);
-      }
+      // Requests not sampled are tracked too, so a model run that serves only such requests is not sampled either.
+      const tracing: RequestTracing = { span, context, recorded: span.isRecording(), queued: false, validationStartedAt: undefined, validated: false, serializationStartedAt: undefined };
+      request.tracing = tracing;
+      inFlight.add(request.id, tracing);
       done();
     });
     app.addHook('preValidation', (request, _reply, done) => {
-      if (request.tracing) request.tracing.validationStartedAt = performance.now();
+      if (request.tracing?.recorded) request.tracing.validationStartedAt = performance.now();
       done();
     });
     app.addHook('preHandler', (request, _reply, done) => {
@@ -102,7 +101,7 @@ export default fp<TracingOptions>(
       done();
     });
     app.addHook('preSerialization', (request, _reply, payload, done) => {
-      if (request.tracing) request.tracing.serializationStartedAt = performance.now();
+      if (request.tracing?.recorded) request.tracing.serializationStartedAt = performance.now();
       done(null, payload);
     });
     // Runs before @fastify/otel's onSend, which ends the request span: its children end first.
@@ -110,7 +109,7 @@ export default fp<TracingOptions>(
       const tracing = request.tracing;
       const { context } = request.opentelemetry();
       if (context) TRACE_CONTEXT.inject(context, reply, { set: (carrier, key, value) => void carrier.header(key, value) });
-      if (tracing) {
+      if (tracing?.recorded) {
         const now = performance.now();
         if (tracing.validationStartedAt !== undefined && !tracing.validated) {
           // Validation turned the request away: its span ends with the answer.

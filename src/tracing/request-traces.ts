@@ -1,10 +1,12 @@
-import { SpanStatusCode, trace, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
 import type { DataPlaneObserver, ModelRun } from '../data-plane/data-plane.js';
 
 /** One traced request still in flight: its span and the context its child spans hang from. */
 export interface RequestTrace {
   readonly span: Span;
   readonly context: Context;
+  /** Sampled: its stages get spans, and model runs link to it. */
+  readonly recorded: boolean;
   /** Its queue-wait span is made: a request queues once per model call it waits for. */
   queued: boolean;
 }
@@ -60,9 +62,10 @@ function runAttributes(modelName: string, run: ModelRun, requests: number) {
 /**
  * Spans of what the data plane reports: a request's wait in the micro-batch queue (a child of its
  * request span), and each model run, which serves many requests at once. A run's span links to the
- * span of every request it scored rows of; its parent is the first of them that is recorded, so the
- * run also shows inside that request's trace and is sampled with it. A run no traced request waits
- * for (a shadow run after its requests were answered) starts a trace of its own.
+ * span of every sampled request it scored rows of; its parent is the first of them, so the run also
+ * shows inside that request's trace and is sampled with it (a run that served only requests not
+ * sampled is not recorded). A run no traced request waits for (a shadow run after its requests were
+ * answered) starts a trace of its own, sampled as a new trace is.
  */
 /** `modelName`: the name the model is served under (MODEL_NAME). */
 export function traceObserver(tracer: Tracer, requests: InFlightRequests, modelName: string): DataPlaneObserver {
@@ -77,11 +80,17 @@ export function traceObserver(tracer: Tracer, requests: InFlightRequests, modelN
     }
     const links: Link[] = [];
     let parent: Context | undefined;
+    let unrecorded: Context | undefined;
     for (const request of served) {
-      links.push({ context: request.span.spanContext() });
-      parent ??= request.context;
+      if (request.recorded) {
+        links.push({ context: request.span.spanContext() });
+        parent ??= request.context;
+      } else {
+        unrecorded ??= request.context;
+      }
     }
-    return { links, parent };
+    // Requests none of which is sampled: the run is a child of one of them, so it is not sampled either.
+    return { links, parent: parent ?? unrecorded };
   };
   const runSpan = (run: ModelRun, startTime: number) => {
     const { links, parent } = servedBy(run);
@@ -90,7 +99,7 @@ export function traceObserver(tracer: Tracer, requests: InFlightRequests, modelN
   return {
     queueWaited(seconds, requestId) {
       const request = requests.get(requestId)?.find((candidate) => !candidate.queued);
-      if (!request) return;
+      if (!request?.recorded) return;
       request.queued = true;
       const now = performance.now();
       tracer.startSpan(SPAN.queueWait, { startTime: now - seconds * 1000 }, request.context).end(now);
@@ -107,10 +116,4 @@ export function traceObserver(tracer: Tracer, requests: InFlightRequests, modelN
       span.end();
     },
   };
-}
-
-/** The recorded span of `context`, if any: spans not sampled need no children. */
-export function recordedSpan(context: Context | null | undefined): Span | undefined {
-  const span = context ? trace.getSpan(context) : undefined;
-  return span?.isRecording() ? span : undefined;
 }

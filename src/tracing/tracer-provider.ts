@@ -1,4 +1,4 @@
-import { context, propagation, type MeterProvider } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type MeterProvider, type SpanStatus } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -12,6 +12,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
   type Sampler,
+  type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { otlpHeaders, type Config } from '../config.js';
@@ -50,6 +51,24 @@ function sampler(config: Config): Sampler {
   }
 }
 
+/**
+ * @fastify/otel marks a request span as an error whenever a hook or the handler throws, a 4xx too.
+ * The HTTP conventions leave a server span's status unset for a 4xx (the caller's mistake, not the
+ * service's failure): this undoes it while the span can still change, before it is exported.
+ */
+const CLIENT_ERRORS_UNSET: SpanProcessor = {
+  onStart: () => {},
+  onEnd: () => {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
+  onEnding(span) {
+    const status = span.attributes['http.response.status_code'];
+    if (span.kind === SpanKind.SERVER && typeof status === 'number' && status < 500 && span.status.code === SpanStatusCode.ERROR) {
+      (span as { status: SpanStatus }).status = { code: SpanStatusCode.UNSET };
+    }
+  },
+};
+
 export interface TracerProviderOptions {
   config: Config;
   /** Where spans are posted (otlpTracesUrl). */
@@ -74,6 +93,7 @@ export function createTracerProvider({ config, url, serviceVersion, processorMet
     // A model run links to every request it served: as many as the rows of the largest run.
     spanLimits: { linkCountLimit: Math.max(128, config.MICRO_BATCH_MAX_ROWS) },
     spanProcessors: [
+      CLIENT_ERRORS_UNSET,
       new BatchSpanProcessor({
         exporter,
         maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
