@@ -1,12 +1,11 @@
-import { SpanStatusCode, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { DataPlaneObserver, ModelRun } from '../data-plane/data-plane.js';
 
-/** One traced request still in flight: its span and the context its child spans hang from. */
+/** One sampled request still in flight: its span and the context its child spans hang from. */
 export interface RequestTrace {
   readonly span: Span;
+  readonly spanContext: SpanContext;
   readonly context: Context;
-  /** Sampled: its stages get spans, and model runs link to it. */
-  readonly recorded: boolean;
   /** Its queue-wait span is made: a request queues once per model call it waits for. */
   queued: boolean;
 }
@@ -63,54 +62,48 @@ function runAttributes(modelName: string, run: ModelRun, requests: number) {
  * Spans of what the data plane reports: a request's wait in the micro-batch queue (a child of its
  * request span), and each model run, which serves many requests at once. A run's span links to the
  * span of every sampled request it scored rows of; its parent is the first of them, so the run also
- * shows inside that request's trace and is sampled with it (a run that served only requests not
- * sampled is not recorded). A run no traced request waits for (a shadow run after its requests were
- * answered) starts a trace of its own, sampled as a new trace is.
+ * shows inside that request's trace (a run that served only requests not sampled is not recorded).
+ * A shadow run after its requests were answered starts a trace of its own, sampled as a new trace is.
  */
 /** `modelName`: the name the model is served under (MODEL_NAME). */
 export function traceObserver(tracer: Tracer, requests: InFlightRequests, modelName: string): DataPlaneObserver {
-  const servedBy = (run: ModelRun) => {
-    const served = new Set<RequestTrace>();
+  /** The span of a run, or undefined when it served callers none of whose requests is sampled. */
+  const runSpan = (run: ModelRun, startTime: number): Span | undefined => {
+    const links: Link[] = [];
+    let parent: Context | undefined;
     let lastId: string | undefined;
     for (const id of run.requestIds) {
       // Rows of one request are adjacent: most repeats are skipped before the lookup.
       if (id === lastId) continue;
       lastId = id;
-      for (const request of requests.get(id) ?? []) served.add(request);
-    }
-    const links: Link[] = [];
-    let parent: Context | undefined;
-    let unrecorded: Context | undefined;
-    for (const request of served) {
-      if (request.recorded) {
-        links.push({ context: request.span.spanContext() });
+      for (const request of requests.get(id) ?? []) {
+        if (links.some((link) => link.context === request.spanContext)) continue;
+        links.push({ context: request.spanContext });
         parent ??= request.context;
-      } else {
-        unrecorded ??= request.context;
       }
     }
-    // Requests none of which is sampled: the run is a child of one of them, so it is not sampled either.
-    return { links, parent: parent ?? unrecorded };
-  };
-  const runSpan = (run: ModelRun, startTime: number) => {
-    const { links, parent } = servedBy(run);
+    // Only sampled requests are tracked: a served run that finds none of its requests served only
+    // requests not sampled, and is not recorded either. A shadow run after its requests were
+    // answered finds none too, and starts a trace of its own.
+    if (parent === undefined && run.served) return undefined;
     return tracer.startSpan(SPAN.modelRun, { startTime, links, attributes: runAttributes(modelName, run, links.length), root: parent === undefined }, parent);
   };
   return {
     queueWaited(seconds, requestId) {
       const request = requests.get(requestId)?.find((candidate) => !candidate.queued);
-      if (!request?.recorded) return;
+      if (!request) return;
       request.queued = true;
       const now = performance.now();
       tracer.startSpan(SPAN.queueWait, { startTime: now - seconds * 1000 }, request.context).end(now);
     },
     rowsScored(run) {
       const now = performance.now();
-      runSpan(run, now - run.seconds * 1000).end(now);
+      runSpan(run, now - run.seconds * 1000)?.end(now);
     },
     runFailed(run, error) {
       // The failed call's duration is not reported: its span marks when it failed.
       const span = runSpan(run, performance.now());
+      if (!span) return;
       span.recordException(error instanceof Error ? error : String(error));
       span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
       span.end();
