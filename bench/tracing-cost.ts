@@ -23,11 +23,15 @@ const sink = createServer((request, response) => {
 await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
 const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
 
-const MODES: Record<string, Record<string, string>> = {
+const ALL_MODES: Record<string, Record<string, string>> = {
   off: {},
   'on, 100 %': { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' },
   'on, 1 %': { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
 };
+
+/** TRACING_COST_ONLY=off|100|1 runs one mode alone (to profile it). */
+const only = process.env.TRACING_COST_ONLY;
+const MODES = Object.fromEntries(Object.entries(ALL_MODES).filter(([mode]) => !only || mode === 'off' || mode.includes(` ${only} %`)));
 
 async function measure(env: Record<string, string>): Promise<{ cpuUs: number; wallMs: number }> {
   const config = loadConfig({ PREDICTION_LOG: 'false', LOG_LEVEL: 'info', ...env });
