@@ -1,4 +1,3 @@
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -6,7 +5,6 @@ import fp from 'fastify-plugin';
 import { otlpTracesUrl, type Config } from '../config.js';
 import { TracingMetrics } from '../metrics/tracing-metrics.js';
 import { InFlightRequests, SPAN, traceObserver, type RequestTrace } from '../tracing/request-traces.js';
-import { createTracerProvider, TRACE_CONTEXT } from '../tracing/tracer-provider.js';
 
 /** What a request's trace holds while the request runs. */
 interface RequestTracing extends RequestTrace {
@@ -56,6 +54,8 @@ export default fp<TracingOptions>(
       app.decorate('tracer', null);
       return;
     }
+    // Loaded only when tracing is on: the SDK, the exporters and @fastify/otel would add to every start.
+    const [{ FastifyOtelInstrumentation }, { createTracerProvider, TRACE_CONTEXT }] = await Promise.all([import('@fastify/otel'), import('../tracing/tracer-provider.js')]);
     const provider = createTracerProvider({ config, url, serviceVersion, processorMeters: metrics.spanProcessorMeters() });
     const tracer = provider.getTracer('churn-service', serviceVersion);
     app.decorate('tracer', tracer);
