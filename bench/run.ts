@@ -15,10 +15,15 @@
  *                      /predict and /predict/batch
  *   BENCH_COMPARISON=challenger      only the service with and without a shadow challenger at share 1
  *                      (and the bare floor), on /predict and /predict/batch
+ *   BENCH_COMPARISON=tracing  only the service with tracing off, on at 100 % and at 1 % sampling
+ *                      (exporting to a sink in this process), and the bare floor, on /predict and
+ *                      /predict/batch; BENCH_BASELINE_CLI=<path to another build's dist/cli.js>
+ *                      adds that build (the release before tracing, say) with its defaults
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { DatabaseSync } from 'node:sqlite';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -350,10 +355,59 @@ const SHARED_QUEUE = 'service, batch rows through the shared queue';
 const NO_DRIFT = 'service, DRIFT_MONITORING=false';
 const NO_LOG = 'service, PREDICTION_LOG=false';
 const SHADOW = 'service, shadow challenger (CHALLENGER_SHARE=1)';
+// ---- BENCH_COMPARISON=tracing ----
+const TRACED_ALL = 'service, tracing on, 100 % sampled';
+const TRACED_ONE_PERCENT = 'service, tracing on, 1 % sampled';
+const BASELINE = 'BENCH_BASELINE_CLI (defaults)';
+const TRACING_SERVERS = [TRACED_ALL, TRACED_ONE_PERCENT, BASELINE];
+
+/** An OTLP/HTTP receiver that takes every export and keeps nothing, so the exporter's cost is measured, not a collector's. */
+async function otlpSink(): Promise<{ url: string; close: () => void }> {
+  const sink = createHttpServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const { port } = sink.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => sink.close() };
+}
+
+function tracingServers(service: string[], sinkUrl: string): Server[] {
+  const traced = (share: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: share });
+  const only = ['/predict', '/predict/batch'];
+  const baseline = process.env.BENCH_BASELINE_CLI;
+  return [
+    { name: TRACED_ALL, command: service, env: traced('1'), only },
+    { name: TRACED_ONE_PERCENT, command: service, env: traced('0.01'), only },
+    ...(baseline ? [{ name: BASELINE, command: [...service.slice(0, -1), baseline], env: {}, only }] : []),
+  ];
+}
+
+/** Tracing on against off, round by round: the share of requests/s kept and the CPU it adds. */
+function tracingChecks(rounds: Result[][]): [string, boolean][] {
+  const checks: [string, boolean][] = [];
+  for (const endpoint of ['/predict', '/predict/batch']) {
+    const off = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === endpoint));
+    for (const server of TRACING_SERVERS) {
+      const on = rounds.map((round) => round.find((r) => r.server === server && r.endpoint === endpoint));
+      if (off.some((r) => !r) || on.some((r) => !r)) continue;
+      const kept = spread(on.map((r, round) => r!.requestsPerSecond / off[round]!.requestsPerSecond));
+      const cpu = spread(on.map((r, round) => r!.cpuUsPerRequest / off[round]!.cpuUsPerRequest));
+      const added = median(on.map((r, round) => r!.cpuUsPerRequest - off[round]!.cpuUsPerRequest));
+      checks.push([
+        `${server} on ${endpoint}: ${fmt(kept.median, 2)}x the requests/s of tracing off (rounds ${fmt(kept.min, 2)}-${fmt(kept.max, 2)}), ${fmt(cpu.median, 2)}x its CPU µs/req (${fmt(cpu.min, 2)}-${fmt(cpu.max, 2)}; ${fmt(added, 1)} µs more)`,
+        true,
+      ]);
+    }
+  }
+  return checks;
+}
+
 /** The comparisons BENCH_COMPARISON selects: the servers and endpoints each one runs. */
 const COMPARISONS: Record<string, { servers: string[]; endpoints: string[] }> = {
   'prediction-log': { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, NO_LOG], endpoints: ['/predict', '/predict/batch'] },
   challenger: { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, SHADOW], endpoints: ['/predict', '/predict/batch'] },
+  tracing: { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, TRACED_ALL, TRACED_ONE_PERCENT, BASELINE], endpoints: ['/predict', '/predict/batch'] },
 };
 // wrk's path is the same for both; the fragment only names the endpoint in the results.
 const V2_INFER_ONE = '/v2/models/churn/infer#1-row';
@@ -406,6 +460,8 @@ async function main(): Promise<void> {
     },
     { name: 'service, WORKERS=2', command: service, env: { WORKERS: '2' } },
   ];
+  const sink = process.env.BENCH_COMPARISON === 'tracing' ? await otlpSink() : undefined;
+  if (sink) allServers.push(...tracingServers(service, sink.url));
   const comparison = process.env.BENCH_COMPARISON === undefined || process.env.BENCH_COMPARISON === '' ? undefined : COMPARISONS[process.env.BENCH_COMPARISON];
   if (process.env.BENCH_COMPARISON && !comparison) throw new Error(`BENCH_COMPARISON must be one of ${Object.keys(COMPARISONS).join(', ')}`);
   const servers = allServers.filter((server) => (comparison ? comparison.servers.includes(server.name) : server.name !== SHADOW));
@@ -461,6 +517,7 @@ async function main(): Promise<void> {
   }
   const summaries = summarize(rounds, endpoints);
   rmSync(scratch, { recursive: true, force: true });
+  sink?.close();
 
   console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
   const ratio = (value: number) => (Number.isFinite(value) ? `${fmt(value, 2)}x` : '–');
@@ -562,6 +619,7 @@ async function main(): Promise<void> {
       !gated || (ratios.median >= 0.8 && p99.median <= 1.5),
     ]);
   }
+  checks.push(...tracingChecks(rounds));
   const oneWorker = services.filter((s) => !s.server.includes('WORKERS'));
   checks.push(
     [`start to /health 200 under 1 s, one worker: ${fmt(Math.max(...oneWorker.map((s) => s.startMs)))} ms`, oneWorker.every((s) => s.startMs < 1000)],

@@ -43,6 +43,7 @@ import requestLogging from './plugins/request-logging.js';
 import requestStages from './plugins/request-stages.js';
 import routeRegistry from './plugins/route-registry.js';
 import securityHeaders from './plugins/security-headers.js';
+import tracing from './plugins/tracing.js';
 import workerGroup from './plugins/worker-group.js';
 import { SHARED_SCHEMAS } from './schemas/shared-schemas.js';
 
@@ -127,6 +128,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(lifecycle);
   await app.register(workerGroup);
   await app.register(metrics, { config });
+  // Before the plugins that may answer a request early (access, rate limit): their answers are traced too.
+  await app.register(tracing, { config, serviceVersion: SERVICE_VERSION });
   await app.register(securityHeaders);
   await app.register(cors, { origin: corsOrigins(config), maxAge: config.CORS_MAX_AGE_SECONDS });
   await app.register(jsonBody);

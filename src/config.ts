@@ -158,6 +158,28 @@ export const ConfigSchema = Type.Object({
     default: 300_000,
     description: 'How often the performance metrics are recomputed over the last 30 days of predictions and outcomes (one query of the prediction log each time); 0 sets them only when `GET /monitoring/performance` is asked for that window.',
   }),
+  OTEL_SDK_DISABLED: Type.Boolean({ default: false, description: 'OpenTelemetry\'s switch: `true` turns tracing off whatever else is set.' }),
+  OTEL_TRACES_EXPORTER: Type.Union([Type.Literal('otlp'), Type.Literal('none')], { default: 'otlp', description: 'How spans leave the process: `otlp` (over HTTP) or `none` (tracing off).' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({ pattern: '^https?://', expected: 'an http:// or https:// URL', description: 'Base URL of the OTLP/HTTP receiver (a collector); spans go to `<URL>/v1/traces`. Tracing is off unless this or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (see docs/operations.md).' }),
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(
+    Type.String({ pattern: '^https?://', expected: 'an http:// or https:// URL', description: 'Full URL spans are posted to, used as given; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.' }),
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: Type.Union([Type.Literal('http/protobuf'), Type.Literal('http/json')], { default: 'http/protobuf', description: 'OTLP encoding: `http/protobuf` or `http/json` (gRPC is not supported).' }),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
+    Type.String({ pattern: '^\\s*[^=,\\s]+\\s*=[^,]*(,\\s*[^=,\\s]+\\s*=[^,]*)*$', secret: true, expected: 'comma-separated key=value pairs', description: 'Headers sent with every export, as `key=value,key2=value2` (an API key of the receiver, say).' }),
+  ),
+  OTEL_SERVICE_NAME: Type.String({ minLength: 1, default: 'churn-service', description: 'The `service.name` of every span.' }),
+  OTEL_TRACES_SAMPLER: Type.Union(
+    ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'].map((sampler) => Type.Literal(sampler)),
+    { default: 'parentbased_always_on', description: 'Which traces are recorded: a `parentbased_*` sampler follows the caller\'s `traceparent` decision and applies the rest to traces that start here; `traceidratio` keeps `OTEL_TRACES_SAMPLER_ARG` of them.' },
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Probability('The share of traces kept by the `traceidratio` samplers (0.01 keeps 1 %).', 1),
+  OTEL_BSP_SCHEDULE_DELAY: Type.Integer({ minimum: 1, maximum: 600_000, default: 5_000, description: 'Finished spans are exported at least this often, in ms.' }),
+  OTEL_BSP_MAX_QUEUE_SIZE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2_048, description: 'Most finished spans waiting for export; more are dropped and counted in `churn_trace_spans_dropped_total`.' }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 512, description: 'Most spans in one export; must not exceed `OTEL_BSP_MAX_QUEUE_SIZE`.' }),
+  OTEL_BSP_EXPORT_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600_000, default: 30_000, description: 'An export that has not finished after this many ms is abandoned, its spans counted as dropped.' }),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, secret: true, expected: 'a string of at least 16 characters', description: 'Bearer token for `POST /admin/reload`, `PUT`/`DELETE /admin/challenger` and `POST /admin/challenger/promote`; the `/admin` routes do not exist when it is unset.' })),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -358,6 +380,10 @@ export const CROSS_CHECKS: [describe: (config: Config) => string, holds: (config
     (c) => `REQUEST_TIMEOUT_MS (${c.REQUEST_TIMEOUT_MS}) must be less than SHUTDOWN_TIMEOUT_MS (${c.SHUTDOWN_TIMEOUT_MS})`,
     (c) => c.REQUEST_TIMEOUT_MS < c.SHUTDOWN_TIMEOUT_MS,
   ],
+  [
+    (c) => `OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${c.OTEL_BSP_MAX_EXPORT_BATCH_SIZE}) must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${c.OTEL_BSP_MAX_QUEUE_SIZE})`,
+    (c) => c.OTEL_BSP_MAX_EXPORT_BATCH_SIZE <= c.OTEL_BSP_MAX_QUEUE_SIZE,
+  ],
 ];
 
 export interface LoadedConfig {
@@ -430,4 +456,32 @@ export function performanceThresholds(config: Config): number[] {
 export function corsOrigins(config: Config): string | string[] {
   const origins = config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
   return origins.length === 1 && origins[0] === '*' ? '*' : origins;
+}
+
+/**
+ * Where spans are posted, or undefined when tracing is off. Off unless an OTLP endpoint is set
+ * (the specification's default of localhost:4318 would have every instance export to nothing), and
+ * off with OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none, as the specification says.
+ */
+export function otlpTracesUrl(config: Config): string | undefined {
+  if (config.OTEL_SDK_DISABLED || config.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  if (config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined) return config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (config.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) return undefined;
+  return `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS as a header object; values may be percent-encoded, as the specification allows. */
+export function otlpHeaders(config: Config): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (config.OTEL_EXPORTER_OTLP_HEADERS ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    const value = pair.slice(at + 1).trim();
+    try {
+      headers[pair.slice(0, at).trim()] = decodeURIComponent(value);
+    } catch {
+      headers[pair.slice(0, at).trim()] = value; // a lone "%" is meant literally
+    }
+  }
+  return headers;
 }

@@ -17,6 +17,8 @@ export interface RequestStages {
   modelMs: number | undefined;
   /** Building the explanations, when asked for. */
   explainMs: number | undefined;
+  /** When the explanation began (performance.now()), so a trace can place it. */
+  explainStartedAt: number | undefined;
 }
 
 declare module 'fastify' {
@@ -45,6 +47,7 @@ export function noteScores(stages: RequestStages, scores: readonly Score[]): voi
 /** Runs `explainAll` and records how long it took as the request's explanation stage. */
 export function timeExplanation<T>(stages: RequestStages, explainAll: () => T): T {
   const started = performance.now();
+  stages.explainStartedAt = started;
   try {
     return explainAll();
   } finally {
@@ -57,7 +60,7 @@ export default fp(
   async (app) => {
     app.decorateRequest('stages', null as unknown as RequestStages);
     app.addHook('onRequest', (request, _reply, done) => {
-      request.stages = { runIds: [], modelVersion: undefined, queueMs: undefined, modelMs: undefined, explainMs: undefined };
+      request.stages = { runIds: [], modelVersion: undefined, queueMs: undefined, modelMs: undefined, explainMs: undefined, explainStartedAt: undefined };
       done();
     });
   },

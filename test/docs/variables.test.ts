@@ -6,7 +6,7 @@ import { ROOT, sourceConstants, userDocs, variableNames } from './markdown-check
 
 /**
  * Environment variables the docs may name that the service itself does not read: Node's own,
- * OpenTelemetry's (to say they have no effect yet), reproducible builds', and the Dockerfile's
+ * OpenTelemetry's (the few the service does not read, named to say so), reproducible builds', and the Dockerfile's
  * build argument.
  */
 const NOT_CONFIG = new Set(['NODE_ENV', 'SOURCE_DATE_EPOCH', 'NODE_IMAGE']);
