@@ -9,6 +9,7 @@ import { serverOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import eventLoopMonitor from '../src/plugins/event-loop-monitor.js';
 import requestLogging from '../src/plugins/request-logging.js';
+import requestStages from '../src/plugins/request-stages.js';
 import { batchRequestSchema, BatchPredictionResponse } from '../src/schemas/batch.js';
 import { CustomerFeatures } from '../src/schemas/customer-features.js';
 import { PredictionResponse } from '../src/schemas/prediction.js';
@@ -18,6 +19,7 @@ import { SHARED_SCHEMAS } from '../src/schemas/shared-schemas.js';
 const config = loadConfig();
 const app = Fastify(serverOptions({ config })).withTypeProvider<TypeBoxTypeProvider>();
 for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+await app.register(requestStages);
 await app.register(requestLogging);
 await app.register(eventLoopMonitor);
 
