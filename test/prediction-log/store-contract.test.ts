@@ -203,6 +203,23 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
     expect(await store.recent(10)).toEqual([second, first]);
   });
 
+  it('a large batch, some of it logged already, is logged whole and once: every record, every field', async () => {
+    site = await kind.createSite();
+    const store = await openMigrated();
+    // 57 records: more than two of SQLite's multi-row statements plus single rows; distinct fields per record.
+    const batch = Array.from({ length: 57 }, (_, index) =>
+      record({
+        recordedAt: new Date(Date.UTC(2026, 10, 30, 10, 0, 0, index)),
+        requestId: `bulk-${index}`,
+        probability: index / 100,
+        features: { tenure_months: index, monthly_charges: 20 + index / 4, total_charges: 100 * index, num_products: 1 + (index % 4), has_support_calls: index % 2 },
+      }),
+    );
+    await store.insert([batch[3]!, batch[40]!]);
+    await store.insert(batch);
+    expect(await store.recent(100)).toEqual([...batch].reverse());
+  });
+
   it('adds minute drift counts to the stored ones and sums a window of them, per model', async () => {
     site = await kind.createSite();
     const [replicaA, replicaB] = await Promise.all([site.open(), site.open()].map(async (store) => (await store.migrate(), store)));
