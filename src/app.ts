@@ -12,7 +12,7 @@ import type { ModelLoader } from './data-plane/model.js';
 import type { PairedScoreSource } from './monitoring/comparison.js';
 import type { ScoredOutcomeSource } from './monitoring/performance.js';
 import { answerFrameworkError } from './error-handling.js';
-import { lazySerializers } from './lazy-serializers.js';
+import { lazySerializers, lazyValidators } from './lazy-compilers.js';
 import { createLogger } from './logger.js';
 import adminRoutes from './ops/admin-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -97,8 +97,8 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
     clientErrorHandler: answerClientError,
     // A URL the router cannot read, answered in the JSON shape of the scope that owns the path.
     frameworkErrors: answerFrameworkError,
-    // Response serializers compile on a route's first answer of each status (see lazy-serializers.ts).
-    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
+    // Validators and response serializers compile on a route's first use (see lazy-compilers.ts).
+    schemaController: { compilersFactory: { buildValidator: lazyValidators, buildSerializer: lazySerializers } },
     ajv: {
       customOptions: {
         // A drop-in for the FastAPI service: Ajv never coerces (JavaScript's rules are not
