@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
 
 /** The message of the one line written per finished request (plugins/request-logging.ts). */
 export const REQUEST_COMPLETED = 'request completed';
@@ -64,6 +64,8 @@ export function requestSummary(entry: Record<string, unknown>): string {
  * be told apart. Written at once, since nobody benchmarks a terminal.
  */
 export function readableOutput(write: (text: string) => void, colorize: boolean): DestinationStream {
+  // Loaded only for a terminal (or LOG_FORMAT=pretty), not on every start of a JSON-logging server.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const prettify = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname', singleLine: true });
   return {
     write(line: string) {
