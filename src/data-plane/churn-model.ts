@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ModelLoadError } from '../errors.js';
-import { explainerFor } from './explainer-factory.js';
+import { explainerFor, type Explanations } from './explainer-factory.js';
 import { FEATURE_RULES } from './feature-rows.js';
 import type { Model, ModelLoader } from './model.js';
 import { cardPathFor, readCard, readModelIdentity } from './model-card-file.js';
@@ -37,7 +37,7 @@ async function checkProbe(backend: OnnxClassifier, path: string): Promise<void> 
 
 /**
  * Loads the churn classifier at `path` on onnxruntime: one read of the file, whose same bytes are
- * hashed, run, explained and asked for their version (ONNX metadata); one probe run; the card
+ * hashed, run, explained (on first use) and asked for their version (ONNX metadata); one probe run; the card
  * beside it, bound to the file both ways (see readCard); the reference calibrator beside it, if
  * any, fitted for this very file (see readReferenceCalibration). A failure releases whatever was created
  * and throws a ModelLoadError.
@@ -67,7 +67,10 @@ export async function loadChurnModel(path: string, options: ModelOptions): Promi
           'there are no hold-out metrics, and drift monitoring is off (no reference profile).',
       );
     }
-    const { explainer, unavailable } = explainerFor(bytes);
+    // Built on first use (an explained request, GET /model), not at load: reading the trees and
+    // building TreeSHAP's tables took 70-130 ms of every start, for a feature many callers never ask for.
+    let explanations: Explanations | undefined;
+    const explained = () => (explanations ??= explainerFor(bytes));
     return {
       path,
       version: identity.version,
@@ -75,8 +78,12 @@ export async function loadChurnModel(path: string, options: ModelOptions): Promi
       card,
       calibration,
       warnings,
-      explainer,
-      explanationsUnavailable: unavailable,
+      get explainer() {
+        return explained().explainer;
+      },
+      get explanationsUnavailable() {
+        return explained().unavailable;
+      },
       signature: backend.signature,
       loadDetails: { fileBytes: file.size, loadMs: Math.round((performance.now() - started) * 10) / 10, ...backend.described },
       predict: (features, rows) => backend.predict(features, rows),

@@ -14,5 +14,10 @@ export function explainerFor(bytes: Uint8Array): Explanations {
   if ('unavailable' in reading) return { unavailable: reading.unavailable };
   const usedFeatures = reading.ensemble.trees.flatMap((tree) => tree.flatMap((node) => (node.split ? [node.split.feature] : [])));
   if (usedFeatures.some((feature) => feature >= FEATURE_COUNT)) return { unavailable: 'its trees split on features the service does not have' };
-  return { explainer: new TreeExplainer(reading.ensemble, FEATURE_COUNT) };
+  try {
+    return { explainer: new TreeExplainer(reading.ensemble, FEATURE_COUNT) };
+  } catch (error) {
+    // Built on a model's first explained request: a failure here must leave its predictions served.
+    return { unavailable: `its explainer could not be built: ${(error as Error).message}` };
+  }
 }
