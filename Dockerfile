@@ -59,6 +59,15 @@ COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
+# V8's compiled code for every module, made here once and read by every start (src/cli.ts says why).
+# Node keeps it per user id, so the service user makes it; then it is root's, like the rest of /app
+# (a start that cannot add to it reads it all the same).
+ENV NODE_COMPILE_CACHE=/app/compile-cache
+RUN mkdir /app/compile-cache && chown 10001:10001 /app/compile-cache
+USER 10001:10001
+RUN node dist/cli.js --version >/dev/null
+USER root
+RUN chown -R root:root /app/compile-cache && chmod -R a+rX,go-w /app/compile-cache
 # The one directory the service writes: the embedded prediction log (DATA_DIR). A volume, so it stays
 # writable under a read-only root filesystem; owned by the service user, so a new volume is too.
 RUN mkdir /app/data && chown 10001:10001 /app/data

@@ -204,5 +204,5 @@ export async function runServer(overrides: Record<string, string> = {}): Promise
   }
 }
 
-// `node dist/server.js` starts the server; src/cli.ts imports runServer instead.
+// `node dist/server.js` starts the server; src/command-line.ts imports runServer instead.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await runServer();
