@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { PairedScore } from '../monitoring/comparison.js';
@@ -48,6 +49,9 @@ export interface PostgresStoreOptions {
   migrations?: readonly Migration[];
 }
 
+/** pg, loaded when a PostgreSQL store is made: not on the start of a service that logs to SQLite. */
+const loadPg = () => createRequire(import.meta.url)('pg') as typeof pg;
+
 /** The shared store for several replicas: one PostgreSQL database, one log. */
 export class PostgresPredictionLogStore implements PredictionLogStore {
   readonly kind = 'postgres';
@@ -59,7 +63,7 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     const timeout = options.statementTimeoutMs ?? 10_000;
     this.#schema = options.schema;
     const searchPath = options.schema === undefined ? '' : ` -c search_path=${options.schema}`;
-    this.#pool = new pg.Pool({
+    this.#pool = new (loadPg().Pool)({
       connectionString: options.connectionString,
       max: 2,
       connectionTimeoutMillis: timeout,
