@@ -1,8 +1,4 @@
-import { createNoopMeter, type Attributes, type Counter as OtelCounter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { Counter, type Registry } from 'prom-client';
-
-/** The OpenTelemetry SDK's own count of spans its processor has finished with (its self-observability metric). */
-const SPANS_PROCESSED = 'otel.sdk.processor.span.processed';
 
 export type SpanDropReason = 'queue_full' | 'export_failed';
 
@@ -26,24 +22,5 @@ export class TracingMetrics {
 
   spansDropped(count: number, reason: SpanDropReason): void {
     this.#dropped.inc({ reason }, count);
-  }
-
-  /**
-   * A MeterProvider for the SDK's span processor (its `selfObsMeterProvider` option): it reports
-   * every span it finishes with on one counter, with `error.type` set for those it lost
-   * (`queue_full`, or the export error's name). Every other instrument is a no-op.
-   */
-  spanProcessorMeters(): MeterProvider {
-    const noop = createNoopMeter();
-    const processed: OtelCounter = {
-      add: (value: number, attributes?: Attributes) => {
-        const error = attributes?.['error.type'];
-        if (error !== undefined) this.spansDropped(value, error === 'queue_full' ? 'queue_full' : 'export_failed');
-      },
-    };
-    const meter: Meter = Object.assign(Object.create(noop) as Meter, {
-      createCounter: (name: string) => (name === SPANS_PROCESSED ? processed : noop.createCounter(name)),
-    });
-    return { getMeter: () => meter };
   }
 }

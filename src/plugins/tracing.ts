@@ -1,10 +1,10 @@
-import { SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+import type { Span, Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import fp from 'fastify-plugin';
 import { otlpTracesUrl, type Config } from '../config.js';
 import { TracingMetrics } from '../metrics/tracing-metrics.js';
-import { InFlightRequests, SPAN, traceObserver, type RequestTrace } from '../tracing/request-traces.js';
+import type { RequestTrace } from '../tracing/request-traces.js';
 
 /** What a request's trace holds while the request runs. */
 interface RequestTracing extends RequestTrace {
@@ -54,9 +54,14 @@ export default fp<TracingOptions>(
       app.decorate('tracer', null);
       return;
     }
-    // Loaded only when tracing is on: the SDK, the exporters and @fastify/otel would add to every start.
-    const [{ FastifyOtelInstrumentation }, { createTracerProvider, TRACE_CONTEXT }] = await Promise.all([import('@fastify/otel'), import('../tracing/tracer-provider.js')]);
-    const provider = createTracerProvider({ config, url, serviceVersion, processorMeters: metrics.spanProcessorMeters() });
+    // Loaded only when tracing is on: the API, the SDK, the exporters and @fastify/otel would add to every start.
+    const [{ SpanStatusCode }, { FastifyOtelInstrumentation }, { createTracerProvider, TRACE_CONTEXT }, { InFlightRequests, SPAN, traceObserver }] = await Promise.all([
+      import('@opentelemetry/api'),
+      import('@fastify/otel'),
+      import('../tracing/tracer-provider.js'),
+      import('../tracing/request-traces.js'),
+    ]);
+    const provider = createTracerProvider({ config, url, serviceVersion, spansDropped: (count, reason) => metrics.spansDropped(count, reason) });
     const tracer = provider.getTracer('churn-service', serviceVersion);
     app.decorate('tracer', tracer);
 

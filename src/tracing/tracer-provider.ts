@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, type MeterProvider, type SpanStatus } from '@opentelemetry/api';
+import { context, createNoopMeter, propagation, SpanKind, SpanStatusCode, type Attributes, type Counter, type Meter, type MeterProvider, type SpanStatus } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -16,6 +16,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { otlpHeaders, type Config } from '../config.js';
+import type { SpanDropReason } from '../metrics/tracing-metrics.js';
 
 /** The W3C Trace Context propagator: `traceparent` in from callers, out on every answer. */
 export const TRACE_CONTEXT = new W3CTraceContextPropagator();
@@ -74,8 +75,30 @@ export interface TracerProviderOptions {
   /** Where spans are posted (otlpTracesUrl). */
   url: string;
   serviceVersion: string;
-  /** Hears of the spans the processor drops (TracingMetrics.spanProcessorMeters). */
-  processorMeters: MeterProvider;
+  /** Hears of the spans the processor drops (TracingMetrics.spansDropped). */
+  spansDropped: (count: number, reason: SpanDropReason) => void;
+}
+
+/** The OpenTelemetry SDK's own count of spans its processor has finished with (its self-observability metric). */
+const SPANS_PROCESSED = 'otel.sdk.processor.span.processed';
+
+/**
+ * A MeterProvider for the SDK's span processor (its `selfObsMeterProvider` option): it reports
+ * every span it finishes with on one counter, with `error.type` set for those it lost
+ * (`queue_full`, or the export error's name). Every other instrument is a no-op.
+ */
+export function spanProcessorMeters(spansDropped: TracerProviderOptions['spansDropped']): MeterProvider {
+  const noop = createNoopMeter();
+  const processed: Counter = {
+    add: (value: number, attributes?: Attributes) => {
+      const error = attributes?.['error.type'];
+      if (error !== undefined) spansDropped(value, error === 'queue_full' ? 'queue_full' : 'export_failed');
+    },
+  };
+  const meter: Meter = Object.assign(Object.create(noop) as Meter, {
+    createCounter: (name: string) => (name === SPANS_PROCESSED ? processed : noop.createCounter(name)),
+  });
+  return { getMeter: () => meter };
 }
 
 /**
@@ -83,7 +106,7 @@ export interface TracerProviderOptions {
  * the environment itself: the SDK sees only values the configuration accepted. Spans are batched
  * and exported over OTLP/HTTP; a worker of a cluster builds its own.
  */
-export function createTracerProvider({ config, url, serviceVersion, processorMeters }: TracerProviderOptions): TracerProvider {
+export function createTracerProvider({ config, url, serviceVersion, spansDropped }: TracerProviderOptions): TracerProvider {
   installGlobals();
   const exporterOptions = { url, headers: otlpHeaders(config), timeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT };
   const exporter = config.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/json' ? new OtlpJsonExporter(exporterOptions) : new OtlpProtobufExporter(exporterOptions);
@@ -100,7 +123,7 @@ export function createTracerProvider({ config, url, serviceVersion, processorMet
         maxExportBatchSize: config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
         scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY,
         exportTimeoutMillis: config.OTEL_BSP_EXPORT_TIMEOUT,
-        selfObsMeterProvider: processorMeters,
+        selfObsMeterProvider: spanProcessorMeters(spansDropped),
       }),
     ],
   });
