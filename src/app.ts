@@ -108,6 +108,9 @@ export function serverOptions({ config, logger, logStream }: AppOptions) {
         allErrors: true,
         removeAdditional: false,
         useDefaults: false,
+        // Our schemas are TypeBox's and are all compiled by test/app/route-schemas-compile.test.ts;
+        // checking each against the JSON Schema meta-schema compiled that too on every start (~45 ms).
+        validateSchema: false,
       },
     },
   };
