@@ -6,6 +6,8 @@ import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PairedScore } from '../../src/monitoring/comparison.js';
+import { numberedPlaceholders, type SqlQuery } from '../../src/prediction-log/outcomes.js';
+import { pairedScoresQuery } from '../../src/prediction-log/paired-scores.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
 import { PREDICTION_COLUMNS, type PredictionLogStore } from '../../src/prediction-log/prediction-log-store.js';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
@@ -78,6 +80,8 @@ function scoredTwice({ at, customer = 'C-1', champion, challenger, servedBy = 'c
 interface Site {
   store: PredictionLogStore;
   write(rows: readonly Row[]): Promise<void>;
+  /** The plan the database chooses for a query, as text; PostgreSQL's with sequential scans made a last resort, as on a large log. */
+  plan(query: SqlQuery): Promise<string>;
   dispose(): Promise<void>;
 }
 
@@ -96,6 +100,9 @@ const kinds = [
         store,
         async write(rows) {
           for (const row of rows) insert.run(...values(row));
+        },
+        async plan({ sql, params }) {
+          return (database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((step) => step.detail).join('\n');
         },
         async dispose() {
           database.close();
@@ -116,6 +123,17 @@ const kinds = [
         store,
         async write(rows) {
           for (const row of rows) await admin.query(`INSERT INTO ${schema}.predictions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, values(row));
+        },
+        async plan({ sql, params }) {
+          await admin.query('BEGIN');
+          try {
+            await admin.query(`SET LOCAL search_path = ${schema}`);
+            await admin.query('SET LOCAL enable_seqscan = off');
+            const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${numberedPlaceholders(sql)}`, params);
+            return rows.map((row) => row['QUERY PLAN']).join('\n');
+          } finally {
+            await admin.query('ROLLBACK');
+          }
         },
         async dispose() {
           await store.close();
@@ -152,6 +170,14 @@ describe.each(kinds)('prediction log store contract, paired scores: $name', (kin
       { championVersion: '1.0.0', challengerVersion: '2.0.0', champion: 0.25, challenger: 0.375, servedBy: 'champion', churned: null },
       { championVersion: '1.0.0', challengerVersion: '2.0.0', champion: 0.7, challenger: 0.4, servedBy: 'challenger', churned: null },
     ]);
+  });
+
+  it('finds the unserved partner by the row_key index, which holds unserved records only', async () => {
+    site = await kind.createSite();
+    await site.write(scoredTwice({ at: T0, champion: 0.25, challenger: 0.375 }));
+    const plan = await site.plan(pairedScoresQuery(WINDOW));
+    // SQLite names the index and the seek; PostgreSQL an index scan (or a bitmap one) on it.
+    expect(plan).toMatch(kind.name === 'SQLite' ? /SEARCH shadow USING INDEX predictions_row_key \(row_key=\?\)/ : /Index Scan using predictions_row_key on predictions shadow|Bitmap Index Scan on predictions_row_key/);
   });
 
   it('leaves out a served record without a partner, and records logged before the roles (no row key)', async () => {
