@@ -6,9 +6,9 @@ import { DAY_MS, outcomeOfPrediction, type SqlQuery } from './outcomes.js';
  * The rows both models scored, in SQL both stores run as written. The window's served records
  * (served = 1) are read by the index on recorded_at_ms; each finds the other model's unserved
  * record of the same row by one seek on the index on row_key, which holds unserved records only
- * (migration 005): the join's `shadow.served = 0` is what lets both stores use it; the pair's outcome is the one that
- * labels the served record (outcomes.ts's rule, shadow records never counting as a later
- * prediction). A served record without a partner (the challenger's share was below 1, or its
+ * (migration 005): the join's `shadow.served = 0` is what lets both stores use it. The pair's
+ * outcome is the one that labels the served record (outcomes.ts's rule, shadow records never
+ * counting as a later prediction). A served record without a partner (the challenger's share was below 1, or its
  * queue overflowed) is no pair and is left out.
  */
 export const PAIRED_SCORES_SQL = `SELECT p.role AS served_role, p.model_version AS served_version, p.probability AS served_probability,
