@@ -152,7 +152,9 @@ export function outcomeCounts(counts: Pick<OutcomeCounts, 'accepted' | 'correcte
  * The `churned` of the outcome that labels the prediction aliased `p` (one `?`: the horizon in
  * ms), as a scalar subquery; the scored outcomes and the comparison's pairs both read it. Only
  * served records (served = 1) count as a customer's later prediction: a challenger's shadow score
- * of the same row is no new prediction and never takes the label.
+ * of the same row is no new prediction and never takes the label. The index on (customer_id,
+ * recorded_at_ms) holds served records only (migration 006): every seek by customer must say
+ * served = 1, or neither store can use it.
  */
 export function outcomeOfPrediction(p: string): string {
   return `(SELECT o.churned FROM outcomes o

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/prediction-log/migrations.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
 import type { Outcome, PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
-import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
+import { matchedOutcomesQuery, numberedPlaceholders, scoredOutcomesQuery, type SqlQuery } from '../../src/prediction-log/outcomes.js';
+import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 
 /** This machine's PostgreSQL (trust auth); each run works in a schema of its own and drops it. */
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -40,6 +41,8 @@ interface StoreSite {
   open(): PredictionLogStore;
   /** Writes a schema version into the site's migrations table, as a newer release would. */
   markSchemaVersion(version: number): Promise<void>;
+  /** The plan the database chooses for a query, as text; PostgreSQL's with sequential scans made a last resort, as on a large log. */
+  plan(query: SqlQuery): Promise<string>;
   dispose(): Promise<void>;
 }
 
@@ -68,6 +71,15 @@ const sqliteKind: StoreKind = {
         database.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(version, 'from-the-future', 0);
         database.close();
       },
+      async plan({ sql, params }) {
+        const { DatabaseSync } = await import('node:sqlite');
+        const database = new DatabaseSync(join(dataDir, SQLITE_FILE_NAME));
+        try {
+          return (database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((step) => step.detail).join('\n');
+        } finally {
+          database.close();
+        }
+      },
       async dispose() {
         await Promise.all(opened.map((store) => store.close()));
         rmSync(dataDir, { recursive: true, force: true });
@@ -95,6 +107,17 @@ const postgresKind: StoreKind = {
         await store.migrate();
         await store.close();
         await admin.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)`, [version, 'from-the-future', 0]);
+      },
+      async plan({ sql, params }) {
+        await admin.query('BEGIN');
+        try {
+          await admin.query(`SET LOCAL search_path = ${schema}`);
+          await admin.query('SET LOCAL enable_seqscan = off');
+          const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${numberedPlaceholders(sql)}`, params);
+          return rows.map((row) => row['QUERY PLAN']).join('\n');
+        } finally {
+          await admin.query('ROLLBACK');
+        }
       },
       async dispose() {
         await Promise.all(opened.map((store) => store.close()));
@@ -267,6 +290,22 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract, outcom
     await openStore();
     expect(await post([outcome('c-1', '2026-11-30T00:00:00Z', true), outcome('c-2', '2026-11-30T00:00:00Z', false)])).toEqual({ accepted: 2, corrected: 0, duplicates: 0, matched: 0, unmatched: 2 });
     expect(await scored()).toEqual([]);
+  });
+
+  it('seeks a customer\'s predictions by the customer index, which holds served records only', async () => {
+    await openStore();
+    await store.insert([predicted('c-1', '2026-11-29T00:00:00Z', 0.5), predicted('c-1', '2026-11-29T00:00:00.005Z', 0.25, { role: 'challenger', served: false })]);
+    const window = { since: at('2026-11-01T00:00:00Z'), until: at('2026-12-01T00:00:00Z'), horizonDays: HORIZON_DAYS };
+    const scoredPlan = await site.plan(scoredOutcomesQuery(window));
+    const matchedPlan = await site.plan(matchedOutcomesQuery([{ customerId: 'c-1', observedAtMs: Date.parse('2026-11-30T00:00:00Z') }], HORIZON_DAYS));
+    // Both queries say served = 1 where they seek by customer: that is what lets the partial index serve them.
+    if (kind.name === 'SQLite') {
+      expect(scoredPlan).toMatch(/SEARCH later USING (COVERING )?INDEX predictions_customer_recorded \(customer_id=\? AND recorded_at_ms>\?/);
+      expect(matchedPlan).toMatch(/SEARCH p USING (COVERING )?INDEX predictions_customer_recorded \(customer_id=\? AND recorded_at_ms<\?/);
+    } else {
+      expect(scoredPlan).toMatch(/Index (Only )?Scan using predictions_customer_recorded on predictions later/);
+      expect(matchedPlan).toMatch(/Index (Only )?Scan( Backward)? using predictions_customer_recorded on predictions p/);
+    }
   });
 
   it('labels the latest prediction of the customer before observed_at, and gives every other prediction null', async () => {
