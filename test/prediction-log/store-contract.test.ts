@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations } from '../../src/prediction-log/migrations.js';
+import { loadMigrations, type Migration } from '../../src/prediction-log/migrations.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
 import type { Outcome, PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
 import { matchedOutcomesQuery, numberedPlaceholders, scoredOutcomesQuery, type SqlQuery } from '../../src/prediction-log/outcomes.js';
@@ -38,7 +38,8 @@ function record(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
 
 /** A place for one test's stores: every store opened on it sees the same log. */
 interface StoreSite {
-  open(): PredictionLogStore;
+  /** A store on the site; `migrations` as an older release knew them, by default all. */
+  open(migrations?: readonly Migration[]): PredictionLogStore;
   /** Writes a schema version into the site's migrations table, as a newer release would. */
   markSchemaVersion(version: number): Promise<void>;
   /** The plan the database chooses for a query, as text; PostgreSQL's with sequential scans made a last resort, as on a large log. */
@@ -57,8 +58,8 @@ const sqliteKind: StoreKind = {
     const dataDir = mkdtempSync(join(tmpdir(), 'prediction-log-'));
     const opened: PredictionLogStore[] = [];
     return {
-      open() {
-        const store = new SqlitePredictionLogStore(dataDir);
+      open(migrations) {
+        const store = new SqlitePredictionLogStore(dataDir, migrations);
         opened.push(store);
         return store;
       },
@@ -97,8 +98,8 @@ const postgresKind: StoreKind = {
     await admin.query(`CREATE SCHEMA ${schema}`);
     const opened: PredictionLogStore[] = [];
     return {
-      open() {
-        const store = new PostgresPredictionLogStore({ connectionString: POSTGRES_URL, schema });
+      open(migrations) {
+        const store = new PostgresPredictionLogStore({ connectionString: POSTGRES_URL, schema, ...(migrations && { migrations }) });
         opened.push(store);
         return store;
       },
@@ -186,6 +187,24 @@ describe.each([sqliteKind, postgresKind])('prediction log store contract: $name'
     await store.insert([old, atCutoff, recent]);
     expect(await store.deleteRecordedBefore(new Date('2026-01-01T00:00:00.000Z'))).toBe(1);
     expect(await store.recent(10)).toEqual([recent, atCutoff]);
+  });
+
+  it('a log written before the partial indexes (migrations 005, 006) reads the same after them: records, pairs, labels', async () => {
+    site = await kind.createSite();
+    const older = site.open(loadMigrations().filter((migration) => migration.version <= 4));
+    await older.migrate();
+    const served = record({ recordedAt: new Date('2026-11-30T10:00:00.000Z'), customerId: 'c-9' });
+    const shadow = record({ recordedAt: new Date('2026-11-30T10:00:00.005Z'), customerId: 'c-9', role: 'challenger', served: false, rowKey: served.predictionId, modelVersion: '2.0.0', probability: 0.25 });
+    const later = record({ recordedAt: new Date('2026-11-30T11:00:00.000Z'), customerId: 'c-9', probability: 0.5 });
+    await older.insert([served, shadow, later]);
+    await older.recordOutcomes([{ customerId: 'c-9', observedAt: new Date('2026-11-30T10:30:00.000Z'), churned: true }], { horizonDays: 90, receivedAt: new Date('2026-12-01T00:00:00.000Z') });
+    const window = { since: new Date('2026-11-01T00:00:00.000Z'), until: new Date('2026-12-01T00:00:00.000Z'), horizonDays: 90 };
+    const before = { recent: await older.recent(10), scored: await older.scoredOutcomes(window), pairs: await older.pairedScores(window) };
+    const store = await openMigrated();
+    expect(await store.recent(10)).toEqual([later, shadow, served]);
+    expect({ recent: await store.recent(10), scored: await store.scoredOutcomes(window), pairs: await store.pairedScores(window) }).toEqual(before);
+    expect(before.scored.map((row) => row.churned)).toEqual([true, null]);
+    expect(before.pairs).toHaveLength(1);
   });
 
   it('refuses to start on a schema newer than the code knows, naming both versions', async () => {
