@@ -2,7 +2,8 @@
  * What the SQLite prediction log's insert costs per row on the main thread (the checkpoint thread
  * is not counted: process.threadCpuUsage), with the writer's largest batch (500 records) built as
  * the recorder builds them: one model, protocol and role per batch, one customer (what the HTTP
- * bench sends) or, with PREDICTION_LOG_RANDOM_CUSTOMERS=1, one of a million per row.
+ * bench sends) or, with PREDICTION_LOG_RANDOM_CUSTOMERS=1, one of a million per row. With
+ * PREDICTION_LOG_SHADOW=1 every other record is a challenger's shadow score of the row before.
  *
  *   npx tsx bench/prediction-log-insert.ts
  *   PREDICTION_LOG_BASELINE=/tmp/log-base npx tsx bench/prediction-log-insert.ts
@@ -25,6 +26,7 @@ const ROUNDS = Number(process.env.PREDICTION_LOG_ROUNDS ?? 5);
 const ROWS_PER_ROUND = Number(process.env.PREDICTION_LOG_ROWS_PER_ROUND ?? 20_000);
 const PREFILL = Number(process.env.PREDICTION_LOG_PREFILL ?? 0);
 const RANDOM_CUSTOMERS = process.env.PREDICTION_LOG_RANDOM_CUSTOMERS === '1';
+const SHADOW = process.env.PREDICTION_LOG_SHADOW === '1';
 
 /** What the bench needs of a checkout's store: loosely typed, since a baseline may predate today's API. */
 interface Store {
@@ -52,20 +54,24 @@ const SHA = 'ab'.repeat(32);
 function batch(): unknown[] {
   const recordedAt = new Date();
   const requestId = `req-${Math.floor(Math.random() * 1e9)}`;
+  let servedRecord: { predictionId: string; customerId: string } | undefined;
   return Array.from({ length: BATCH }, (_, index) => {
     const predictionId: string = timeOrderedUuid(recordedAt.getTime());
     const probability = Math.random();
+    const shadowOf = SHADOW && index % 2 === 1 ? servedRecord : undefined;
+    const customerId = shadowOf?.customerId ?? (RANDOM_CUSTOMERS ? `C-${Math.floor(Math.random() * 1e6)}` : '9237-HQITU');
+    servedRecord = { predictionId, customerId };
     return {
       predictionId,
-      rowKey: predictionId,
-      role: 'champion',
-      served: true,
+      rowKey: shadowOf?.predictionId ?? predictionId,
+      role: shadowOf ? 'challenger' : 'champion',
+      served: shadowOf === undefined,
       recordedAt,
       requestId,
-      customerId: RANDOM_CUSTOMERS ? `C-${Math.floor(Math.random() * 1e6)}` : '9237-HQITU',
+      customerId,
       protocol: 'rest',
       modelName: 'churn',
-      modelVersion: '1.2.0',
+      modelVersion: shadowOf ? '2.0.0' : '1.2.0',
       modelSha256: SHA,
       features: { tenure_months: index % 72, monthly_charges: 70.7, total_charges: 151.65, num_products: 2, has_support_calls: 0 },
       probability,
@@ -101,7 +107,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
 
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 console.log(
-  `Node ${process.version}, ${BATCH}-record batches, ${ROUNDS} rounds of ${ROWS_PER_ROUND} rows after ${PREFILL} prefilled, ${RANDOM_CUSTOMERS ? 'random customers' : 'one customer'}.\n`,
+  `Node ${process.version}, ${BATCH}-record batches, ${ROUNDS} rounds of ${ROWS_PER_ROUND} rows after ${PREFILL} prefilled, ${RANDOM_CUSTOMERS ? 'random customers' : 'one customer'}${SHADOW ? ', every other record a shadow score' : ''}.\n`,
 );
 console.log('| main-thread CPU µs per row | min | median | max |');
 console.log('|---|---|---|---|');
