@@ -397,6 +397,13 @@ data_owner="$(podman exec "$CONTAINER" stat -c '%u' /app/data/prediction-log.sql
 [[ "$data_owner" == "$uid" ]] || fail "the prediction log belongs to uid ${data_owner}, expected ${uid}"
 log "ok: the prediction log is up, in /app/data/prediction-log.sqlite (uid ${data_owner})"
 
+# The image's compile cache was made for the service user and is read by its starts, read-only.
+cache_owner="$(podman exec "$CONTAINER" stat -c '%u' /app/compile-cache)"
+[[ "$cache_owner" == 0 ]] || fail "/app/compile-cache belongs to uid ${cache_owner}, expected root's"
+accepted="$(podman exec -e NODE_DEBUG_NATIVE=COMPILE_CACHE "$CONTAINER" node dist/cli.js --version 2>&1 | grep -c 'was accepted' || true)"
+((accepted > 100)) || fail "a start as the service user read ${accepted} modules from the compile cache, expected the service's (over 100)"
+log "ok: a start as the service user reads ${accepted} modules' compiled code from the read-only /app/compile-cache"
+
 # ==== 6. graceful stop ====
 phase "podman stop -t ${STOP_TIMEOUT_S} (drain budget ${DRAIN_BUDGET_S} s)"
 stop_start="$EPOCHREALTIME"
