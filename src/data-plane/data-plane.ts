@@ -2,7 +2,7 @@ import { ExplanationUnavailableError, InferenceFailedError, ModelLoadError, Mode
 import { inChallengerShare, type ChallengerRouting } from './challenger-routing.js';
 import { checkRows, featuresOf, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
-import { timeOrderedUuid } from './time-ordered-id.js';
+import { timeOrderedUuids } from './time-ordered-id.js';
 import type { Model, ModelLoader, ModelOutputs, ModelRole, ServedModel } from './model.js';
 import { ModelHandle } from './model-handle.js';
 
@@ -383,7 +383,7 @@ export class DataPlane {
     // Made when first read (by the prediction log, or for shadow rows): a UUID a row is not free on a 100-row batch.
     let keys: string[] | undefined;
     // Time-ordered: the served row's key is its prediction log id, and ordered ids are cheap to index.
-    const rowKeys = () => (keys ??= rows.map(() => timeOrderedUuid()));
+    const rowKeys = () => (keys ??= timeOrderedUuids(rows.length));
     const served: ServedPredictions = {
       protocol: request.protocol,
       model,

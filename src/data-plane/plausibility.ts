@@ -63,15 +63,19 @@ export function implausibleMask(row: FeatureRow): number {
   return mask;
 }
 
-/** The names of the checks in `mask`, in check order. */
-export function checkNames(mask: number): string[] {
-  return PLAUSIBILITY_CHECK_NAMES.filter((_, index) => (mask & (1 << index)) !== 0);
+/** Each mask's names, made once (at most 2^8 lists): a row's failures allocate nothing. */
+const NAMES_BY_MASK: readonly (readonly string[])[] = Array.from({ length: 1 << PLAUSIBILITY_CHECKS.length }, (_, mask) =>
+  Object.freeze(PLAUSIBILITY_CHECK_NAMES.filter((_name, index) => (mask & (1 << index)) !== 0)),
+);
+
+/** The names of the checks in `mask`, in check order (a shared, frozen list). */
+export function checkNames(mask: number): readonly string[] {
+  return NAMES_BY_MASK[mask]!;
 }
 
-/** The names of the checks `row` fails (empty: plausible). */
-export function implausibleChecks(row: FeatureRow): string[] {
-  const mask = implausibleMask(row);
-  return mask === 0 ? [] : checkNames(mask);
+/** The names of the checks `row` fails (empty: plausible), as checkNames gives them. */
+export function implausibleChecks(row: FeatureRow): readonly string[] {
+  return checkNames(implausibleMask(row));
 }
 
 /** One process's (or, added up, the server's) recent rows: how many, and how many failed each check. */

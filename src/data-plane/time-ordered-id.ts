@@ -1,11 +1,16 @@
 import { randomFillSync } from 'node:crypto';
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const UUID_LENGTH = 36;
+const DASH = 0x2d;
+const VERSION_7 = 0x37;
 /** Random bytes drawn 4 KB at a time: one system call per 512 ids instead of one each. */
 const entropy = Buffer.alloc(4096);
 let entropyOffset = entropy.length;
 let lastMs = -1;
 let sequence = 0;
+/** Where ids are written as ASCII before they become one string; grows to the largest count asked for. */
+let scratch = Buffer.alloc(UUID_LENGTH * 128);
 
 /**
  * A prediction id: an RFC 9562 version 7 UUID (48 bits of Unix milliseconds, a 12-bit counter
@@ -15,6 +20,26 @@ let sequence = 0;
  * Unique across replicas and restarts through the random bits, as a version 4 id was.
  */
 export function timeOrderedUuid(nowMs: number = Date.now()): string {
+  return timeOrderedUuids(1, nowMs)[0]!;
+}
+
+/**
+ * `count` prediction ids, in order, as timeOrderedUuid makes them one by one. Written as ASCII into
+ * one buffer and read back as one string that each id is a slice of: a 100-row batch's ids are one
+ * string and 100 small slices, where building each id from hex pieces cost about 7 times the time
+ * and left a dozen intermediate strings per id for the garbage collector.
+ */
+export function timeOrderedUuids(count: number, nowMs: number = Date.now()): string[] {
+  if (scratch.length < count * UUID_LENGTH) scratch = Buffer.alloc(count * UUID_LENGTH);
+  for (let index = 0; index < count; index += 1) writeUuid(index * UUID_LENGTH, nextMillisecond(nowMs));
+  const all = scratch.toString('latin1', 0, count * UUID_LENGTH);
+  const ids: string[] = new Array(count);
+  for (let index = 0; index < count; index += 1) ids[index] = all.slice(index * UUID_LENGTH, (index + 1) * UUID_LENGTH);
+  return ids;
+}
+
+/** The millisecond the next id carries, and its place in `sequence`. */
+function nextMillisecond(nowMs: number): number {
   let ms = nowMs;
   if (ms <= lastMs) {
     // The same millisecond, or the clock stepped back: count on from the last id, never below it.
@@ -28,17 +53,35 @@ export function timeOrderedUuid(nowMs: number = Date.now()): string {
     sequence = 0;
   }
   lastMs = ms;
+  return ms;
+}
+
+/** Writes `hexDigits` hex digits of `value` (at most 2^53) ending just before `end`. */
+function writeHex(value: number, end: number, hexDigits: number): void {
+  let rest = value;
+  for (let at = end - 1; at >= end - hexDigits; at -= 1) {
+    scratch[at] = HEX_DIGITS[rest % 16]!;
+    rest = Math.floor(rest / 16);
+  }
+}
+
+/** xxxxxxxx-xxxx-7sss-vxxx-xxxxxxxxxxxx: 48 bits of ms, the version, 12 bits of sequence, the variant and 62 random bits. */
+function writeUuid(at: number, ms: number): void {
   if (entropyOffset + 8 > entropy.length) {
     randomFillSync(entropy);
     entropyOffset = 0;
   }
-  const at = entropyOffset;
+  const random = entropyOffset;
   entropyOffset += 8;
-  const time = ms.toString(16).padStart(12, '0');
-  return (
-    `${time.slice(0, 8)}-${time.slice(8)}-7${sequence.toString(16).padStart(3, '0')}-` +
-    // The variant: the two top bits 10.
-    `${HEX[(entropy[at]! & 0x3f) | 0x80]}${HEX[entropy[at + 1]!]}-` +
-    `${HEX[entropy[at + 2]!]}${HEX[entropy[at + 3]!]}${HEX[entropy[at + 4]!]}${HEX[entropy[at + 5]!]}${HEX[entropy[at + 6]!]}${HEX[entropy[at + 7]!]}`
-  );
+  writeHex(Math.floor(ms / 0x10000), at + 8, 8);
+  scratch[at + 8] = DASH;
+  writeHex(ms % 0x10000, at + 13, 4);
+  scratch[at + 13] = DASH;
+  scratch[at + 14] = VERSION_7;
+  writeHex(sequence, at + 18, 3);
+  scratch[at + 18] = DASH;
+  // The variant: the two top bits 10.
+  writeHex(((entropy[random]! & 0x3f) | 0x80) * 256 + entropy[random + 1]!, at + 23, 4);
+  scratch[at + 23] = DASH;
+  for (let byte = 0; byte < 6; byte += 1) writeHex(entropy[random + 2 + byte]!, at + 26 + 2 * byte, 2);
 }

@@ -33,15 +33,21 @@ export default fp<{ config: Config }>(
       });
       // Every series from 0, so a rate over the first failures is not lost to a missing series.
       for (const check of PLAUSIBILITY_CHECK_NAMES) implausible.inc({ check }, 0);
+      // Failures are counted per request, then added once per check that had any: a batch of
+      // implausible rows makes one counter call per check, not one per row.
+      const failed = new Array<number>(PLAUSIBILITY_CHECK_NAMES.length).fill(0);
       app.dataPlane.observe({
         predictionsServed: ({ rows }) => {
           for (const row of rows) {
             const mask = implausibleMask(row);
             window.add(mask);
             if (mask === 0) continue;
-            PLAUSIBILITY_CHECK_NAMES.forEach((check, index) => {
-              if ((mask & (1 << index)) !== 0) implausible.inc({ check });
-            });
+            for (let index = 0; index < failed.length; index += 1) failed[index]! += (mask >> index) & 1;
+          }
+          for (let index = 0; index < failed.length; index += 1) {
+            if (failed[index] === 0) continue;
+            implausible.inc({ check: PLAUSIBILITY_CHECK_NAMES[index]! }, failed[index]);
+            failed[index] = 0;
           }
         },
       });

@@ -100,7 +100,7 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     const width = PREDICTION_COLUMNS.length;
     const placeholders = records.map((_, row) => `(${PREDICTION_COLUMNS.map((__, column) => `$${row * width + column + 1}`).join(', ')})`);
     // One multi-row INSERT is one transaction: a batch lands whole or not at all.
-    await this.#pool.query(`INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES ${placeholders.join(', ')} ON CONFLICT (prediction_id) DO NOTHING`, records.flatMap(recordToColumns));
+    await this.#pool.query(`INSERT INTO predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES ${placeholders.join(', ')} ON CONFLICT (prediction_id) DO NOTHING`, records.flatMap((record) => recordToColumns(record)));
   }
 
   async recent(limit: number): Promise<PredictionRecord[]> {

@@ -139,32 +139,35 @@ export const PREDICTION_COLUMNS = [
   'row_key',
 ] as const;
 
-type ColumnValue = string | number | null;
+export type ColumnValue = string | number | null;
 
-export function recordToColumns(record: PredictionRecord): ColumnValue[] {
+/**
+ * A record's values in PREDICTION_COLUMNS order, written into `columns` when given: SQLite binds a
+ * row at a time and reuses one array for every row of every batch instead of allocating one each.
+ */
+export function recordToColumns(record: PredictionRecord, columns: ColumnValue[] = new Array<ColumnValue>(PREDICTION_COLUMNS.length)): ColumnValue[] {
   const { features } = record;
-  return [
-    record.predictionId,
-    record.recordedAt.getTime(),
-    record.requestId ?? null,
-    record.customerId ?? null,
-    record.protocol,
-    record.modelName,
-    record.modelVersion,
-    record.modelSha256,
-    features.tenure_months,
-    features.monthly_charges,
-    features.total_charges,
-    features.num_products,
-    features.has_support_calls,
-    record.probability,
-    record.prediction,
-    record.tier,
-    record.implausible && record.implausible.length > 0 ? record.implausible.join(',') : null,
-    record.role,
-    record.served ? 1 : 0,
-    record.rowKey,
-  ];
+  columns[0] = record.predictionId;
+  columns[1] = record.recordedAt.getTime();
+  columns[2] = record.requestId ?? null;
+  columns[3] = record.customerId ?? null;
+  columns[4] = record.protocol;
+  columns[5] = record.modelName;
+  columns[6] = record.modelVersion;
+  columns[7] = record.modelSha256;
+  columns[8] = features.tenure_months;
+  columns[9] = features.monthly_charges;
+  columns[10] = features.total_charges;
+  columns[11] = features.num_products;
+  columns[12] = features.has_support_calls;
+  columns[13] = record.probability;
+  columns[14] = record.prediction;
+  columns[15] = record.tier;
+  columns[16] = record.implausible && record.implausible.length > 0 ? record.implausible.join(',') : null;
+  columns[17] = record.role;
+  columns[18] = record.served ? 1 : 0;
+  columns[19] = record.rowKey;
+  return columns;
 }
 
 /** A row as either driver returns it (PostgreSQL hands BIGINT back as a string). */

@@ -24,6 +24,7 @@ import {
   PREDICTION_COLUMNS,
   recordToColumns,
   rowToRecord,
+  type ColumnValue,
   type DriftBinTotal,
   type Outcome,
   type OutcomeCounts,
@@ -60,6 +61,8 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   readonly #migrations: readonly Migration[];
   readonly #path: string;
   #insertStatement: StatementSync | undefined;
+  /** One row's values, refilled for each row the insert binds. */
+  readonly #columns: ColumnValue[] = new Array<ColumnValue>(PREDICTION_COLUMNS.length).fill(null);
   #checkpointer: Worker | undefined;
 
   constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations()) {
@@ -129,7 +132,7 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
     const statement = this.#insertStatement;
     this.#database.exec('BEGIN IMMEDIATE');
     try {
-      for (const record of records) statement.run(...recordToColumns(record));
+      for (const record of records) statement.run(...recordToColumns(record, this.#columns));
       this.#database.exec('COMMIT');
     } catch (error) {
       this.#database.exec('ROLLBACK');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeOrderedUuid } from '../../src/data-plane/time-ordered-id.js';
+import { timeOrderedUuid, timeOrderedUuids } from '../../src/data-plane/time-ordered-id.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** The 48-bit millisecond timestamp a version 7 UUID starts with. */
@@ -28,5 +28,23 @@ describe('prediction ids', () => {
     expect(millisecondsOf(ids[4_095]!)).toBe(start);
     expect(millisecondsOf(ids[4_096]!)).toBe(start + 1);
     expect(millisecondsOf(ids.at(-1)!)).toBe(start + 19);
+  });
+
+  it('come in batches that follow the same rules, carry every hex digit and interleave with single ids', () => {
+    const start = Date.UTC(2027, 5, 1, 12, 34, 56, 789);
+    const ids = [...timeOrderedUuids(3, start), timeOrderedUuid(start), ...timeOrderedUuids(4_200, start), ...timeOrderedUuids(2, start + 5)];
+    for (const id of ids) expect(id).toMatch(UUID_V7);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(millisecondsOf(ids[0]!)).toBe(start);
+    // The counter of the first millisecond runs out at 4,096 ids; the batch goes on in the next one.
+    expect(millisecondsOf(ids[4_095]!)).toBe(start);
+    expect(millisecondsOf(ids[4_096]!)).toBe(start + 1);
+    expect(millisecondsOf(ids.at(-1)!)).toBe(start + 5);
+    // Every digit and every variant occur: no position is stuck at one value.
+    const digits = new Set(ids.flatMap((id) => id.replace(/-/g, '').split('')));
+    expect([...digits].sort().join('')).toBe('0123456789abcdef');
+    expect(new Set(ids.map((id) => id[19])).size).toBe(4);
+    expect(timeOrderedUuids(0)).toEqual([]);
   });
 });
