@@ -58,10 +58,11 @@ function explanationOf(baseValue: number, shap: Float64Array, offset: number, cu
     if (!(exact > 0)) continue;
     let at = top.length;
     while (at > 0 && shap[offset + top[at - 1]!]! < exact) at -= 1;
-    if (at < REASON_COUNT) {
-      top.splice(at, 0, column);
-      if (top.length > REASON_COUNT) top.pop();
-    }
+    if (at >= REASON_COUNT) continue;
+    // Shifted by hand: splice would allocate the (empty) list of removed items on every insertion.
+    if (top.length < REASON_COUNT) top.push(column);
+    for (let move = top.length - 1; move > at; move -= 1) top[move] = top[move - 1]!;
+    top[at] = column;
   }
   const reasons: Explanation['reasons'] = new Array(top.length);
   for (let rank = 0; rank < top.length; rank += 1) {

@@ -56,12 +56,12 @@ function nextMillisecond(nowMs: number): number {
   return ms;
 }
 
-/** Writes `hexDigits` hex digits of `value` (at most 2^53) ending just before `end`. */
+/** Writes the last `hexDigits` hex digits of `value` (below 2^32) ending just before `end`. */
 function writeHex(value: number, end: number, hexDigits: number): void {
-  let rest = value;
+  let rest = value >>> 0;
   for (let at = end - 1; at >= end - hexDigits; at -= 1) {
-    scratch[at] = HEX_DIGITS[rest % 16]!;
-    rest = Math.floor(rest / 16);
+    scratch[at] = HEX_DIGITS[rest & 0xf]!;
+    rest >>>= 4;
   }
 }
 
