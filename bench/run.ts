@@ -17,8 +17,10 @@
  *                      (and the bare floor), on /predict and /predict/batch
  *   BENCH_COMPARISON=tracing  only the service with tracing off, on at 100 % and at 1 % sampling
  *                      (exporting to a sink in this process), and the bare floor, on /predict and
- *                      /predict/batch; BENCH_BASELINE_CLI=<path to another build's dist/cli.js>
- *                      adds that build (the release before tracing, say) with its defaults
+ *                      /predict/batch
+ *   BENCH_BASELINE_CLI=<path to another build's dist/cli.js>  adds that build (the last release, say)
+ *                      with its defaults, in the same rounds, on the churn API's four endpoints (and
+ *                      in the prediction-log and tracing comparisons)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -359,7 +361,8 @@ const SHADOW = 'service, shadow challenger (CHALLENGER_SHARE=1)';
 const TRACED_ALL = 'service, tracing on, 100 % sampled';
 const TRACED_ONE_PERCENT = 'service, tracing on, 1 % sampled';
 const BASELINE = 'BENCH_BASELINE_CLI (defaults)';
-const TRACING_SERVERS = [TRACED_ALL, TRACED_ONE_PERCENT, BASELINE];
+const TRACING_SERVERS = [TRACED_ALL, TRACED_ONE_PERCENT];
+const CHURN_API_ENDPOINTS = ['/predict', '/predict/batch', '/predict?explain=true', '/predict/batch?explain=true'];
 
 /** An OTLP/HTTP receiver that takes every export and keeps nothing, so the exporter's cost is measured, not a collector's. */
 async function otlpSink(): Promise<{ url: string; close: () => void }> {
@@ -375,12 +378,28 @@ async function otlpSink(): Promise<{ url: string; close: () => void }> {
 function tracingServers(service: string[], sinkUrl: string): Server[] {
   const traced = (share: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: share });
   const only = ['/predict', '/predict/batch'];
-  const baseline = process.env.BENCH_BASELINE_CLI;
   return [
     { name: TRACED_ALL, command: service, env: traced('1'), only },
     { name: TRACED_ONE_PERCENT, command: service, env: traced('0.01'), only },
-    ...(baseline ? [{ name: BASELINE, command: [...service.slice(0, -1), baseline], env: {}, only }] : []),
   ];
+}
+
+/** This build against BENCH_BASELINE_CLI's, round by round, each at its defaults: requests/s and CPU per request. */
+function baselineChecks(rounds: Result[][]): [string, boolean][] {
+  const checks: [string, boolean][] = [];
+  for (const endpoint of CHURN_API_ENDPOINTS) {
+    const current = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === endpoint));
+    const baseline = rounds.map((round) => round.find((r) => r.server === BASELINE && r.endpoint === endpoint));
+    if (current.some((r) => !r) || baseline.some((r) => !r)) continue;
+    const faster = spread(current.map((r, round) => r!.requestsPerSecond / baseline[round]!.requestsPerSecond));
+    const cpu = spread(current.map((r, round) => r!.cpuUsPerRequest / baseline[round]!.cpuUsPerRequest));
+    const rss = median(current.map((r, round) => r!.peakRssMb - baseline[round]!.peakRssMb));
+    checks.push([
+      `${endpoint}: this build serves ${fmt(faster.median, 2)}x the requests/s of BENCH_BASELINE_CLI (rounds ${fmt(faster.min, 2)}-${fmt(faster.max, 2)}) at ${fmt(cpu.median, 2)}x its CPU µs/req (${fmt(cpu.min, 2)}-${fmt(cpu.max, 2)}); peak RSS ${rss >= 0 ? '+' : ''}${fmt(rss, 0)} MB`,
+      true,
+    ]);
+  }
+  return checks;
 }
 
 /** Tracing on against off, round by round: the share of requests/s kept and the CPU it adds. */
@@ -405,7 +424,7 @@ function tracingChecks(rounds: Result[][]): [string, boolean][] {
 
 /** The comparisons BENCH_COMPARISON selects: the servers and endpoints each one runs. */
 const COMPARISONS: Record<string, { servers: string[]; endpoints: string[] }> = {
-  'prediction-log': { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, NO_LOG], endpoints: ['/predict', '/predict/batch'] },
+  'prediction-log': { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, NO_LOG, BASELINE], endpoints: ['/predict', '/predict/batch'] },
   challenger: { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, SHADOW], endpoints: ['/predict', '/predict/batch'] },
   tracing: { servers: [BARE_FLOOR, TWIN_FLOOR, BATCHED, TRACED_ALL, TRACED_ONE_PERCENT, BASELINE], endpoints: ['/predict', '/predict/batch'] },
 };
@@ -462,13 +481,15 @@ async function main(): Promise<void> {
   ];
   const sink = process.env.BENCH_COMPARISON === 'tracing' ? await otlpSink() : undefined;
   if (sink) allServers.push(...tracingServers(service, sink.url));
+  const baselineCli = process.env.BENCH_BASELINE_CLI;
+  if (baselineCli) allServers.push({ name: BASELINE, command: [...service.slice(0, -1), baselineCli], env: {}, only: CHURN_API_ENDPOINTS });
   const comparison = process.env.BENCH_COMPARISON === undefined || process.env.BENCH_COMPARISON === '' ? undefined : COMPARISONS[process.env.BENCH_COMPARISON];
   if (process.env.BENCH_COMPARISON && !comparison) throw new Error(`BENCH_COMPARISON must be one of ${Object.keys(COMPARISONS).join(', ')}`);
   const servers = allServers.filter((server) => (comparison ? comparison.servers.includes(server.name) : server.name !== SHADOW));
   const single = { ...EXAMPLE_CUSTOMER };
   const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
   // Explanations and the Open Inference Protocol are measured against the churn API's routes, on the default service.
-  const explained = [BARE_FLOOR, TWIN_FLOOR, BATCHED];
+  const explained = [BARE_FLOOR, TWIN_FLOOR, BATCHED, BASELINE];
   const inferBody = (rows: { tenure_months: number }[]) => ({
     inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 5], data: rows.map((row) => [row.tenure_months, single.monthly_charges, single.total_charges, single.num_products, single.has_support_calls]) }],
   });
@@ -619,7 +640,7 @@ async function main(): Promise<void> {
       !gated || (ratios.median >= 0.8 && p99.median <= 1.5),
     ]);
   }
-  checks.push(...tracingChecks(rounds));
+  checks.push(...tracingChecks(rounds), ...baselineChecks(rounds));
   const oneWorker = services.filter((s) => !s.server.includes('WORKERS'));
   checks.push(
     [`start to /health 200 under 1 s, one worker: ${fmt(Math.max(...oneWorker.map((s) => s.startMs)))} ms`, oneWorker.every((s) => s.startMs < 1000)],
