@@ -134,7 +134,7 @@ export const ConfigSchema = Type.Object({
     maximum: 1_000_000,
     default: 10_000,
     description:
-      'Records the prediction log holds in memory, at most, while the store is slow, down or not connected yet (about 1 KB each, per worker); further records are dropped and counted in `churn_prediction_log_dropped_total`.',
+      'Records the prediction log holds in memory, at most, while the store is slow, down or not connected yet (about 0.4 KB each, per worker); further records are dropped and counted in `churn_prediction_log_dropped_total`.',
   }),
   PREDICTION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 400, description: 'Predictions older than this many days are deleted from the prediction log, and the outcomes observed before the same cutoff (nothing left for them to label); checked every hour and when the store connects (at start, or later if PostgreSQL was unreachable then).' }),
   OUTCOME_HORIZON_DAYS: Type.Integer({

@@ -78,6 +78,10 @@ export class PostgresPredictionLogStore implements PredictionLogStore {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
+      // A migration may build an index over every logged row: minutes on a large log, where the
+      // connections' statement timeout would roll it back at every attempt, so the log never
+      // came up. This transaction alone runs without one (waiting for another replica's lock too).
+      await client.query('SET LOCAL statement_timeout = 0');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       await client.query(SCHEMA_MIGRATIONS_TABLE_SQL);
       const { rows } = await client.query<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations');
