@@ -10,7 +10,8 @@ import { ROOT, sourceConstants, userDocs, variableNames } from './markdown-check
  * build argument.
  */
 const NOT_CONFIG = new Set(['NODE_ENV', 'NODE_COMPILE_CACHE', 'SOURCE_DATE_EPOCH', 'NODE_IMAGE']);
-const NOT_CONFIG_PREFIXES = ['OTEL_'];
+// OTEL_: the OpenTelemetry SDK's own; BENCH_: the benchmark's (bench/README.md), never the service's.
+const NOT_CONFIG_PREFIXES = ['OTEL_', 'BENCH_'];
 
 const CONFIG_NAMES = new Set([...Object.keys(ConfigSchema.properties), ...Object.keys(RENAMED)]);
 const isKnown = (name: string) => CONFIG_NAMES.has(name) || NOT_CONFIG.has(name) || NOT_CONFIG_PREFIXES.some((prefix) => name.startsWith(prefix));
