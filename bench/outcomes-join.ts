@@ -77,6 +77,26 @@ async function timedMs(work: () => Promise<unknown>): Promise<number> {
   return median(times);
 }
 
+/**
+ * What a read costs the serving thread: its CPU while the read ran, and the longest time a 1 ms
+ * ticker on it waited (what a request arriving meanwhile would have waited at least).
+ */
+async function servingThreadDuring(work: () => Promise<unknown>): Promise<{ cpuMs: number; longestStallMs: number }> {
+  let last = performance.now();
+  let longest = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 1);
+  const cpu = process.threadCpuUsage();
+  await work();
+  const used = process.threadCpuUsage(cpu);
+  longest = Math.max(longest, performance.now() - last);
+  clearInterval(ticker);
+  return { cpuMs: (used.user + used.system) / 1000, longestStallMs: longest };
+}
+
 async function measure(name: string, store: PredictionLogStore, plan: () => Promise<string>, analyze?: () => Promise<void>) {
   const { predictions, outcomes } = fill();
   await store.migrate();
@@ -99,10 +119,12 @@ async function measure(name: string, store: PredictionLogStore, plan: () => Prom
   const labeled = rows.filter((row) => row.churned !== null).length;
   const allMs = await timedMs(() => store.scoredOutcomes(everything));
   const monthMs = await timedMs(() => store.scoredOutcomes({ ...everything, since: new Date(START + 60 * DAY_MS), until: new Date(START + 90 * DAY_MS) }));
+  const serving = await servingThreadDuring(() => store.scoredOutcomes(everything));
   const repostMs = await timedMs(() => store.recordOutcomes(outcomes.slice(0, 1000), { horizonDays: HORIZON_DAYS, receivedAt }));
   console.log(`\n${name}: ${rows.length} predictions, ${labeled} labeled, ${outcomes.length} outcomes`);
   console.log(`  scoredOutcomes, all ${SPAN_DAYS} days:   ${allMs.toFixed(0)} ms (median of ${RUNS})${unanalyzed}`);
   console.log(`  scoredOutcomes, 30 days:         ${monthMs.toFixed(0)} ms`);
+  console.log(`  serving thread during the ${SPAN_DAYS}-day read: ${serving.cpuMs.toFixed(0)} ms of CPU, longest stall ${serving.longestStallMs.toFixed(0)} ms`);
   console.log(`  recordOutcomes, 1000 new:        ${median(posts).toFixed(0)} ms (median of ${posts.length} posts)`);
   console.log(`  recordOutcomes, 1000 duplicates: ${repostMs.toFixed(0)} ms`);
   console.log(`  plan:\n${(await plan()).replace(/^/gm, '    ')}`);

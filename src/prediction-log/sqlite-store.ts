@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
 import type { CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
+import { decodeRows, READ_WORKER_ROLE, type ReadAnswer, type ReadRequest, type ReadWorkerData } from './sqlite-read-worker.js';
 import type { PairedScore } from '../monitoring/comparison.js';
 import { pairedScoresQuery, rowToPairedScore } from './paired-scores.js';
 import {
@@ -48,8 +50,18 @@ export const SQLITE_BUSY_TIMEOUT_MS = 100;
 export const SQLITE_CHECKPOINT_INTERVAL_MS = 1_000;
 /** SQLite's default: what the serving connection goes back to when the checkpoint thread is gone. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
-/** The checkpoint thread's code: compiled JavaScript beside this file in dist/, TypeScript under the tests. */
+/** The checkpoint and read threads' code: compiled JavaScript beside this file in dist/, TypeScript under the tests. */
 const CHECKPOINT_WORKER_URL = new URL(`./sqlite-checkpoint-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const READ_WORKER_URL = new URL(`./sqlite-read-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/** Rows a long read maps on the serving thread before it lets other work run (about 5 ms). */
+const DECODE_SLICE_ROWS = 25_000;
+
+/** A read sent to the read thread, waiting for its rows. */
+interface PendingRead {
+  resolve: (answer: Extract<ReadAnswer, { rowCount: number }>) => void;
+  reject: (error: Error) => void;
+}
 
 /**
  * The embedded store: one SQLite file under the data directory, in WAL mode so every worker of
@@ -64,6 +76,10 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   /** One row's values, refilled for each row the insert binds. */
   readonly #columns: ColumnValue[] = new Array<ColumnValue>(PREDICTION_COLUMNS.length).fill(null);
   #checkpointer: Worker | undefined;
+  /** The thread of the long reads (sqlite-read-worker.ts), started by the first; gone after a failure until the next. */
+  #reader: Worker | undefined;
+  readonly #pendingReads = new Map<number, PendingRead>();
+  #readCount = 0;
 
   constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations()) {
     mkdirSync(dataDir, { recursive: true });
@@ -165,11 +181,57 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   async scoredOutcomes(window: OutcomeWindow): Promise<ScoredOutcome[]> {
-    return this.#all(scoredOutcomesQuery(window)).map(rowToScoredOutcome);
+    return this.#readOffThread(scoredOutcomesQuery(window), rowToScoredOutcome);
   }
 
   async pairedScores(window: OutcomeWindow): Promise<PairedScore[]> {
-    return this.#all(pairedScoresQuery(window)).map(rowToPairedScore);
+    return this.#readOffThread(pairedScoresQuery(window), rowToPairedScore);
+  }
+
+  /**
+   * A window's rows, read on the read thread (sqlite-read-worker.ts) so the serving thread answers
+   * requests meanwhile; they come back as columns and are mapped here row by row.
+   */
+  async #readOffThread<T>({ sql, params }: SqlQuery, map: (row: Record<string, unknown>) => T): Promise<T[]> {
+    const reader = this.#startReader();
+    const id = (this.#readCount += 1);
+    const answer = await new Promise<Extract<ReadAnswer, { rowCount: number }>>((resolve, reject) => {
+      this.#pendingReads.set(id, { resolve, reject });
+      reader.postMessage({ id, sql, params: params as ReadRequest['params'] } satisfies ReadRequest);
+    });
+    // Mapped in slices with a turn of the event loop between them: a million rows are about 0.2 s of this thread.
+    const mapped = new Array<T>(answer.rowCount);
+    for (let from = 0; from < answer.rowCount; from += DECODE_SLICE_ROWS) {
+      if (from > 0) await setImmediatePromise();
+      decodeRows(answer.rowCount, answer.columns, map, mapped, from, Math.min(from + DECODE_SLICE_ROWS, answer.rowCount));
+    }
+    return mapped;
+  }
+
+  #startReader(): Worker {
+    if (this.#reader) return this.#reader;
+    if (!this.#database.isOpen) throw new Error('prediction log: the SQLite store is closed');
+    const data: ReadWorkerData = { role: READ_WORKER_ROLE, path: this.#path, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS };
+    const reader = new Worker(READ_WORKER_URL, { workerData: data });
+    // Never what keeps a process alive; a read in flight holds it only through its caller.
+    reader.unref();
+    reader.on('message', (answer: ReadAnswer) => {
+      const pending = this.#pendingReads.get(answer.id);
+      if (!pending) return;
+      this.#pendingReads.delete(answer.id);
+      if ('error' in answer) pending.reject(new Error(answer.error));
+      else pending.resolve(answer);
+    });
+    // A thread that fails or stops fails the reads it holds; the next read starts another.
+    const gone = (error: Error) => {
+      if (this.#reader === reader) this.#reader = undefined;
+      for (const pending of this.#pendingReads.values()) pending.reject(error);
+      this.#pendingReads.clear();
+    };
+    reader.once('error', gone);
+    reader.once('exit', (code) => gone(new Error(`prediction log: the SQLite read thread stopped (exit code ${code})`)));
+    this.#reader = reader;
+    return reader;
   }
 
   #all({ sql, params }: SqlQuery): Record<string, unknown>[] {
@@ -213,16 +275,21 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   async close(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader) await stopThread(reader);
     const checkpointer = this.#checkpointer;
     this.#checkpointer = undefined;
-    if (checkpointer) {
-      // Asked to stop (it closes its connection), and cut off if it does not within a second.
-      const exited = new Promise((resolve) => checkpointer.once('exit', resolve));
-      checkpointer.postMessage('close');
-      const timer = setTimeout(() => void checkpointer.terminate(), 1_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (checkpointer) await stopThread(checkpointer);
     if (this.#database.isOpen) this.#database.close();
   }
+}
+
+/** Asks a thread of the store to stop (it closes its connection first), and cuts it off if it has not within a second. */
+async function stopThread(thread: Worker): Promise<void> {
+  const exited = new Promise((resolve) => thread.once('exit', resolve));
+  thread.postMessage('close');
+  const timer = setTimeout(() => void thread.terminate(), 1_000);
+  await exited;
+  clearTimeout(timer);
 }

@@ -3,33 +3,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/prediction-log/migrations.js';
 import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-store.js';
-import type { PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
+import { predictionRecord } from './prediction-records.js';
 
 /** This machine's PostgreSQL (trust auth); the test works in a schema of its own and drops it. */
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 let admin: pg.Client;
 
-function record(): PredictionRecord {
-  const predictionId = randomUUID();
-  return {
-    predictionId,
-    role: 'champion',
-    served: true,
-    rowKey: predictionId,
-    recordedAt: new Date(),
-    requestId: 'req-1',
-    customerId: '9237-HQITU',
-    protocol: 'rest',
-    modelName: 'churn',
-    modelVersion: '1.2.0',
-    modelSha256: 'ab'.repeat(32),
-    features: { tenure_months: 2, monthly_charges: 70.7, total_charges: 151.65, num_products: 2, has_support_calls: 0 },
-    probability: 0.63,
-    prediction: 1,
-    tier: 'MEDIUM',
-  };
-}
 const schema = `prediction_log_migrations_${randomUUID().replaceAll('-', '')}`;
 
 beforeAll(async () => {
@@ -59,7 +39,7 @@ describe('PostgreSQL migrations', () => {
         await admin.query(`LOCK TABLE ${schema}.predictions IN ACCESS EXCLUSIVE MODE`);
         const started = Date.now();
         // Two writes at once take both of the store's connections, whichever one migrated.
-        const writes = await Promise.allSettled([store.insert([record()]), store.insert([record()])]);
+        const writes = await Promise.allSettled([store.insert([predictionRecord()]), store.insert([predictionRecord()])]);
         for (const write of writes) expect(write).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/statement timeout/) }) });
         expect(Date.now() - started).toBeLessThan(5_000);
       } finally {

@@ -1,32 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
 import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
+import { predictionRecord } from './prediction-records.js';
 
-function record(): PredictionRecord {
-  const predictionId = randomUUID();
-  return {
-    predictionId,
-    role: 'champion',
-    served: true,
-    rowKey: predictionId,
-    recordedAt: new Date('2026-12-02T10:00:00.000Z'),
-    requestId: 'req-1',
-    customerId: undefined,
-    protocol: 'rest',
-    modelName: 'churn',
-    modelVersion: '1.2.0',
-    modelSha256: 'ab'.repeat(32),
-    features: { tenure_months: 2, monthly_charges: 70.7, total_charges: 151.65, num_products: 2, has_support_calls: 0 },
-    probability: 0.8125,
-    prediction: 1,
-    tier: 'HIGH',
-    implausible: [],
-  };
-}
+const record = () => predictionRecord({ customerId: undefined, recordedAt: new Date('2026-12-02T10:00:00.000Z') });
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

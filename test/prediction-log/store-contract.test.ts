@@ -9,32 +9,12 @@ import { PostgresPredictionLogStore } from '../../src/prediction-log/postgres-st
 import type { Outcome, PredictionLogStore, PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
 import { matchedOutcomesQuery, numberedPlaceholders, scoredOutcomesQuery, type SqlQuery } from '../../src/prediction-log/outcomes.js';
 import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
+import { predictionRecord } from './prediction-records.js';
 
 /** This machine's PostgreSQL (trust auth); each run works in a schema of its own and drops it. */
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-function record(overrides: Partial<PredictionRecord> = {}): PredictionRecord {
-  const predictionId = overrides.predictionId ?? randomUUID();
-  return {
-    predictionId,
-    role: 'champion',
-    served: true,
-    rowKey: predictionId,
-    recordedAt: new Date('2026-11-30T10:00:00.000Z'),
-    requestId: 'req-1',
-    customerId: '9237-HQITU',
-    protocol: 'rest',
-    modelName: 'churn',
-    modelVersion: '1.2.0',
-    modelSha256: 'ab'.repeat(32),
-    features: { tenure_months: 2, monthly_charges: 70.7, total_charges: 151.65, num_products: 2, has_support_calls: 0 },
-    probability: 0.8125,
-    prediction: 1,
-    tier: 'high',
-    implausible: [],
-    ...overrides,
-  };
-}
+const record = predictionRecord;
 
 /** A place for one test's stores: every store opened on it sees the same log. */
 interface StoreSite {
