@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rowToScoredOutcome, scoredOutcomesQuery } from '../../src/prediction-log/outcomes.js';
 import type { PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
 import { decodeRows, encodeRows } from '../../src/prediction-log/sqlite-read-worker.js';
-import { SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
+import { RETENTION_SLICE_ROWS, SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { predictionRecord } from './prediction-records.js';
 
 const START = Date.parse('2026-12-01T00:00:00.000Z');
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 async function storeWith(rows: number): Promise<{ store: SqlitePredictionLogStore; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-reads-'));
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-long-work-'));
   const store = new SqlitePredictionLogStore(dir);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   cleanups.push(() => store.close());
@@ -37,7 +37,7 @@ async function storeWith(rows: number): Promise<{ store: SqlitePredictionLogStor
   return { store, dir };
 }
 
-describe('SQLite reads off the serving thread', () => {
+describe('long SQLite work beside the serving thread', () => {
   it("reads a window's rows on a thread of its own, the same rows the serving connection reads, while this thread runs other work", async () => {
     const { store, dir } = await storeWith(20_000);
     await store.recordOutcomes(
@@ -73,6 +73,18 @@ describe('SQLite reads off the serving thread', () => {
     expect(await store.scoredOutcomes(window)).toHaveLength(1_001);
     await store.close();
     await expect(store.scoredOutcomes(window)).rejects.toThrow(/closed/);
+  });
+
+  it('deletes old predictions in slices, letting other work run between them, and keeps the rest', async () => {
+    const old = RETENTION_SLICE_ROWS * 2 + 123;
+    const { store } = await storeWith(old + 10);
+    const cutoff = new Date(START + old * 1_000);
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    expect(await store.deleteRecordedBefore(cutoff)).toBe(old);
+    expect(otherWorkRan).toBe(true);
+    expect(await store.recent(100)).toHaveLength(10);
+    expect(await store.deleteRecordedBefore(cutoff)).toBe(0);
   });
 
   it('carries numbers, text and NULLs across threads as columns, row for row', () => {
