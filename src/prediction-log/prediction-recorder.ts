@@ -1,9 +1,9 @@
-import { riskTier, type Thresholds } from "../churn-api/prediction-mapping.js";
-import type { DataPlaneObserver, Score } from "../data-plane/data-plane.js";
-import type { FeatureRow } from "../data-plane/feature-rows.js";
-import { implausibleChecks } from "../data-plane/plausibility.js";
-import { timeOrderedUuids } from "../data-plane/time-ordered-id.js";
-import type { PredictionRecord } from "./prediction-log-store.js";
+import { riskTier, type Thresholds } from '../churn-api/prediction-mapping.js';
+import type { DataPlaneObserver, Score } from '../data-plane/data-plane.js';
+import type { FeatureRow } from '../data-plane/feature-rows.js';
+import { implausibleChecks } from '../data-plane/plausibility.js';
+import { timeOrderedUuids } from '../data-plane/time-ordered-id.js';
+import type { PredictionRecord } from './prediction-log-store.js';
 
 /**
  * The data-plane observer that turns predictions served, and the shadow scores of the same rows,
