@@ -1,6 +1,6 @@
 /**
- * What the SQLite prediction log's insert costs per row on the main thread (the checkpoint thread
- * is not counted: process.threadCpuUsage), with the writer's largest batch (500 records) built as
+ * What the SQLite prediction log's insert costs per row on the main thread (the background
+ * thread's checkpoints are not counted: process.threadCpuUsage), with the writer's largest batch (500 records) built as
  * the recorder builds them: one model, protocol and role per batch, one customer (what the HTTP
  * bench sends) or, with PREDICTION_LOG_RANDOM_CUSTOMERS=1, one of a million per row. With
  * PREDICTION_LOG_SHADOW=1 every other record is a challenger's shadow score of the row before.

@@ -61,7 +61,7 @@ export async function buildTestApp(env: Record<string, string> = {}, options: Pi
   const models = spiedChurnModels(modelOptions(config));
   const app = await buildApp({ config, logStream, modelLoader: models.loader, ...options });
   // onClose hooks run last-added first: this one runs before the prediction log's store has closed,
-  // so its checkpoint thread may still add a file while the directory goes; rmSync retries that.
+  // so its background thread may still add a file while the directory goes; rmSync retries that.
   if (dataDir) app.addHook('onClose', async () => rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
   try {
     await app.ready();

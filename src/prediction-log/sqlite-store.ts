@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadMigrations, pendingMigrations, SCHEMA_MIGRATIONS_TABLE_SQL, type Migration } from './migrations.js';
 import type { DriftMinuteCount } from '../data-plane/drift-minutes.js';
-import type { CheckpointWorkerData } from './sqlite-checkpoint-worker.js';
-import { decodeRows, READ_WORKER_ROLE, type ReadAnswer, type ReadRequest, type ReadWorkerData } from './sqlite-read-worker.js';
+import { decodeRows, SQLITE_WORKER_ROLE, type ReadAnswer, type ReadRequest, type SqliteWorkerData } from './sqlite-worker.js';
 import type { PairedScore } from '../monitoring/comparison.js';
 import { pairedScoresQuery, rowToPairedScore } from './paired-scores.js';
 import {
@@ -46,13 +45,12 @@ export const SQLITE_FILE_NAME = 'prediction-log.sqlite';
  */
 export const SQLITE_BUSY_TIMEOUT_MS = 100;
 
-/** How often the checkpoint thread copies the WAL into the database (SQLite's own default is every ~4 MB of WAL). */
+/** How often the background thread copies the WAL into the database (SQLite's own default is every ~4 MB of WAL). */
 export const SQLITE_CHECKPOINT_INTERVAL_MS = 1_000;
-/** SQLite's default: what the serving connection goes back to when the checkpoint thread is gone. */
+/** SQLite's default: what the serving connection goes back to when the background thread is gone. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
-/** The checkpoint and read threads' code: compiled JavaScript beside this file in dist/, TypeScript under the tests. */
-const CHECKPOINT_WORKER_URL = new URL(`./sqlite-checkpoint-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-const READ_WORKER_URL = new URL(`./sqlite-read-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+/** The background thread's code: compiled JavaScript beside this file in dist/, TypeScript under the tests. */
+const WORKER_URL = new URL(`./sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /** Predictions the retention deletes in one transaction before it lets other work run (about 8 ms here; 200,000 took 1.5 s in slices against one stall of 0.76 s). */
 export const RETENTION_SLICE_ROWS = 1_000;
@@ -60,7 +58,7 @@ export const RETENTION_SLICE_ROWS = 1_000;
 /** Rows a long read maps on the serving thread before it lets other work run (about 5 ms). */
 const DECODE_SLICE_ROWS = 25_000;
 
-/** A read sent to the read thread, waiting for its rows. */
+/** A read sent to the background thread, waiting for its rows. */
 interface PendingRead {
   resolve: (answer: Extract<ReadAnswer, { rowCount: number }>) => void;
   reject: (error: Error) => void;
@@ -78,46 +76,61 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   #insertStatement: StatementSync | undefined;
   /** One row's values, refilled for each row the insert binds. */
   readonly #columns: ColumnValue[] = new Array<ColumnValue>(PREDICTION_COLUMNS.length).fill(null);
-  #checkpointer: Worker | undefined;
-  /** The thread of the long reads (sqlite-read-worker.ts), started by the first; gone after a failure until the next. */
-  #reader: Worker | undefined;
+  /** The background thread (sqlite-worker.ts): checkpoints and long reads. Gone after a failure until the next read. */
+  #worker: Worker | undefined;
   readonly #pendingReads = new Map<number, PendingRead>();
   #readCount = 0;
 
-  constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations()) {
+  readonly #workerUrl: URL;
+
+  /** `workerUrl` stands in for the background thread's code in the tests of its failures. */
+  constructor(dataDir: string, migrations: readonly Migration[] = loadMigrations(), workerUrl: URL = WORKER_URL) {
+    this.#workerUrl = workerUrl;
     mkdirSync(dataDir, { recursive: true });
     this.#path = join(dataDir, SQLITE_FILE_NAME);
     this.#database = new DatabaseSync(this.#path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     this.#migrations = migrations;
     this.#database.exec('PRAGMA journal_mode = WAL');
     this.#database.exec('PRAGMA synchronous = NORMAL');
-    this.#startCheckpointer();
+    this.#startWorker();
   }
 
   /**
-   * WAL checkpoints (and their fsyncs) on a thread of their own (sqlite-checkpoint-worker.ts), not in
-   * this connection's commits. Should that thread fail or stop, this connection checkpoints
-   * automatically again, so the WAL never grows without bound.
+   * The background thread (sqlite-worker.ts): WAL checkpoints (and their fsyncs) and long reads off
+   * this thread. While it runs, this connection's commits never checkpoint; should it fail or stop,
+   * this connection checkpoints automatically again (so the WAL never grows without bound) until
+   * the next read starts another thread. A failure also fails the reads it held.
    */
-  #startCheckpointer(): void {
-    const data: CheckpointWorkerData = { path: this.#path, intervalMs: SQLITE_CHECKPOINT_INTERVAL_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS };
-    const worker = new Worker(CHECKPOINT_WORKER_URL, { workerData: data });
-    // Never what keeps a process alive.
+  #startWorker(): Worker {
+    if (!this.#database.isOpen) throw new Error('prediction log: the SQLite store is closed');
+    const data: SqliteWorkerData = { role: SQLITE_WORKER_ROLE, path: this.#path, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS, checkpointIntervalMs: SQLITE_CHECKPOINT_INTERVAL_MS };
+    const worker = new Worker(this.#workerUrl, { workerData: data });
+    // Never what keeps a process alive; a read in flight holds it only through its caller.
     worker.unref();
     this.#database.exec('PRAGMA wal_autocheckpoint = 0');
-    this.#checkpointer = worker;
-    const gone = () => {
-      if (this.#checkpointer !== worker) return;
-      this.#checkpointer = undefined;
+    worker.on('message', (answer: ReadAnswer) => {
+      const pending = this.#pendingReads.get(answer.id);
+      if (!pending) return;
+      this.#pendingReads.delete(answer.id);
+      if ('error' in answer) pending.reject(new Error(answer.error));
+      else pending.resolve(answer);
+    });
+    const gone = (error: Error) => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
       if (this.#database.isOpen) this.#database.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      for (const pending of this.#pendingReads.values()) pending.reject(error);
+      this.#pendingReads.clear();
     };
     worker.once('error', gone);
-    worker.once('exit', gone);
+    worker.once('exit', (code) => gone(new Error(`prediction log: the SQLite background thread stopped (exit code ${code})`)));
+    this.#worker = worker;
+    return worker;
   }
 
   /** Whether WAL checkpoints run on their own thread now (false: in this connection's commits). */
   get checkpointsOffThread(): boolean {
-    return this.#checkpointer !== undefined && Number((this.#database.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint) === 0;
+    return this.#worker !== undefined && Number((this.#database.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint) === 0;
   }
 
   get path(): string {
@@ -192,15 +205,15 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   /**
-   * A window's rows, read on the read thread (sqlite-read-worker.ts) so the serving thread answers
+   * A window's rows, read on the background thread (sqlite-worker.ts) so the serving thread answers
    * requests meanwhile; they come back as columns and are mapped here row by row.
    */
   async #readOffThread<T>({ sql, params }: SqlQuery, map: (row: Record<string, unknown>) => T): Promise<T[]> {
-    const reader = this.#startReader();
+    const worker = this.#worker ?? this.#startWorker();
     const id = (this.#readCount += 1);
     const answer = await new Promise<Extract<ReadAnswer, { rowCount: number }>>((resolve, reject) => {
       this.#pendingReads.set(id, { resolve, reject });
-      reader.postMessage({ id, sql, params: params as ReadRequest['params'] } satisfies ReadRequest);
+      worker.postMessage({ id, sql, params: params as ReadRequest['params'] } satisfies ReadRequest);
     });
     // Mapped in slices with a turn of the event loop between them: a million rows are about 0.2 s of this thread.
     const mapped = new Array<T>(answer.rowCount);
@@ -209,32 +222,6 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
       decodeRows(answer.rowCount, answer.columns, map, mapped, from, Math.min(from + DECODE_SLICE_ROWS, answer.rowCount));
     }
     return mapped;
-  }
-
-  #startReader(): Worker {
-    if (this.#reader) return this.#reader;
-    if (!this.#database.isOpen) throw new Error('prediction log: the SQLite store is closed');
-    const data: ReadWorkerData = { role: READ_WORKER_ROLE, path: this.#path, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS };
-    const reader = new Worker(READ_WORKER_URL, { workerData: data });
-    // Never what keeps a process alive; a read in flight holds it only through its caller.
-    reader.unref();
-    reader.on('message', (answer: ReadAnswer) => {
-      const pending = this.#pendingReads.get(answer.id);
-      if (!pending) return;
-      this.#pendingReads.delete(answer.id);
-      if ('error' in answer) pending.reject(new Error(answer.error));
-      else pending.resolve(answer);
-    });
-    // A thread that fails or stops fails the reads it holds; the next read starts another.
-    const gone = (error: Error) => {
-      if (this.#reader === reader) this.#reader = undefined;
-      for (const pending of this.#pendingReads.values()) pending.reject(error);
-      this.#pendingReads.clear();
-    };
-    reader.once('error', gone);
-    reader.once('exit', (code) => gone(new Error(`prediction log: the SQLite read thread stopped (exit code ${code})`)));
-    this.#reader = reader;
-    return reader;
   }
 
   #all({ sql, params }: SqlQuery): Record<string, unknown>[] {
@@ -292,17 +279,16 @@ export class SqlitePredictionLogStore implements PredictionLogStore {
   }
 
   async close(): Promise<void> {
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) await stopThread(reader);
-    const checkpointer = this.#checkpointer;
-    this.#checkpointer = undefined;
-    if (checkpointer) await stopThread(checkpointer);
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) await stopThread(worker);
+    for (const pending of this.#pendingReads.values()) pending.reject(new Error('prediction log: the SQLite store is closed'));
+    this.#pendingReads.clear();
     if (this.#database.isOpen) this.#database.close();
   }
 }
 
-/** Asks a thread of the store to stop (it closes its connection first), and cuts it off if it has not within a second. */
+/** Asks the background thread to stop (it closes its connections first), and cuts it off if it has not within a second. */
 async function stopThread(thread: Worker): Promise<void> {
   const exited = new Promise((resolve) => thread.once('exit', resolve));
   thread.postMessage('close');

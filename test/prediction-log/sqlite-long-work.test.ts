@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rowToScoredOutcome, scoredOutcomesQuery } from '../../src/prediction-log/outcomes.js';
 import type { PredictionRecord } from '../../src/prediction-log/prediction-log-store.js';
-import { decodeRows, encodeRows } from '../../src/prediction-log/sqlite-read-worker.js';
+import { decodeRows, encodeRows } from '../../src/prediction-log/sqlite-worker.js';
 import { RETENTION_SLICE_ROWS, SQLITE_FILE_NAME, SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { predictionRecord } from './prediction-records.js';
 

@@ -1,9 +1,19 @@
 /**
- * The prediction log's long reads (the performance report's and the comparison's windows), on a
- * thread of their own with a read-only connection (one per process). node:sqlite answers
- * synchronously: on the serving thread, a 30-day window of a busy log stopped every answer for
- * seconds (about 0.3 s per 100,000 predictions), at every refresh of the performance gauges. In
- * WAL mode this connection reads the last committed state and never blocks the writer.
+ * The prediction log's one background thread (one per process), for the SQLite work that would
+ * hold the serving thread: node:sqlite answers synchronously. A Node.js thread costs about 19 MB of
+ * resident memory, so both jobs share this one.
+ *
+ * WAL checkpoints. SQLite's automatic checkpoint runs inside the commit that fills the WAL, on the
+ * connection that commits: the serving thread, which then waited for two fsyncs (the WAL, then the
+ * database), up to a quarter of a second each on a busy disk. Here they run on a timer with a
+ * connection of their own; the serving connection's automatic checkpoints are off while this
+ * thread runs.
+ *
+ * Long reads (the performance report's and the comparison's windows), on a read-only connection
+ * opened by the first: on the serving thread, a 30-day window of a busy log stopped every answer
+ * for seconds (about 0.3 s per 100,000 predictions), at every refresh of the performance gauges. In
+ * WAL mode it reads the last committed state and never blocks the writer; a checkpoint due during
+ * a read waits for its end.
  *
  * The rows go back column by column: numbers in one Float64Array (NaN for NULL, which SQLite never
  * stores as a number), text as a list of distinct strings and one index per row, so a window of
@@ -16,14 +26,15 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** What the store gives the thread when it starts it. */
-export interface ReadWorkerData {
-  /** Marks this thread: the module is also imported elsewhere (for the codec), where it must not start reading. */
-  role: typeof READ_WORKER_ROLE;
+export interface SqliteWorkerData {
+  /** Marks this thread: the module is also imported elsewhere (for the codec), where it must not start. */
+  role: typeof SQLITE_WORKER_ROLE;
   path: string;
   busyTimeoutMs: number;
+  checkpointIntervalMs: number;
 }
 
-export const READ_WORKER_ROLE = 'prediction-log-reader';
+export const SQLITE_WORKER_ROLE = 'prediction-log-sqlite';
 
 /** A read the store asks for: `id` pairs it with its answer. 'close' ends the thread. */
 export interface ReadRequest {
@@ -86,18 +97,31 @@ export function decodeRows<T>(rowCount: number, columns: readonly EncodedColumn[
   return mapped;
 }
 
-if (parentPort && (workerData as Partial<ReadWorkerData> | null)?.role === READ_WORKER_ROLE) {
+if (parentPort && (workerData as Partial<SqliteWorkerData> | null)?.role === SQLITE_WORKER_ROLE) {
   const port = parentPort;
-  const { path, busyTimeoutMs } = workerData as ReadWorkerData;
-  const database = new DatabaseSync(path, { readOnly: true, timeout: busyTimeoutMs });
+  const { path, busyTimeoutMs, checkpointIntervalMs } = workerData as SqliteWorkerData;
+  const checkpoints = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  checkpoints.exec('PRAGMA synchronous = NORMAL');
+  const timer = setInterval(() => {
+    try {
+      // PASSIVE: copies what no reader still needs, never waits for readers or writers.
+      checkpoints.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy (another worker's checkpoint): the next interval tries again.
+    }
+  }, checkpointIntervalMs);
+  let reads: DatabaseSync | undefined;
   port.on('message', (message: ReadRequest | 'close') => {
     if (message === 'close') {
-      database.close();
+      clearInterval(timer);
+      reads?.close();
+      checkpoints.close();
       port.close();
       return;
     }
     try {
-      const statement = database.prepare(message.sql);
+      reads ??= new DatabaseSync(path, { readOnly: true, timeout: busyTimeoutMs });
+      const statement = reads.prepare(message.sql);
       const rows = statement.all(...message.params) as Record<string, unknown>[];
       const columns = encodeRows(rows, statement.columns().map((column) => column.name));
       const transfer = columns.map((column) => (column.kind === 'number' ? column.values.buffer : column.indexes.buffer));
