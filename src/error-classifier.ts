@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from './http-status.js';
 import { InvalidRowsError, InvalidValuesError, ServiceError, UnsupportedMediaTypeError, type RowIssue } from './errors.js';
 import { rowIssues, schemaIssues, valueIssues, type IssueList, type RefusedValues, type SchemaViolation } from './validation-issues.js';
 

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from './http-status.js';
 import type { ErrorRenderer } from './error-handling.js';
 import type { ErrorResponse, ValidationErrorResponse } from './schemas/errors.js';
 

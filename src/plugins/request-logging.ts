@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../http-status.js';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { cutEcho } from '../echo.js';
