@@ -9,7 +9,7 @@ import { ROOT, sourceConstants, userDocs, variableNames } from './markdown-check
  * OpenTelemetry's (the few the service does not read, named to say so), reproducible builds', and the Dockerfile's
  * build argument.
  */
-const NOT_CONFIG = new Set(['NODE_ENV', 'NODE_COMPILE_CACHE', 'SOURCE_DATE_EPOCH', 'NODE_IMAGE']);
+const NOT_CONFIG = new Set(['NODE_ENV', 'NODE_COMPILE_CACHE', 'SOURCE_DATE_EPOCH', 'NODE_IMAGE', 'NODE_OPTIONS']);
 // OTEL_: the OpenTelemetry SDK's own; BENCH_: the benchmark's (bench/README.md), never the service's.
 const NOT_CONFIG_PREFIXES = ['OTEL_', 'BENCH_'];
 
