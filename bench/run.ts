@@ -558,7 +558,8 @@ async function main(): Promise<void> {
   const get = (server: string, endpoint: string) => summaries.find((s) => s.server === server && s.endpoint === endpoint);
   const singleRow = get(BATCHED, '/predict');
   const batch = get(BATCHED, '/predict/batch');
-  const services = summaries.filter((s) => !s.server.includes('floor'));
+  // This build's servers: the floors are references, and BENCH_BASELINE_CLI's figures are another build's.
+  const services = summaries.filter((s) => !s.server.includes('floor') && s.server !== BASELINE);
   const checks: [string, boolean][] = [];
   const cpuVsFloors = (s: Summary) => {
     const bareCpu = get(BARE_FLOOR, s.endpoint)?.cpuUsPerRequest ?? Number.NaN;
