@@ -31,6 +31,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXAMPLE_CUSTOMER } from '../src/schemas/customer-features.js';
+import { deploymentMemoryLimit, memoryCgroup, memoryQuantityBytes, type MemoryCgroup } from './memory-limit.js';
 import { MODEL_COST_JSON_PREFIX, type ModelCostRow, type TwinFloorCost } from './twin-floor.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -362,6 +363,8 @@ const TRACED_ALL = 'service, tracing on, 100 % sampled';
 const TRACED_ONE_PERCENT = 'service, tracing on, 1 % sampled';
 const BASELINE = 'BENCH_BASELINE_CLI (defaults)';
 const TRACING_SERVERS = [TRACED_ALL, TRACED_ONE_PERCENT];
+/** The service in a memory cgroup with deploy/k8s/deployment.yaml's limit, as a pod runs it (bench/memory-limit.ts). */
+const POD_LIMITED = "service, in the deployment's memory limit";
 const CHURN_API_ENDPOINTS = ['/predict', '/predict/batch', '/predict?explain=true', '/predict/batch?explain=true'];
 
 /** An OTLP/HTTP receiver that takes every export and keeps nothing, so the exporter's cost is measured, not a collector's. */
@@ -481,6 +484,15 @@ async function main(): Promise<void> {
   ];
   const sink = process.env.BENCH_COMPARISON === 'tracing' ? await otlpSink() : undefined;
   if (sink) allServers.push(...tracingServers(service, sink.url));
+  // Peak RSS and CPU under the batch endpoints, where the RSS target is, as a pod with the manifest's limit sees them.
+  const podLimit = deploymentMemoryLimit(readFileSync(join(ROOT, 'deploy/k8s/deployment.yaml'), 'utf8'));
+  const cgroup = memoryCgroup(`churn-bench-${process.pid}`, memoryQuantityBytes(podLimit));
+  let podCgroup: MemoryCgroup | undefined;
+  if ('unavailable' in cgroup) console.log(`${POD_LIMITED} (${podLimit}): not measured, ${cgroup.unavailable}\n`);
+  else {
+    podCgroup = cgroup;
+    allServers.push({ name: POD_LIMITED, command: cgroup.wrap(service), env: {}, only: ['/predict/batch', '/predict/batch?explain=true'] });
+  }
   const baselineCli = process.env.BENCH_BASELINE_CLI;
   if (baselineCli) allServers.push({ name: BASELINE, command: [...service.slice(0, -1), baselineCli], env: {}, only: CHURN_API_ENDPOINTS });
   const comparison = process.env.BENCH_COMPARISON === undefined || process.env.BENCH_COMPARISON === '' ? undefined : COMPARISONS[process.env.BENCH_COMPARISON];
@@ -489,7 +501,7 @@ async function main(): Promise<void> {
   const single = { ...EXAMPLE_CUSTOMER };
   const batchBody = { customers: Array.from({ length: BATCH_ROWS }, (_, index) => ({ ...single, tenure_months: index % 121 })) };
   // Explanations and the Open Inference Protocol are measured against the churn API's routes, on the default service.
-  const explained = [BARE_FLOOR, TWIN_FLOOR, BATCHED, BASELINE];
+  const explained = [BARE_FLOOR, TWIN_FLOOR, BATCHED, BASELINE, POD_LIMITED];
   const inferBody = (rows: { tenure_months: number }[]) => ({
     inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 5], data: rows.map((row) => [row.tenure_months, single.monthly_charges, single.total_charges, single.num_products, single.has_support_calls]) }],
   });
@@ -538,6 +550,7 @@ async function main(): Promise<void> {
   }
   const summaries = summarize(rounds, endpoints);
   rmSync(scratch, { recursive: true, force: true });
+  podCgroup?.remove();
   sink?.close();
 
   console.log(`\n${new Date().toISOString().slice(0, 10)}; wrk, ${CONNECTIONS} connections, ${DURATION}s after ${WARMUP}s warm-up, median of ${ROUNDS} interleaved rounds; ${PIN ? 'server pinned to core 0 (WORKERS=2 to cores 0-1), wrk to core 1' : 'unpinned (no taskset)'}; node ${process.version}; service: ${service.slice(1).map((arg) => arg.replace(ROOT, '')).join(' ')}\n`);
@@ -572,6 +585,19 @@ async function main(): Promise<void> {
       [`/predict/batch (100 rows) >= 0.8x the twin floor: ${ratio(batch.vsTwin.median)} (rounds ${ratio(batch.vsTwin.min)}-${ratio(batch.vsTwin.max)}); ${cpuVsFloors(batch)}`, batch.vsTwin.median >= 0.8],
       [`peak RSS under 200 MB under /predict/batch load: ${fmt(batch.peakRssMb)} MB`, batch.peakRssMb < 200],
     );
+  }
+  for (const path of ['/predict/batch', '/predict/batch?explain=true']) {
+    const unlimited = rounds.map((round) => round.find((r) => r.server === BATCHED && r.endpoint === path));
+    const limited = rounds.map((round) => round.find((r) => r.server === POD_LIMITED && r.endpoint === path));
+    if (unlimited.some((r) => !r) || limited.some((r) => !r)) continue;
+    const rss = spread(limited.map((r) => r!.peakRssMb));
+    const cpu = spread(limited.map((r, round) => r!.cpuUsPerRequest / unlimited[round]!.cpuUsPerRequest));
+    const throughput = spread(limited.map((r, round) => r!.requestsPerSecond / unlimited[round]!.requestsPerSecond));
+    checks.push([
+      `peak RSS under 200 MB under ${path} load in the deployment's memory limit (${podLimit}): ${fmt(rss.median)} MB (rounds ${fmt(rss.min)}-${fmt(rss.max)}; without the limit ${fmt(median(unlimited.map((r) => r!.peakRssMb)))}), ` +
+        `at ${ratio(cpu.median)} the CPU µs per request (rounds ${ratio(cpu.min)}-${ratio(cpu.max)}) and ${ratio(throughput.median)} the requests/s (rounds ${ratio(throughput.min)}-${ratio(throughput.max)}) of the service without it`,
+      rss.median < 200,
+    ]);
   }
   if (singleRow) {
     checks.push([`/predict >= 0.9x the twin floor (amortised per-row model cost), every feature at defaults: ${ratio(singleRow.vsTwin.median)} (rounds ${ratio(singleRow.vsTwin.min)}-${ratio(singleRow.vsTwin.max)}); ${cpuVsFloors(singleRow)}`, singleRow.vsTwin.median >= 0.9]);
