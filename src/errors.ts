@@ -212,6 +212,20 @@ export class PredictionLogUnavailableError extends ServiceError {
   }
 }
 
+/**
+ * A promotion that names the model to serve (its sha256) asked of a worker that holds it neither as
+ * champion nor as challenger: the worker keeps its models, since swapping would promote another one.
+ */
+export class NotTheChallengerError extends ServiceError {
+  override name = 'NotTheChallengerError';
+  readonly statusCode = 409;
+  constructor(named: string, challenger: { version: string; sha256: string } | undefined) {
+    super(
+      `The model ${named.slice(0, 12)}… is neither the champion nor the challenger here (${challenger ? `the challenger is ${challenger.version}, ${challenger.sha256.slice(0, 12)}…` : 'no challenger is loaded'}); nothing changed.`,
+    );
+  }
+}
+
 /** A promotion asked of a server that has no challenger loaded: nothing to promote until one is. */
 export class NoChallengerError extends ServiceError {
   override name = 'NoChallengerError';

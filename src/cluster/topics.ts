@@ -36,8 +36,11 @@ export interface ClusterTopics {
   'challenger-load': { payload: { path: string; mode: ChallengerInfo['mode']; share: number; call: RolloutCall }; result: WorkerModels };
   /** Drop the challenger. */
   'challenger-drop': { payload: { call: RolloutCall }; result: WorkerModels };
-  /** Swap champion and challenger (the old champion stays as the challenger, in shadow). */
-  'challenger-promote': { payload: { call: RolloutCall }; result: WorkerModels };
+  /**
+   * Make the model `sha256` the champion: swap champion and challenger where it is the challenger
+   * (the old champion stays as the challenger, in shadow), change nothing where it is the champion.
+   */
+  'challenger-promote': { payload: { call: RolloutCall; sha256: string }; result: WorkerModels };
   /** The worker's drift counts; null while it has no model. */
   drift: { payload: undefined; result: DriftSnapshot | null };
   /** The worker's plausibility counts over its recent rows; null when monitoring is off. */

@@ -1,4 +1,4 @@
-import { ExplanationUnavailableError, InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoChallengerError, ServiceClosingError } from '../errors.js';
+import { ExplanationUnavailableError, InferenceFailedError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoChallengerError, NotTheChallengerError, ServiceClosingError } from '../errors.js';
 import { inChallengerShare, type ChallengerRouting } from './challenger-routing.js';
 import { checkRows, featuresOf, packRows, type FeatureRow } from './feature-rows.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -7,6 +7,20 @@ import type { Model, ModelLoader, ModelOutputs, ModelRole, ServedModel } from '.
 import { ModelHandle } from './model-handle.js';
 
 /** One row's answer: P(churn), the model that produced it and how long its model run took. */
+/** A promotion that swapped the two models. */
+export interface Promotion {
+  changed: true;
+  champion: ServedModel;
+  challenger: ServedModel;
+}
+
+/** A promotion asked for the model that is the champion already: nothing changed. */
+export interface NoPromotion {
+  changed: false;
+  champion: ServedModel;
+  challenger: ServedModel | undefined;
+}
+
 export interface Score {
   probability: number;
   model: ServedModel;
@@ -337,17 +351,26 @@ export class DataPlane {
    * The challenger becomes the champion and the champion the challenger, in shadow at the same
    * share, in one synchronous step: the next run of either role uses the other model, so promoting
    * again rolls back. Runs already started finish on the model they borrowed.
+   *
+   * With `sha256`, the model of that hash is to serve as champion: promoted when it is the
+   * challenger, left as it is (`changed` false) when it is the champion already, so the same call
+   * repeated, or sent again to workers that took it before, never swaps back. Decided at the swap
+   * itself, after every load and swap asked before, so concurrent calls cannot both swap.
    */
-  async promote(): Promise<{ champion: ServedModel; challenger: ServedModel }> {
-    if (!this.#challenger.current) throw new NoChallengerError();
-    await this.#models.swapWith(this.#challenger);
+  async promote(): Promise<Promotion>;
+  async promote(sha256: string): Promise<Promotion | NoPromotion>;
+  async promote(sha256?: string): Promise<Promotion | NoPromotion> {
+    const named = (model: ServedModel | undefined) => model !== undefined && (sha256 === undefined || model.sha256 === sha256);
+    const changed = await this.#models.swapWith(this.#challenger, (champion, challenger) => champion !== undefined && named(challenger));
     const champion = this.#models.current;
     const challenger = this.#challenger.current;
-    // A drop asked before this one ran first: swap back, nothing to promote.
-    if (!champion || !challenger) {
-      await this.#models.swapWith(this.#challenger);
-      throw new NoChallengerError();
+    if (!changed) {
+      if (sha256 !== undefined && champion?.sha256 === sha256) return { champion, challenger, changed: false };
+      if (!challenger) throw new NoChallengerError();
+      if (!champion) throw new ModelNotReadyError();
+      throw new NotTheChallengerError(sha256!, challenger);
     }
+    if (!champion || !challenger) throw new ModelNotReadyError();
     this.#routing = { mode: 'shadow', share: this.#routing.share };
     // Rows queued before the swap would be scored in their served score's role: the pair could never be compared.
     const stale = this.#shadow.length;
@@ -355,7 +378,7 @@ export class DataPlane {
     if (stale > 0) this.#notify((observer) => observer.shadowDropped?.(stale, 'promoted'));
     this.#notify((observer) => observer.modelLoaded?.(champion, 'champion'));
     this.#notify((observer) => observer.modelLoaded?.(challenger, 'challenger'));
-    return { champion, challenger };
+    return { champion, challenger, changed: true };
   }
 
   /**

@@ -96,10 +96,14 @@ export class ModelHandle {
   /**
    * Exchanges the current models of this handle and `other` in one synchronous step, after the loads
    * already asked of either: a run that borrowed a model keeps it, the next run gets the other.
+   * `when` decides at that step, from the models as they are then, whether to exchange them; the
+   * answer says whether they were.
    */
-  swapWith(other: ModelHandle): Promise<void> {
+  swapWith(other: ModelHandle, when: (mine: Model | undefined, theirs: Model | undefined) => boolean = () => true): Promise<boolean> {
     const swapped = Promise.all([this.#loads, other.#loads]).then(() => {
+      if (!when(this.#current?.model, other.#current?.model)) return false;
       [this.#current, other.#current] = [other.#current, this.#current];
+      return true;
     });
     this.#loads = swapped.catch(() => undefined);
     other.#loads = this.#loads;

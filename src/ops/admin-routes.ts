@@ -8,7 +8,7 @@ import { GATHER_TIMEOUT_MS, type RolloutCall, type WorkerModels } from '../clust
 import type { Config } from '../config.js';
 import { NoChallengerError, UnauthorizedError } from '../errors.js';
 import { ReloadResponse, type WorkerReload } from '../schemas/admin.js';
-import { ChallengerRequest, RolloutResponse, type WorkerRollout } from '../schemas/challenger.js';
+import { ChallengerRequest, PromoteQuery, RolloutResponse, type WorkerRollout } from '../schemas/challenger.js';
 import { ErrorResponse, ValidationErrorResponse } from '../schemas/errors.js';
 import { jsonResponse, sharedRef } from '../schemas/shared-ref.js';
 
@@ -209,7 +209,10 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string; config: Confi
         summary: 'Promote the challenger to champion in every worker; the old champion stays as the challenger, in shadow, so the same call rolls back',
         description:
           'Each worker swaps the two models in one step: a request answered after the swap is answered by the new champion, and no request fails. ' +
-          'The share stays; the mode becomes shadow. The new champion is what a worker started later serves (MODEL_PATH is not read again until a reload).',
+          'The share stays; the mode becomes shadow. The new champion is what a worker started later serves (MODEL_PATH is not read again until a reload). ' +
+          'With ?sha256= naming the model to promote, the call is safe to repeat: a worker whose champion it is already changes nothing, and one that holds it neither as champion nor as challenger keeps its models and says so. ' +
+          'Without it, the same call again rolls back.',
+        querystring: PromoteQuery,
         response: {
           200: jsonResponse(RolloutResponse, 'Every worker serves the promoted model.', {
             status: 'done',
@@ -226,13 +229,19 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string; config: Confi
             message: 'No challenger is loaded: load one with PUT /admin/challenger first.',
             detail: 'No challenger is loaded: load one with PUT /admin/challenger first.',
           }),
-          422: jsonResponse(RolloutResponse, 'At least one worker could not promote (it had no challenger, or did not answer in time).'),
+          422: {
+            description:
+              'At least one worker could not promote (it had no challenger, held the model ?sha256= names neither as champion nor as challenger, or did not answer in time); or the query breaks the schema (a ValidationErrorResponse).',
+            content: { 'application/json': { schema: Type.Union([sharedRef(RolloutResponse), sharedRef(ValidationErrorResponse)]) } },
+          },
         },
       },
     },
     async (request, reply) => {
-      if (!app.dataPlane.challenger) throw new NoChallengerError();
-      const outcomes = await app.workers.gather('challenger-promote', { call: rolloutCall(request) }, GATHER_TIMEOUT_MS['challenger-promote']);
+      // Every worker is asked for the same model, so none swaps the other way round.
+      const sha256 = request.query.sha256 ?? app.dataPlane.challenger?.sha256;
+      if (sha256 === undefined) throw new NoChallengerError();
+      const outcomes = await app.workers.gather('challenger-promote', { call: rolloutCall(request), sha256 }, GATHER_TIMEOUT_MS['challenger-promote']);
       const results = outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result] : []));
       const { code, body } = rolloutAnswer('promote', outcomes);
       // Each worker names its own change; a rollback is reported as one when every worker saw it so.

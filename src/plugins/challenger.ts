@@ -95,10 +95,15 @@ export default fp<{ config: Config }>(
       await reportChallenger();
       return record('drop', call);
     });
-    app.workers.onCollect('challenger-promote', async ({ call }) => {
+    app.workers.onCollect('challenger-promote', async ({ call, sha256 }) => {
       const before = dataPlane.model?.sha256;
       const last = [...history].reverse().find((event) => event.action === 'promote');
-      const { champion } = await dataPlane.promote();
+      const { champion, changed } = await dataPlane.promote(sha256);
+      if (!changed) {
+        // A repeated call, or one resent after some workers timed out: this worker took it before.
+        app.log.info({ rollout: 'promote', by: call, champion: identity(champion) }, 'rollout: the model asked for is the champion already; nothing changed');
+        return models();
+      }
       // Promoting back the champion that the last promotion replaced undoes it.
       const rollback = last !== undefined && last.challenger?.sha256 === champion.sha256 && last.champion.sha256 === before;
       if (config.MODEL_SNAPSHOT_DIR) {

@@ -18,6 +18,21 @@ export const ChallengerRequest = Type.Object(
 );
 export type ChallengerRequest = Static<typeof ChallengerRequest>;
 
+/** POST /admin/challenger/promote: which model is to serve as champion afterwards. */
+export const PromoteQuery = Type.Object(
+  {
+    sha256: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description:
+          "sha256 of the model that is to serve as champion afterwards (the challenger's, as GET /model shows it). Makes the call safe to repeat: a worker whose champion it is already changes nothing, so a call sent again after a worker did not answer in time brings every worker to the same models. Without it, the challenger of the worker that takes the call is promoted.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PromoteQuery = Static<typeof PromoteQuery>;
+
 /** A model as the rollout routes name it. */
 export const ModelIdentity = Type.Object({
   version: Type.String(),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inChallengerShare } from '../../src/data-plane/challenger-routing.js';
 import { DataPlane, type DataPlaneObserver, type ScoredRun, type ServedPredictions, type ShadowPredictions } from '../../src/data-plane/data-plane.js';
-import { ModelLoadError } from '../../src/errors.js';
+import { ModelLoadError, NoChallengerError, NotTheChallengerError } from '../../src/errors.js';
 import { spiedChurnModels, VALID_CUSTOMER } from '../helpers.js';
 import { LINEAR_MODEL, versionedModels, type VersionedModels } from './model-fixtures.js';
 
@@ -253,6 +253,26 @@ describe('loading, dropping and promoting', () => {
     const rolledBack = await dataPlane.promote();
     expect([rolledBack.champion.version, rolledBack.challenger.version]).toEqual(['3.0.0', '3.1.0']);
     expect(dataPlane.model?.version).toBe('3.0.0');
+    await dataPlane.close();
+  });
+
+  it('promotes the model a sha256 names once: repeated or concurrent calls never swap back, and a model it holds neither way changes nothing', async () => {
+    const dataPlane = plane();
+    await dataPlane.loadModel(CHAMPION);
+    await dataPlane.loadChallenger(CHALLENGER, { mode: 'shadow', share: 1 });
+    const target = dataPlane.challenger!.sha256;
+    const [first, second] = await Promise.all([dataPlane.promote(target), dataPlane.promote(target)]);
+    expect([first.changed, second.changed]).toEqual([true, false]);
+    expect([dataPlane.model?.version, dataPlane.challenger?.version]).toEqual(['3.1.0', '3.0.0']);
+    expect(await dataPlane.promote(target)).toMatchObject({ changed: false, champion: { version: '3.1.0' } });
+    await expect(dataPlane.promote('0'.repeat(64))).rejects.toThrow(NotTheChallengerError);
+    expect([dataPlane.model?.version, dataPlane.challenger?.version]).toEqual(['3.1.0', '3.0.0']);
+    // Unnamed, the call swaps: promoting again rolls back.
+    expect((await dataPlane.promote()).champion.version).toBe('3.0.0');
+    await dataPlane.dropChallenger();
+    await expect(dataPlane.promote()).rejects.toThrow(NoChallengerError);
+    // The champion named with no challenger left: nothing to do, and nothing refused.
+    expect(await dataPlane.promote(dataPlane.model!.sha256)).toMatchObject({ changed: false, champion: { version: '3.0.0' } });
     await dataPlane.close();
   });
 

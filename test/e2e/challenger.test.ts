@@ -56,6 +56,11 @@ describe('the challenger with WORKERS=2', () => {
       expect(outcomes.filter((outcome) => outcome.at > promotedAt + 50 && outcome.modelVersion !== '7.1.0')).toEqual([]);
       expectVersionsMoveForward(outcomes, '7.0.0', '7.1.0');
 
+      // Naming the promoted model, the same promotion again changes no worker: it is their champion already.
+      const promotedSha = (promotedBody.champion as { sha256?: string }).sha256;
+      const repeated = await fetch(`${server.baseUrl}/admin/challenger/promote?sha256=${promotedSha}`, { method: 'POST', headers: { authorization: AUTH.authorization } });
+      expect(await repeated.json()).toMatchObject({ status: 'done', champion: { version: '7.1.0' }, challenger: { version: '7.0.0' }, workers: [{ status: 'done' }, { status: 'done' }] });
+
       const rolledBack = await fetch(`${server.baseUrl}/admin/challenger/promote`, { method: 'POST', headers: { authorization: AUTH.authorization } });
       expect(await rolledBack.json()).toMatchObject({ status: 'done', action: 'rollback', champion: { version: '7.0.0' }, challenger: { version: '7.1.0' } });
       // Every worker (new connections land on either) serves the rolled-back champion and lists the same history.

@@ -142,6 +142,28 @@ describe('the challenger admin routes', () => {
     }
   });
 
+  it('promotes the model ?sha256= names once: the same call again changes nothing, and a model the worker holds neither way is refused', async () => {
+    const { app } = await buildTestApp({ ADMIN_TOKEN: TOKEN, MODEL_PATH: CHAMPION });
+    const promoteNamed = (sha256: string) => app.inject({ method: 'POST', url: `/admin/challenger/promote?sha256=${sha256}`, headers: AUTH });
+    try {
+      await load(app, { path: CHALLENGER, mode: 'shadow', share: 1 });
+      const target: string = (await modelInfo(app)).challenger.sha256;
+      for (const answer of [await promoteNamed(target), await promoteNamed(target)]) {
+        expect(answer.statusCode).toBe(200);
+        expect(answer.json()).toMatchObject({ status: 'done', action: 'promote', champion: { version: '4.1.0', sha256: target }, challenger: { version: '4.0.0' } });
+      }
+      const refused = await promoteNamed('0'.repeat(64));
+      expect(refused.statusCode).toBe(422);
+      expect(refused.json()).toMatchObject({ status: 'failed', workers: [{ status: 'failed', error: expect.stringMatching(/neither the champion nor the challenger here \(the challenger is 4\.0\.0/) }] });
+      expect((await app.inject({ method: 'POST', url: '/admin/challenger/promote?sha256=not-a-hash', headers: AUTH })).statusCode).toBe(422);
+      const info = await modelInfo(app);
+      expect([info.model_version, info.challenger.version]).toEqual(['4.1.0', '4.0.0']);
+      expect(info.rollout_history.map((event: { action: string }) => event.action)).toEqual(['load', 'promote']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('loads CHALLENGER_MODEL_PATH at start, and a bad one leaves the champion serving alone', async () => {
     const good = await buildTestApp({ MODEL_PATH: CHAMPION, CHALLENGER_MODEL_PATH: CHALLENGER, CHALLENGER_MODE: 'canary', CHALLENGER_SHARE: '0.25' });
     const bad = await buildTestApp({ MODEL_PATH: CHAMPION, CHALLENGER_MODEL_PATH: BROKEN });
