@@ -79,7 +79,11 @@ export default fp<DataPlanePluginOptions>(
       const challenger = dataPlane.challenger;
       try {
         const model = await dataPlane.loadModel(path);
-        if (challenger && !dataPlane.challenger) app.log.warn({ modelVersion: model.version, challengerVersion: challenger.version }, 'the new champion is the challenger\'s model: the challenger was dropped');
+        if (challenger && !dataPlane.challenger) {
+          app.log.warn({ modelVersion: model.version, challengerVersion: challenger.version }, 'the new champion is the challenger\'s model: the challenger was dropped');
+          // Before this worker answers the reload: a worker started later must not load it as its challenger.
+          app.workers.challengerStateChanged(null);
+        }
         app.metrics.modelLoaded(trigger, 'success', model);
         const snapshotOf = path === config.MODEL_PATH ? undefined : config.MODEL_PATH;
         app.log.info({ trigger, modelPath: model.path, snapshotOf, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');

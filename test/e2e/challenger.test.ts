@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
@@ -9,7 +9,7 @@ const TOKEN = 'e2e-admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 let models: VersionedModels;
 beforeAll(() => {
-  models = versionedModels(['7.0.0', '7.1.0', '7.0.0', '7.1.0']);
+  models = versionedModels(['7.0.0', '7.1.0', '7.0.0', '7.1.0', '7.0.0', '7.1.0']);
 });
 afterAll(() => models?.remove());
 
@@ -96,6 +96,36 @@ describe('the challenger with WORKERS=2', () => {
       expect(started.find((line) => line.msg === 'model loaded')).toMatchObject({ modelVersion: '7.1.0' });
       expect(started.find((line) => line.msg === 'challenger loaded')).toMatchObject({ modelVersion: '7.0.0', mode: 'shadow' });
       await waitUntilEveryWorkerServes(server);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+  it("forgets the challenger a reload made the champion: a worker started later serves it alone, with no failed challenger load", async () => {
+    const [champion, challenger] = models.paths.slice(4) as [string, string];
+    const port = await freePort();
+    const server = startServer({ WORKERS: '2', MODEL_PATH: champion, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'info' }, port);
+    const lines = () => server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; pid: number; modelVersion?: string });
+    try {
+      await waitUntilEveryWorkerServes(server);
+      const loaded = await fetch(`${server.baseUrl}/admin/challenger`, { method: 'PUT', headers: AUTH, body: JSON.stringify({ path: challenger, mode: 'shadow', share: 1 }) });
+      expect(loaded.status).toBe(200);
+      // The challenger is released to MODEL_PATH, and the reload makes it the champion: each worker drops it.
+      cpSync(dirname(challenger), dirname(champion), { recursive: true });
+      const reloaded = await fetch(`${server.baseUrl}/admin/reload`, { method: 'POST', headers: { authorization: AUTH.authorization } });
+      expect(reloaded.status, await reloaded.text()).toBe(200);
+      await vi.waitFor(() => expect(lines().filter((line) => line.msg.includes('the challenger was dropped'))).toHaveLength(2), { timeout: 5000, interval: 50 });
+      const victim = lines().find((line) => line.msg === 'model loaded')!.pid;
+      const before = lines().length;
+      process.kill(victim, 'SIGKILL');
+      await vi.waitFor(() => expect(lines().slice(before).some((line) => line.msg === 'model loaded')).toBe(true), { timeout: 20_000, interval: 50 });
+      await waitUntilEveryWorkerServes(server);
+      const started = lines().slice(before);
+      expect(started.find((line) => line.msg === 'model loaded')).toMatchObject({ modelVersion: '7.1.0' });
+      expect(started.filter((line) => line.msg.includes('challenger'))).toEqual([]);
+      for (let call = 0; call < 6; call += 1) {
+        const model = (await (await fetch(`${server.baseUrl}/model`, { headers: { connection: 'close' } })).json()) as { model_version: string; challenger: unknown };
+        expect(model).toMatchObject({ model_version: '7.1.0', challenger: null });
+      }
     } finally {
       expect(await server.stop()).toBe(0);
     }
