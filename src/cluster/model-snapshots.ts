@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
  * The primary's record of the model snapshots its workers write (see ModelSnapshotNotice). The
  * latest one is what every worker started from now on loads, so a replacement serves what its
  * siblings serve even when the file at MODEL_PATH has changed or broken since. A snapshot that is
- * no longer the latest is discarded once no starting worker still loads it.
+ * no longer the latest is discarded once every worker it was lent to has returned it.
  */
 export class ModelSnapshots<Borrower = unknown> {
   readonly #discard: (path: string) => void;
@@ -35,12 +35,12 @@ export class ModelSnapshots<Borrower = unknown> {
     this.#discardUnused();
   }
 
-  /** `borrower`, a worker being started, loads the snapshot at `path`: it is kept until returned. */
+  /** `borrower`, a worker being started, loads the snapshot at `path`: it is kept until returned (the worker exits). */
   lend(borrower: Borrower, path: string): void {
     this.#lent.set(borrower, path);
   }
 
-  /** `borrower` has loaded its snapshot, or exited. */
+  /** `borrower` exited: nothing it runs names the snapshot any more. */
   returned(borrower: Borrower): void {
     if (this.#lent.delete(borrower)) this.#discardUnused();
   }

@@ -119,6 +119,9 @@ interface Slot<Worker> {
  * - `shutdown` drains every worker; the exit code is 1 if any worker failed to drain.
  * - A worker started after a rollout change (challenger loaded, dropped or promoted) starts with
  *   the challenger the others hold, from the state they last reported.
+ * - A snapshot (of the model or of the challenger) that is no longer the latest is deleted once
+ *   no living worker started from it: such a worker's model still names that file, and copies it
+ *   when a promotion makes the model the other one's.
  * - `reload` reloads the model in every worker.
  * - Gathers (metrics, drift, reloads) from one worker are relayed to the others; workers still
  *   starting are asked only for reloads. Keepers add what only the primary holds.
@@ -131,6 +134,8 @@ export class Supervisor<Worker extends SupervisedWorker> {
   readonly #slots: Slot<Worker>[] = [];
   readonly #slotOf = new Map<Worker, Slot<Worker>>();
   readonly #snapshots: ModelSnapshots<Worker> | undefined;
+  /** The snapshots of the challenger the workers reported (ChallengerState.path), kept as the model's are. */
+  readonly #challengerSnapshots: ModelSnapshots<Worker> | undefined;
   #stopping = false;
   #failedWorkers = 0;
   /** A start has failed since every worker last served: say so when they all serve again. */
@@ -142,6 +147,7 @@ export class Supervisor<Worker extends SupervisedWorker> {
     this.#pool = pool;
     this.#options = options;
     this.#snapshots = options.modelSnapshots ? new ModelSnapshots(options.modelSnapshots.discard) : undefined;
+    this.#challengerSnapshots = options.modelSnapshots ? new ModelSnapshots(options.modelSnapshots.discard) : undefined;
   }
 
   /** Forks the workers and starts the periodic gathers. */
@@ -224,6 +230,7 @@ export class Supervisor<Worker extends SupervisedWorker> {
     const env = this.#options.modelSnapshots?.workerEnv(load);
     const worker = this.#pool.fork(this.#challenger === undefined ? env : { ...env, ...challengerEnv(this.#challenger) });
     if (snapshots && load !== undefined) snapshots.lend(worker, load);
+    if (this.#challenger) this.#challengerSnapshots?.lend(worker, this.#challenger.path);
     slot.worker = worker;
     slot.state = 'starting';
     this.#slotOf.set(worker, slot);
@@ -243,7 +250,6 @@ export class Supervisor<Worker extends SupervisedWorker> {
   #onListening(worker: Worker): void {
     const { logger } = this.#options;
     this.#listening.add(worker);
-    this.#snapshots?.returned(worker);
     const slot = this.#slotOf.get(worker);
     if (!slot || this.#stopping) return;
     slot.state = 'serving';
@@ -264,6 +270,7 @@ export class Supervisor<Worker extends SupervisedWorker> {
     const { pid } = worker.process;
     if (pid !== undefined) for (const keeper of Object.values(this.#options.keepers ?? {})) keeper.workerExited(pid);
     this.#snapshots?.returned(worker);
+    this.#challengerSnapshots?.returned(worker);
     const slot = this.#slotOf.get(worker);
     this.#slotOf.delete(worker);
     const alive = this.#liveWorkers().length;
@@ -338,6 +345,7 @@ export class Supervisor<Worker extends SupervisedWorker> {
         break;
       case 'churn:challenger-state':
         this.#challenger = message.state;
+        this.#challengerSnapshots?.written(message.state?.path ?? null);
         break;
       default:
         // The other kinds go from the primary to the workers.

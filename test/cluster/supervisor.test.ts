@@ -483,7 +483,7 @@ describe('Supervisor', () => {
       expect(pool.forked[2]!.env).toEqual({ SNAPSHOTS: '/snapshots', LOAD: '/snapshots/b/churn_model.onnx' });
     });
 
-    it('keeps a superseded snapshot until the worker started on it has loaded it, or exited', () => {
+    it('keeps a superseded snapshot while a worker started on it runs: its model still names the file', () => {
       const { pool, first, second, discarded } = withSnapshots();
       first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
       first.listen();
@@ -492,15 +492,37 @@ describe('Supervisor', () => {
       const replacement = pool.forked[2]!;
       first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b/churn_model.onnx' });
       expect(discarded).toEqual([]);
+      // Serving, it may still copy the file: a promotion makes its model the challenger, reported as a snapshot.
       replacement.listen();
-      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx']);
+      expect(discarded).toEqual([]);
 
       pool.exit(replacement, 137, 'SIGKILL');
+      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx']);
       const next = pool.forked[3]!;
       first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/c/churn_model.onnx' });
       expect(discarded).toHaveLength(1);
       pool.exit(next, 1);
       expect(discarded).toEqual(['/snapshots/a/churn_model.onnx', '/snapshots/b/churn_model.onnx']);
+    });
+
+    it('deletes the challenger snapshots no worker holds: the superseded ones, once every worker started on them has exited', () => {
+      const { pool, first, second, discarded } = withSnapshots();
+      first.listen();
+      second.listen();
+      // One admin call: each worker reports a snapshot of its own.
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/c1/churn_model.onnx', mode: 'shadow', share: 1 } });
+      second.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/c2/churn_model.onnx', mode: 'shadow', share: 1 } });
+      expect(discarded).toEqual(['/snapshots/c1/churn_model.onnx']);
+      pool.exit(first, 137, 'SIGKILL');
+      const replacement = pool.forked[2]!;
+      expect(replacement.env).toMatchObject({ CHALLENGER_MODEL_PATH: '/snapshots/c2/churn_model.onnx' });
+      replacement.listen();
+      // Dropped everywhere: the replacement's challenger file stays while it runs.
+      second.tell({ kind: 'churn:challenger-state', state: null });
+      replacement.tell({ kind: 'churn:challenger-state', state: null });
+      expect(discarded).toEqual(['/snapshots/c1/churn_model.onnx']);
+      pool.exit(replacement, 137, 'SIGKILL');
+      expect(discarded).toEqual(['/snapshots/c1/churn_model.onnx', '/snapshots/c2/churn_model.onnx']);
     });
 
     it('starts a replacement on MODEL_PATH when the last load left no snapshot', () => {
