@@ -13,6 +13,11 @@
  * own, batch by batch in turns (the order alternating), so before and after share the machine's
  * moment; the rows are cut into rounds and min / median / max are over the rounds.
  * PREDICTION_LOG_PREFILL rows are written first (untimed), to see whether a large table costs more.
+ *
+ * Beside the checkouts, "SQLite's floor": the same records, bound by the same recordToColumns, into a
+ * table of the same columns with no primary key and no index, one transaction per batch. No log that
+ * keeps one row per prediction in node:sqlite writes a row for less; the benchmark's targets are
+ * weighed against it (bench/README.md).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +52,29 @@ async function checkout(name: string, root: string): Promise<Checkout> {
   const store = new SqlitePredictionLogStore(dir) as Store;
   await store.migrate();
   return { name, dir, store, samples: [] };
+}
+
+/** The floor: what writing the row costs when SQLite maintains nothing but the table itself. */
+async function sqliteFloor(): Promise<Checkout> {
+  const { PREDICTION_COLUMNS, recordToColumns } = await import(pathToFileURL(join(ROOT, 'src/prediction-log/prediction-log-store.ts')).href);
+  const dir = mkdtempSync(join(tmpdir(), 'prediction-log-insert-'));
+  const database = new DatabaseSync(join(dir, 'prediction-log.sqlite'));
+  database.exec('PRAGMA journal_mode = WAL');
+  database.exec('PRAGMA synchronous = NORMAL');
+  const columns = PREDICTION_COLUMNS as readonly string[];
+  database.exec(`CREATE TABLE predictions (${columns.join(', ')})`);
+  const insert = database.prepare(`INSERT INTO predictions (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  const values = new Array(columns.length);
+  const store: Store = {
+    migrate: async () => {},
+    insert: async (records) => {
+      database.exec('BEGIN IMMEDIATE');
+      for (const record of records) insert.run(...recordToColumns(record, values));
+      database.exec('COMMIT');
+    },
+    close: async () => database.close(),
+  };
+  return { name: "SQLite's floor: the same columns, no key, no index", dir, store, samples: [] };
 }
 
 const { timeOrderedUuid } = await import(pathToFileURL(join(ROOT, 'src/data-plane/time-ordered-id.ts')).href);
@@ -84,6 +112,7 @@ function batch(): unknown[] {
 
 const checkouts = [await checkout('this checkout', ROOT)];
 for (const root of (process.env.PREDICTION_LOG_BASELINE ?? '').split(',').filter(Boolean).reverse()) checkouts.unshift(await checkout(`baseline (${root})`, root));
+checkouts.push(await sqliteFloor());
 
 for (let rows = 0; rows < PREFILL; rows += BATCH) {
   const records = batch();
