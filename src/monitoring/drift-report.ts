@@ -5,6 +5,7 @@ import { GATHER_TIMEOUT_MS, type TopicResult } from '../cluster/topics.js';
 import type { Config } from '../config.js';
 import { assessDrift, combineSnapshots, PSI_SMOOTHING, type DriftFinding, type DriftSnapshot, type DriftStatus } from '../data-plane/drift.js';
 import type { RowDriftReport } from '../schemas/drift.js';
+import { StatusTransitions } from './status-transitions.js';
 
 export interface DriftSettings {
   thresholds: { moderate: number; significant: number };
@@ -64,13 +65,12 @@ export interface DriftStatusChange {
 }
 
 /**
- * Remembers each feature's last drift status and reports the ones that changed, so an operator
- * sees one warning when a feature starts (or stops) drifting, not one per check. A first status
- * of "stable" is news to nobody: only a move away from stable, or back to it, is a change.
+ * The features (and the score) whose drift status changed since the last report
+ * (StatusTransitions; "stable" is the quiet status). A new model's report starts from nothing.
  */
 export class DriftStatusLog {
   #model: string | undefined;
-  #statuses = new Map<string, DriftStatus>();
+  readonly #statuses = new StatusTransitions<DriftStatus>('stable');
 
   changes(report: RowDriftReport): DriftStatusChange[] {
     if (report.model_version !== this.#model) {
@@ -81,10 +81,8 @@ export class DriftStatusLog {
     const changed: DriftStatusChange[] = [];
     for (const finding of [...report.features, ...(report.score ? [report.score] : [])]) {
       if (finding.status === null) continue;
-      const before = this.#statuses.get(finding.feature) ?? null;
-      this.#statuses.set(finding.feature, finding.status);
-      if (finding.status === before || (before === null && finding.status === 'stable')) continue;
-      changed.push({ feature: finding.feature, from: before, to: finding.status, psi: finding.psi });
+      const news = this.#statuses.record(finding.feature, finding.status);
+      if (news) changed.push({ feature: finding.feature, from: news.from, to: finding.status, psi: finding.psi });
     }
     return changed;
   }

@@ -12,6 +12,7 @@ import {
   type PlausibilityStatus,
 } from '../data-plane/plausibility.js';
 import type { PlausibilityReport } from '../schemas/drift.js';
+import { StatusTransitions } from './status-transitions.js';
 
 export interface PlausibilitySettings {
   windowRows: number;
@@ -61,21 +62,15 @@ export interface PlausibilityStatusChange {
   share: number;
 }
 
-/**
- * Remembers each check's last status and reports the ones that changed, so an operator sees one
- * warning when a check starts alerting and one when it recovers, not one per check run. A first
- * status of "ok" is news to nobody.
- */
+/** The checks whose status changed since the last report (StatusTransitions; "ok" is the quiet status). */
 export class PlausibilityStatusLog {
-  readonly #statuses = new Map<string, PlausibilityStatus>();
+  readonly #statuses = new StatusTransitions<PlausibilityStatus>('ok');
 
   changes(report: PlausibilityReport): PlausibilityStatusChange[] {
     const changed: PlausibilityStatusChange[] = [];
     for (const check of report.checks) {
-      const before = this.#statuses.get(check.check) ?? null;
-      this.#statuses.set(check.check, check.status);
-      if (check.status === before || (before === null && check.status === 'ok')) continue;
-      changed.push({ check: check.check, from: before, to: check.status, failed: check.failed, share: check.share });
+      const news = this.#statuses.record(check.check, check.status);
+      if (news) changed.push({ check: check.check, from: news.from, to: check.status, failed: check.failed, share: check.share });
     }
     return changed;
   }
