@@ -2,51 +2,58 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
+/** Which model a snapshot is of: the champion a worker started now serves, or its challenger. */
+export type SnapshotRole = 'model' | 'challenger';
+
 /**
- * The primary's record of the model snapshots its workers write (see ModelSnapshotNotice). The
- * latest one is what every worker started from now on loads, so a replacement serves what its
- * siblings serve even when the file at MODEL_PATH has changed or broken since. A snapshot that is
- * no longer the latest is discarded once every worker it was lent to has returned it.
+ * The primary's record of the model snapshots its workers write (see ModelSnapshotNotice), for
+ * the champion and for the challenger. The latest of each role is what a worker started from now
+ * on loads, so a replacement serves what its siblings serve even when the files they were loaded
+ * from have changed or broken since. A snapshot is discarded once it is the latest of neither role
+ * and every worker it was lent to has returned it: a path can come back as the latest (a rollback
+ * whose copy failed reports the path its challenger was loaded from), or stand for both roles.
  */
 export class ModelSnapshots<Borrower = unknown> {
   readonly #discard: (path: string) => void;
-  readonly #lent = new Map<Borrower, string>();
+  readonly #latest = new Map<SnapshotRole, string>();
+  readonly #lent = new Map<Borrower, readonly string[]>();
   readonly #superseded = new Set<string>();
-  #latest: string | undefined;
 
   /** `discard` removes a snapshot nobody will load any more. */
   constructor(discard: (path: string) => void) {
     this.#discard = discard;
   }
 
-  /** The snapshot a worker started now loads; undefined until a worker has written one (it then loads MODEL_PATH). */
-  get latest(): string | undefined {
-    return this.#latest;
+  /** The snapshot of `role` a worker started now loads; undefined until a worker reported one (the champion then loads MODEL_PATH). */
+  latest(role: SnapshotRole): string | undefined {
+    return this.#latest.get(role);
   }
 
   /**
-   * A worker wrote a snapshot at `path` of the model it has just loaded; null when it could not,
-   * and then no older snapshot stands for what it serves now.
+   * A worker holds a `role` model now, whose snapshot is at `path`; null when there is none (a
+   * champion whose snapshot could not be written, a challenger dropped).
    */
-  written(path: string | null): void {
-    if (path === this.#latest) return;
-    if (this.#latest !== undefined) this.#superseded.add(this.#latest);
-    this.#latest = path ?? undefined;
+  written(role: SnapshotRole, path: string | null): void {
+    const before = this.#latest.get(role);
+    if (path === (before ?? null)) return;
+    if (before !== undefined) this.#superseded.add(before);
+    if (path === null) this.#latest.delete(role);
+    else this.#latest.set(role, path);
     this.#discardUnused();
   }
 
-  /** `borrower`, a worker being started, loads the snapshot at `path`: it is kept until returned (the worker exits). */
-  lend(borrower: Borrower, path: string): void {
-    this.#lent.set(borrower, path);
+  /** `borrower`, a worker being started, loads the snapshots at `paths`: each is kept until returned (the worker exits). */
+  lend(borrower: Borrower, paths: readonly string[]): void {
+    if (paths.length > 0) this.#lent.set(borrower, paths);
   }
 
-  /** `borrower` exited: nothing it runs names the snapshot any more. */
+  /** `borrower` exited: nothing it runs names its snapshots any more. */
   returned(borrower: Borrower): void {
     if (this.#lent.delete(borrower)) this.#discardUnused();
   }
 
   #discardUnused(): void {
-    const inUse = new Set(this.#lent.values());
+    const inUse = new Set([...this.#latest.values(), ...[...this.#lent.values()].flat()]);
     for (const path of this.#superseded) {
       if (inUse.has(path)) continue;
       this.#superseded.delete(path);

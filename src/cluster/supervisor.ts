@@ -133,9 +133,8 @@ export class Supervisor<Worker extends SupervisedWorker> {
   readonly #listening = new WeakSet<Worker>();
   readonly #slots: Slot<Worker>[] = [];
   readonly #slotOf = new Map<Worker, Slot<Worker>>();
+  /** The snapshots of the champion and the challenger the workers reported (ChallengerState.path for the latter). */
   readonly #snapshots: ModelSnapshots<Worker> | undefined;
-  /** The snapshots of the challenger the workers reported (ChallengerState.path), kept as the model's are. */
-  readonly #challengerSnapshots: ModelSnapshots<Worker> | undefined;
   #stopping = false;
   #failedWorkers = 0;
   /** A start has failed since every worker last served: say so when they all serve again. */
@@ -147,7 +146,6 @@ export class Supervisor<Worker extends SupervisedWorker> {
     this.#pool = pool;
     this.#options = options;
     this.#snapshots = options.modelSnapshots ? new ModelSnapshots(options.modelSnapshots.discard) : undefined;
-    this.#challengerSnapshots = options.modelSnapshots ? new ModelSnapshots(options.modelSnapshots.discard) : undefined;
   }
 
   /** Forks the workers and starts the periodic gathers. */
@@ -226,11 +224,10 @@ export class Supervisor<Worker extends SupervisedWorker> {
   #startWorker(slot: Slot<Worker>): void {
     slot.retry = undefined;
     const snapshots = this.#snapshots;
-    const load = snapshots?.latest;
+    const load = snapshots?.latest('model');
     const env = this.#options.modelSnapshots?.workerEnv(load);
     const worker = this.#pool.fork(this.#challenger === undefined ? env : { ...env, ...challengerEnv(this.#challenger) });
-    if (snapshots && load !== undefined) snapshots.lend(worker, load);
-    if (this.#challenger) this.#challengerSnapshots?.lend(worker, this.#challenger.path);
+    snapshots?.lend(worker, [...(load === undefined ? [] : [load]), ...(this.#challenger ? [this.#challenger.path] : [])]);
     slot.worker = worker;
     slot.state = 'starting';
     this.#slotOf.set(worker, slot);
@@ -270,7 +267,6 @@ export class Supervisor<Worker extends SupervisedWorker> {
     const { pid } = worker.process;
     if (pid !== undefined) for (const keeper of Object.values(this.#options.keepers ?? {})) keeper.workerExited(pid);
     this.#snapshots?.returned(worker);
-    this.#challengerSnapshots?.returned(worker);
     const slot = this.#slotOf.get(worker);
     this.#slotOf.delete(worker);
     const alive = this.#liveWorkers().length;
@@ -341,11 +337,11 @@ export class Supervisor<Worker extends SupervisedWorker> {
         this.#relay.receive(worker, message);
         break;
       case 'churn:model-snapshot':
-        this.#snapshots?.written(message.path);
+        this.#snapshots?.written('model', message.path);
         break;
       case 'churn:challenger-state':
         this.#challenger = message.state;
-        this.#challengerSnapshots?.written(message.state?.path ?? null);
+        this.#snapshots?.written('challenger', message.state?.path ?? null);
         break;
       default:
         // The other kinds go from the primary to the workers.

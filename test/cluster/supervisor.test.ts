@@ -525,6 +525,39 @@ describe('Supervisor', () => {
       expect(discarded).toEqual(['/snapshots/c1/churn_model.onnx', '/snapshots/c2/churn_model.onnx']);
     });
 
+    it('keeps a snapshot that is the latest again, after it was superseded, when the worker it was lent to exits', () => {
+      const { pool, first, second, discarded } = withSnapshots();
+      first.listen();
+      second.listen();
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/c/churn_model.onnx', mode: 'shadow', share: 1 } });
+      pool.exit(second, 137, 'SIGKILL');
+      const replacement = pool.forked[2]!;
+      replacement.listen();
+      // A promotion supersedes it; the rollback's copy fails, so a worker reports the path it loaded again.
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/a/churn_model.onnx', mode: 'shadow', share: 1 } });
+      replacement.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/c/churn_model.onnx', mode: 'shadow', share: 1 } });
+      pool.exit(replacement, 137, 'SIGKILL');
+      expect(discarded).not.toContain('/snapshots/c/churn_model.onnx');
+      expect(pool.forked[3]!.env).toMatchObject({ CHALLENGER_MODEL_PATH: '/snapshots/c/churn_model.onnx' });
+    });
+
+    it('keeps a snapshot that stands for the challenger while it is superseded as the champion, and the other way round', () => {
+      const { pool, first, second, discarded } = withSnapshots();
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      second.listen();
+      // A challenger whose own copy could not be written is reported by the path it was loaded from: the champion's snapshot.
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/a/churn_model.onnx', mode: 'shadow', share: 1 } });
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b/churn_model.onnx' });
+      expect(discarded).toEqual([]);
+      pool.exit(second, 137, 'SIGKILL');
+      expect(pool.forked[2]!.env).toMatchObject({ LOAD: '/snapshots/b/churn_model.onnx', CHALLENGER_MODEL_PATH: '/snapshots/a/churn_model.onnx' });
+      first.tell({ kind: 'churn:challenger-state', state: null });
+      expect(discarded).toEqual([]);
+      pool.exit(pool.forked[2]!, 137, 'SIGKILL');
+      expect(discarded).toEqual(['/snapshots/a/churn_model.onnx']);
+    });
+
     it('starts a replacement on MODEL_PATH when the last load left no snapshot', () => {
       const { pool, first, second, discarded } = withSnapshots();
       first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
