@@ -59,10 +59,14 @@ export interface WorkerCountsNotice {
  * A worker tells the primary where it wrote a snapshot of the model it has just loaded from
  * MODEL_PATH (the file and those the loader read beside it): a worker started later loads that
  * snapshot, so it serves what its siblings serve. `path` is null when no snapshot could be written.
+ * `challenger`, when present, is the challenger the worker holds along with that model: the two
+ * change together (a promotion, a reload that makes the challenger champion), and one notice
+ * leaves the primary no moment in which a worker started then gets one without the other.
  */
 export interface ModelSnapshotNotice {
   kind: 'churn:model-snapshot';
   path: string | null;
+  challenger?: ChallengerState | null;
 }
 
 /** The challenger a worker holds after an admin change, its file a snapshot where one could be written; null: none. */

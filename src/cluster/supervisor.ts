@@ -338,15 +338,20 @@ export class Supervisor<Worker extends SupervisedWorker> {
         break;
       case 'churn:model-snapshot':
         this.#snapshots?.written('model', message.path);
+        if (message.challenger !== undefined) this.#challengerHeld(message.challenger);
         break;
       case 'churn:challenger-state':
-        this.#challenger = message.state;
-        this.#snapshots?.written('challenger', message.state?.path ?? null);
+        this.#challengerHeld(message.state);
         break;
       default:
         // The other kinds go from the primary to the workers.
         break;
     }
+  }
+
+  #challengerHeld(state: ChallengerState | null): void {
+    this.#challenger = state;
+    this.#snapshots?.written('challenger', state?.path ?? null);
   }
 
   #relayGather(worker: Worker, request: GatherRequest): void {

@@ -41,9 +41,12 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
     return this.#counts;
   }
 
-  /** Tells the primary where this worker wrote a snapshot of the model it has just loaded (null: none could be written). */
-  modelSnapshotWritten(path: string | null): void {
-    this.#channel?.send?.({ kind: 'churn:model-snapshot', path });
+  /**
+   * Tells the primary where this worker wrote a snapshot of the model it has just loaded (null: none
+   * could be written), and with `challenger` the challenger it holds since the same change.
+   */
+  modelSnapshotWritten(path: string | null, challenger?: ChallengerState | null): void {
+    this.#channel?.send?.({ kind: 'churn:model-snapshot', path, ...(challenger === undefined ? {} : { challenger }) });
   }
 
   /** Tells the primary which challenger this worker holds after a rollout change (null: none). */

@@ -14,6 +14,24 @@ async function readIfPresent(path: string): Promise<Buffer | undefined> {
 }
 
 /**
+ * writeModelSnapshot, or null when it fails, after `failed` has heard why: a worker started later
+ * then loads the model from the path this one loaded it from.
+ */
+export async function tryModelSnapshot(model: Pick<ServedModel, 'path' | 'sha256'>, directory: string, companions: readonly string[], failed: (error: unknown) => void): Promise<string | null> {
+  try {
+    return await writeModelSnapshot(model, directory, companions);
+  } catch (error) {
+    failed(error);
+    return null;
+  }
+}
+
+/** Removes a snapshot that writeModelSnapshot wrote (its directory) and nothing will load. */
+export async function discardModelSnapshot(modelFile: string): Promise<void> {
+  await rm(dirname(modelFile), { recursive: true, force: true });
+}
+
+/**
  * Writes a snapshot of `model` into a new directory inside `directory`: the model file under its
  * own name, and beside it the `companions` (the other files a load reads) that exist, so that
  * loading the snapshot gives the same model. Resolves with the snapshot's model file.

@@ -1,10 +1,11 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import type { ChallengerState } from '../cluster/messages.js';
 import type { RolloutCall, WorkerModels } from '../cluster/topics.js';
 import type { ChallengerRouting } from '../data-plane/challenger-routing.js';
 import type { ServedModel } from '../data-plane/model.js';
 import { MODEL_COMPANION_FILES } from '../data-plane/model-card-file.js';
-import { writeModelSnapshot } from '../data-plane/model-snapshot.js';
+import { discardModelSnapshot, tryModelSnapshot } from '../data-plane/model-snapshot.js';
 import { ModelNotReadyError } from '../errors.js';
 import { ROLLOUT_HISTORY_LENGTH, type ChallengerInfo, type RolloutEvent } from '../schemas/challenger.js';
 
@@ -66,23 +67,53 @@ export default fp<{ config: Config }>(
     };
 
     /**
-     * In a cluster, tells the primary the challenger this worker holds now, as a snapshot of its file
-     * where one can be written (the file at the admin call's path may change or go), so a worker
-     * started later holds the same. Snapshots stay in the primary's private directory until it exits.
+     * The challenger this worker holds now as the primary is to know it: its file as a snapshot where
+     * one can be written (the file at the admin call's path may change or go), so a worker started
+     * later holds the same. The primary deletes the snapshots no worker will load any more.
      */
+    const challengerNow = async (): Promise<{ challenger: ServedModel | undefined; state: ChallengerState | null }> => {
+      const challenger = dataPlane.challenger;
+      if (!challenger) return { challenger, state: null };
+      const snapshot = config.MODEL_SNAPSHOT_DIR
+        ? await tryModelSnapshot(challenger, config.MODEL_SNAPSHOT_DIR, MODEL_COMPANION_FILES, (error) =>
+            app.log.error({ err: error, modelPath: challenger.path }, 'no snapshot of the challenger could be written; a worker started later loads it from its path'),
+          )
+        : null;
+      return { challenger, state: { path: snapshot ?? challenger.path, ...dataPlane.challengerRouting } };
+    };
+    /**
+     * The state, while the challenger it describes is still the one held; undefined (and its copy
+     * removed) when another change came during the copy: that change tells its own, and whichever
+     * copy finishes last must not undo it.
+     */
+    const stillHeld = ({ challenger, state }: Awaited<ReturnType<typeof challengerNow>>): ChallengerState | null | undefined => {
+      if (dataPlane.challenger === challenger) return state;
+      if (state && state.path !== challenger?.path) void discardModelSnapshot(state.path).catch(() => undefined);
+      return undefined;
+    };
+    /** In a cluster, tells the primary the challenger this worker holds after a change. */
     const reportChallenger = async (): Promise<void> => {
       if (!app.workers.clustered) return;
-      const challenger = dataPlane.challenger;
-      if (!challenger) return app.workers.challengerStateChanged(null);
-      let path = challenger.path;
-      if (config.MODEL_SNAPSHOT_DIR) {
-        try {
-          path = await writeModelSnapshot(challenger, config.MODEL_SNAPSHOT_DIR, MODEL_COMPANION_FILES);
-        } catch (error) {
-          app.log.error({ err: error, modelPath: challenger.path }, 'no snapshot of the challenger could be written; a worker started later loads it from its path');
-        }
-      }
-      app.workers.challengerStateChanged({ path, ...dataPlane.challengerRouting });
+      const state = stillHeld(await challengerNow());
+      if (state !== undefined) app.workers.challengerStateChanged(state);
+    };
+
+    /**
+     * After a promotion, the new champion's snapshot and the new challenger (the old champion) go to
+     * the primary in one notice, both copies written first: between two notices a worker started
+     * would get the promoted model as champion and as challenger. Each part only while it still
+     * holds (stillHeld; a reload during the copies tells its own).
+     */
+    const reportPromotion = async (champion: ServedModel): Promise<void> => {
+      const snapshot = config.MODEL_SNAPSHOT_DIR
+        ? await tryModelSnapshot(champion, config.MODEL_SNAPSHOT_DIR, MODEL_COMPANION_FILES, (error) =>
+            app.log.error({ err: error, modelPath: champion.path }, 'no snapshot of the promoted model could be written; a worker started later loads MODEL_PATH'),
+          )
+        : undefined;
+      const challenger = stillHeld(await challengerNow());
+      if (snapshot !== undefined && dataPlane.model === champion) return app.workers.modelSnapshotWritten(snapshot, challenger);
+      if (snapshot) void discardModelSnapshot(snapshot).catch(() => undefined);
+      if (challenger !== undefined) app.workers.challengerStateChanged(challenger);
     };
 
     app.workers.onCollect('challenger-load', async ({ path, mode, share, call }) => {
@@ -106,16 +137,7 @@ export default fp<{ config: Config }>(
       }
       // Promoting back the champion that the last promotion replaced undoes it.
       const rollback = last !== undefined && last.challenger?.sha256 === champion.sha256 && last.champion.sha256 === before;
-      if (config.MODEL_SNAPSHOT_DIR) {
-        let snapshot: string | null = null;
-        try {
-          snapshot = await writeModelSnapshot(champion, config.MODEL_SNAPSHOT_DIR, MODEL_COMPANION_FILES);
-        } catch (error) {
-          app.log.error({ err: error, modelPath: champion.path }, 'no snapshot of the promoted model could be written; a worker started later loads MODEL_PATH');
-        }
-        app.workers.modelSnapshotWritten(snapshot);
-      }
-      await reportChallenger();
+      if (app.workers.clustered) await reportPromotion(champion);
       return record(rollback ? 'rollback' : 'promote', call);
     });
 

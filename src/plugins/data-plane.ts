@@ -5,7 +5,7 @@ import { churnModelLoader, type ModelOptions } from '../data-plane/churn-model.j
 import { DataPlane, type DataPlaneObserver } from '../data-plane/data-plane.js';
 import type { ModelInfo, ModelLoader, ServedModel } from '../data-plane/model.js';
 import { MODEL_COMPANION_FILES } from '../data-plane/model-card-file.js';
-import { writeModelSnapshot } from '../data-plane/model-snapshot.js';
+import { discardModelSnapshot, tryModelSnapshot } from '../data-plane/model-snapshot.js';
 import type { ModelLoadTrigger } from '../metrics/service-metrics.js';
 
 declare module 'fastify' {
@@ -60,18 +60,28 @@ export default fp<DataPlanePluginOptions>(
     app.metrics.watchShadowQueue(() => dataPlane.shadowQueueDepth);
 
     /**
-     * In a cluster, a snapshot of each model loaded from MODEL_PATH, so a worker started later
-     * loads the model this one serves even when the file has changed or broken since. The primary
-     * learns of it before this worker answers a reload or starts listening.
+     * In a cluster, what this worker serves after a load, for the primary: a snapshot of a model
+     * loaded from MODEL_PATH, so a worker started later loads the model this one serves even when
+     * the file has changed or broken since, and with it no challenger when the load dropped it.
+     * The primary learns of it before this worker answers a reload or starts listening. Told only
+     * while the model is still the champion: a swap during the copy (a promotion) tells its own, and
+     * whichever copy finishes last must not undo it.
      */
-    const writeSnapshot = async (model: ServedModel, directory: string): Promise<void> => {
-      let snapshot: string | null = null;
-      try {
-        snapshot = await writeModelSnapshot(model, directory, MODEL_COMPANION_FILES);
-      } catch (error) {
-        app.log.error({ err: error, modelPath: model.path }, 'no snapshot of the model could be written; a worker started later loads MODEL_PATH');
+    const reportLoad = async (model: ServedModel, fromModelPath: boolean, challengerDropped: boolean): Promise<void> => {
+      const snapshot =
+        config.MODEL_SNAPSHOT_DIR && fromModelPath
+          ? await tryModelSnapshot(model, config.MODEL_SNAPSHOT_DIR, MODEL_COMPANION_FILES, (error) =>
+              app.log.error({ err: error, modelPath: model.path }, 'no snapshot of the model could be written; a worker started later loads MODEL_PATH'),
+            )
+          : undefined;
+      if (dataPlane.model !== model) {
+        if (snapshot) void discardModelSnapshot(snapshot).catch(() => undefined);
+        return;
       }
-      app.workers.modelSnapshotWritten(snapshot);
+      // Null only while no challenger has been loaded since: a later load reports its own.
+      const challengerNow = challengerDropped && !dataPlane.challenger ? null : undefined;
+      if (snapshot !== undefined) app.workers.modelSnapshotWritten(snapshot, challengerNow);
+      else if (challengerNow === null) app.workers.challengerStateChanged(null);
     };
 
     const loadModel = async (trigger: ModelLoadTrigger, path = config.MODEL_PATH): Promise<ModelInfo> => {
@@ -79,17 +89,17 @@ export default fp<DataPlanePluginOptions>(
       const challenger = dataPlane.challenger;
       try {
         const model = await dataPlane.loadModel(path);
-        if (challenger && !dataPlane.challenger) {
+        const challengerDropped = challenger !== undefined && !dataPlane.challenger;
+        if (challengerDropped) {
           app.log.warn({ modelVersion: model.version, challengerVersion: challenger.version }, 'the new champion is the challenger\'s model: the challenger was dropped');
-          // Before this worker answers the reload: a worker started later must not load it as its challenger.
-          app.workers.challengerStateChanged(null);
         }
         app.metrics.modelLoaded(trigger, 'success', model);
         const snapshotOf = path === config.MODEL_PATH ? undefined : config.MODEL_PATH;
         app.log.info({ trigger, modelPath: model.path, snapshotOf, modelVersion: model.version, previousVersion: previous?.version }, 'model loaded');
         for (const warning of model.warnings) app.log.warn({ trigger, modelPath: model.path, modelVersion: model.version }, warning);
         app.log.debug({ modelVersion: model.version, ...model.loadDetails }, 'model details');
-        if (config.MODEL_SNAPSHOT_DIR && snapshotOf === undefined) await writeSnapshot(model, config.MODEL_SNAPSHOT_DIR);
+        // Before this worker answers the reload: a worker started later must not load the dropped challenger.
+        await reportLoad(model, snapshotOf === undefined, challengerDropped);
         return model;
       } catch (error) {
         app.metrics.modelLoaded(trigger, 'failure', undefined);

@@ -17,7 +17,7 @@ let models: VersionedModels;
 let snapshots: string;
 let app: FastifyInstance | undefined;
 beforeEach(() => {
-  models = versionedModels(['3.0.0']);
+  models = versionedModels(['3.0.0', '3.1.0']);
   snapshots = mkdtempSync(join(tmpdir(), 'churn-snapshots-'));
 });
 afterEach(async () => {
@@ -37,7 +37,7 @@ describe('model snapshots', () => {
     const [modelPath] = models.paths as [string];
     ({ app } = await buildTestApp({ MODEL_PATH: modelPath, MODEL_SNAPSHOT_DIR: snapshots }));
     const [atStart] = snapshotsWritten() as [string];
-    expect(told.mock.calls).toEqual([[atStart]]);
+    expect(told.mock.calls).toEqual([[atStart, undefined]]);
     expect(readFileSync(atStart)).toEqual(readFileSync(modelPath));
     expect(cardVersion(atStart)).toBe('3.0.0');
 
@@ -45,7 +45,7 @@ describe('model snapshots', () => {
     writeModelVersion(modelPath, '3.1.0');
     await app.reloadModel('reload');
     const afterReload = snapshotsWritten().find((path) => path !== atStart)!;
-    expect(told.mock.calls).toEqual([[atStart], [afterReload]]);
+    expect(told.mock.calls).toEqual([[atStart, undefined], [afterReload, undefined]]);
     expect(readFileSync(afterReload)).toEqual(readFileSync(modelPath));
     expect(cardVersion(afterReload)).toBe('3.1.0');
 
@@ -81,8 +81,58 @@ describe('model snapshots', () => {
     const told = vi.spyOn(WorkerGroup.prototype, 'modelSnapshotWritten');
     const started = await buildTestApp({ MODEL_PATH: models.paths[0]!, MODEL_SNAPSHOT_DIR: join(snapshots, 'gone') });
     app = started.app;
-    expect(told.mock.calls).toEqual([[null]]);
+    expect(told.mock.calls).toEqual([[null, undefined]]);
     expect(started.logs.find((line) => line.level === 50)).toMatchObject({ msg: 'no snapshot of the model could be written; a worker started later loads MODEL_PATH' });
     expect(await modelVersion(app)).toBe('3.0.0');
+  });
+
+  describe('in a cluster, with a challenger', () => {
+    const TOKEN = 'admin-token-0123456789';
+    const AUTH = { authorization: `Bearer ${TOKEN}` };
+    beforeEach(() => {
+      vi.spyOn(WorkerGroup.prototype, 'clustered', 'get').mockReturnValue(true);
+    });
+    const sameBytes = (snapshot: string | null | undefined, original: string) => snapshot !== null && snapshot !== undefined && readFileSync(snapshot).equals(readFileSync(original));
+
+    it('tells a promotion in one notice: the promoted model\'s snapshot with the new challenger\'s, both copies written first', async () => {
+      const [champion, challenger] = models.paths as [string, string];
+      const told = vi.spyOn(WorkerGroup.prototype, 'modelSnapshotWritten');
+      const toldChallenger = vi.spyOn(WorkerGroup.prototype, 'challengerStateChanged');
+      ({ app } = await buildTestApp({ MODEL_PATH: champion, MODEL_SNAPSHOT_DIR: snapshots, ADMIN_TOKEN: TOKEN, CHALLENGER_MODEL_PATH: challenger, CHALLENGER_MODE: 'canary', CHALLENGER_SHARE: '0.2' }));
+      told.mockClear();
+      toldChallenger.mockClear();
+
+      expect((await app.inject({ method: 'POST', url: '/admin/challenger/promote', headers: AUTH })).statusCode).toBe(200);
+      expect(told).toHaveBeenCalledTimes(1);
+      expect(toldChallenger).not.toHaveBeenCalled();
+      const [promoted, state] = told.mock.calls[0]!;
+      expect(sameBytes(promoted, challenger)).toBe(true);
+      expect(state).toMatchObject(app.dataPlane.challengerRouting);
+      expect(sameBytes(state?.path, champion)).toBe(true);
+      expect(dirname(state!.path)).not.toBe(dirname(promoted!));
+    });
+
+    it('a reload whose copy finishes after a promotion swapped tells nothing and removes its copy: the promotion told what serves', async () => {
+      const [champion, challenger] = models.paths as [string, string];
+      const told = vi.spyOn(WorkerGroup.prototype, 'modelSnapshotWritten');
+      ({ app } = await buildTestApp({ MODEL_PATH: champion, MODEL_SNAPSHOT_DIR: snapshots, ADMIN_TOKEN: TOKEN, CHALLENGER_MODEL_PATH: challenger }));
+      told.mockClear();
+      // A new model at MODEL_PATH, reloaded; the promotion, asked meanwhile, swaps once the reload's model is in.
+      writeModelVersion(champion, '3.2.0');
+      const reload = app.reloadModel('reload');
+      const promotion = app.inject({ method: 'POST', url: '/admin/challenger/promote', headers: AUTH });
+      await reload;
+      expect((await promotion).statusCode).toBe(200);
+      await vi.waitFor(() => expect(told).toHaveBeenCalled());
+      expect(await modelVersion(app)).toBe('3.1.0');
+
+      // Only the promotion told: 3.1.0 serves, with the reload's model (3.2.0) as its challenger.
+      expect(told).toHaveBeenCalledTimes(1);
+      const [promoted, state] = told.mock.calls[0]!;
+      expect(sameBytes(promoted, challenger)).toBe(true);
+      expect(cardVersion(state!.path)).toBe('3.2.0');
+      // The reload's own copy of 3.2.0 was removed: the start's, the promotion's two, and no other.
+      await vi.waitFor(() => expect(snapshotsWritten().map(cardVersion).sort()).toEqual(['3.0.0', '3.1.0', '3.2.0']));
+    });
   });
 });

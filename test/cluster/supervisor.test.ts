@@ -525,6 +525,22 @@ describe('Supervisor', () => {
       expect(discarded).toEqual(['/snapshots/c1/churn_model.onnx', '/snapshots/c2/churn_model.onnx']);
     });
 
+    it('takes a promotion\'s champion and challenger from one notice: a replacement gets both, never one without the other', () => {
+      const { pool, first, second } = withSnapshots();
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      second.listen();
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/b/churn_model.onnx', mode: 'canary', share: 0.1 } });
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b2/churn_model.onnx', challenger: { path: '/snapshots/a2/churn_model.onnx', mode: 'shadow', share: 0.1 } });
+      pool.exit(second, 137, 'SIGKILL');
+      expect(pool.forked[2]!.env).toMatchObject({ LOAD: '/snapshots/b2/churn_model.onnx', CHALLENGER_MODEL_PATH: '/snapshots/a2/churn_model.onnx', CHALLENGER_MODE: 'shadow' });
+      pool.forked[2]!.listen();
+      // A reload that made the challenger champion: no challenger since, in the same notice.
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a3/churn_model.onnx', challenger: null });
+      pool.exit(pool.forked[2]!, 137, 'SIGKILL');
+      expect(pool.forked[3]!.env).toMatchObject({ LOAD: '/snapshots/a3/churn_model.onnx', CHALLENGER_MODEL_PATH: undefined });
+    });
+
     it('keeps a snapshot that is the latest again, after it was superseded, when the worker it was lent to exits', () => {
       const { pool, first, second, discarded } = withSnapshots();
       first.listen();
