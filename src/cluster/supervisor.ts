@@ -118,7 +118,10 @@ interface Slot<Worker> {
  *   have changed or broken since.
  * - `shutdown` drains every worker; the exit code is 1 if any worker failed to drain.
  * - A worker started after a rollout change (challenger loaded, dropped or promoted) starts with
- *   the challenger the others hold, from the state they last reported.
+ *   the challenger the others hold, from the state they last reported. While such a change or a
+ *   reload is in flight, no worker starts: it would start from the state before the change and,
+ *   not yet connected, not be asked to make it. It starts once every worker asked has answered
+ *   (or the gather timed out), from the state they reported.
  * - A snapshot (of the model or of the challenger) that is no longer the latest is deleted once
  *   no living worker started from it: such a worker's model still names that file, and copies it
  *   when a promotion makes the model the other one's.
@@ -141,6 +144,10 @@ export class Supervisor<Worker extends SupervisedWorker> {
   #degraded = false;
   /** The challenger the workers last said they hold; undefined until one has (a worker then starts with the primary's own CHALLENGER_*). */
   #challenger: ChallengerState | null | undefined;
+  /** Gathers in flight that change what the workers serve (the topics that ask starting workers too). */
+  #changesInFlight = 0;
+  /** Slots whose worker starts once those gathers have ended. */
+  readonly #heldStarts = new Set<Slot<Worker>>();
 
   constructor(pool: WorkerPool<Worker>, options: SupervisorOptions) {
     this.#pool = pool;
@@ -217,12 +224,29 @@ export class Supervisor<Worker extends SupervisedWorker> {
   #stop(): void {
     this.#stopping = true;
     for (const slot of this.#slots) clearTimeout(slot.retry);
+    this.#heldStarts.clear();
+  }
+
+  /** A gather that changed what the workers serve has ended: the starts it held go ahead, from the state reported since. */
+  #changeEnded(): void {
+    this.#changesInFlight -= 1;
+    if (this.#changesInFlight > 0 || this.#stopping) return;
+    const held = [...this.#heldStarts];
+    this.#heldStarts.clear();
+    for (const slot of held) this.#startWorker(slot);
   }
 
   // ---- Workers: start, serve, exit, start again ----
 
   #startWorker(slot: Slot<Worker>): void {
     slot.retry = undefined;
+    if (this.#changesInFlight > 0) {
+      if (!this.#heldStarts.has(slot)) this.#options.logger.info({ changesInFlight: this.#changesInFlight }, 'a worker starts once the model change in flight has reached every worker');
+      this.#heldStarts.add(slot);
+      slot.state = 'starting';
+      this.#announceCounts();
+      return;
+    }
     const snapshots = this.#snapshots;
     const load = snapshots?.latest('model');
     const env = this.#options.modelSnapshots?.workerEnv(load);
@@ -362,11 +386,15 @@ export class Supervisor<Worker extends SupervisedWorker> {
 
   /** Asks the workers `topic` asks, and hands over their outcomes, with the keeper's own when the topic has one. */
   #gather(topic: string, payload: unknown, timeoutMs: number, done: (outcomes: WorkerOutcome[]) => void): void {
-    const asksStarting = ASKS_STARTING_WORKERS[topic as Topic] ?? true;
-    const targets = this.#connectedWorkers().filter((worker) => asksStarting || this.#listening.has(worker));
+    // The topics that ask starting workers too are those that change what the workers serve.
+    const changesModels = ASKS_STARTING_WORKERS[topic as Topic] ?? true;
+    const targets = this.#connectedWorkers().filter((worker) => changesModels || this.#listening.has(worker));
     // Workers relay only topics of the catalogue, so the keeper is the one for `topic`.
     const keeper = this.#options.keepers?.[topic as Topic] as TopicKeeper<Topic> | undefined;
+    if (changesModels) this.#changesInFlight += 1;
     this.#relay.ask(targets, { topic, payload, timeoutMs }, (outcomes) => {
+      // Each worker told its new state before its answer, so a worker started now starts from it.
+      if (changesModels) this.#changeEnded();
       if (!keeper) return done(outcomes);
       for (const outcome of outcomes) if (outcome.error === undefined) keeper.answered(outcome.pid, outcome.result as TopicResult<Topic>);
       done([...outcomes, { pid: process.pid, result: keeper.result(this.counts), fromPrimary: true }]);

@@ -614,6 +614,55 @@ describe('Supervisor', () => {
       expect(second.asked).toEqual([{ kind: 'churn:collect', id: 1, topic: 'reload', payload: undefined }]);
     });
 
+    it('starts no worker while a promotion is in flight: a retried start waits for it, then starts from the state it left', () => {
+      const { pool, first, second, logged } = supervise({ modelSnapshots: { workerEnv: (load) => (load === undefined ? {} : { LOAD: load }), discard: () => undefined } });
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/a/churn_model.onnx' });
+      first.listen();
+      pool.exit(second, 1);
+      first.tell({ kind: 'churn:challenger-state', state: { path: '/snapshots/b/churn_model.onnx', mode: 'canary', share: 0.1 } });
+      first.tell({ kind: 'churn:gather', id: 1, topic: 'challenger-promote', payload: { call: {}, sha256: 'b'.repeat(64) }, timeoutMs: 10_000 });
+      // The back-off runs out while the promotion is in flight: the start waits.
+      vi.advanceTimersByTime(1000);
+      expect(pool.forked).toHaveLength(2);
+      expect(first.counts).toMatchObject({ starting: 1, failed: 0 });
+      expect(logged().at(-1)).toBe('info: a worker starts once the model change in flight has reached every worker');
+      first.tell({ kind: 'churn:model-snapshot', path: '/snapshots/b2/churn_model.onnx', challenger: { path: '/snapshots/a2/churn_model.onnx', mode: 'shadow', share: 0.1 } });
+      first.answer({ result: {} });
+      expect(first.gathered).toEqual([{ kind: 'churn:gathered', id: 1, outcomes: [{ pid: first.process.pid, result: {} }] }]);
+      expect(pool.forked).toHaveLength(3);
+      expect(pool.forked[2]!.env).toMatchObject({ LOAD: '/snapshots/b2/churn_model.onnx', CHALLENGER_MODEL_PATH: '/snapshots/a2/churn_model.onnx', CHALLENGER_MODE: 'shadow' });
+    });
+
+    it('holds the replacement of a worker that died during a reload until every worker asked has answered, or the reload timed out', () => {
+      const { supervisor, pool, first, second } = supervise({ workers: 3 });
+      const third = pool.forked[2]!;
+      for (const worker of [first, second, third]) worker.listen();
+      supervisor.reload();
+      pool.exit(second, 137, 'SIGKILL');
+      expect(pool.forked).toHaveLength(3);
+      first.answer({ result: { model_version: '2.0.0' } });
+      expect(pool.forked).toHaveLength(3);
+      // The third never answers: the reload's timeout ends it, and the replacement starts.
+      vi.advanceTimersByTime(60_000);
+      expect(pool.forked).toHaveLength(4);
+      // Gathers that change nothing hold no start.
+      pool.forked[3]!.listen();
+      first.tell({ kind: 'churn:gather', id: 2, topic: 'metrics', payload: undefined, timeoutMs: 3000 });
+      pool.exit(third, 137, 'SIGKILL');
+      expect(pool.forked).toHaveLength(5);
+    });
+
+    it('starts no held worker once the service is stopping', () => {
+      const { supervisor, pool, first, second } = supervise();
+      first.listen();
+      second.listen();
+      supervisor.reload();
+      pool.exit(second, 137, 'SIGKILL');
+      supervisor.shutdown('SIGTERM');
+      first.answer({ result: { model_version: '2.0.0' } });
+      expect(pool.forked).toHaveLength(2);
+    });
+
     it("adds the topic keeper's own outcome, and tells it every answer and every exit", () => {
       const keeper = {
         answered: vi.fn<TopicKeeper<'metrics'>['answered']>(),
