@@ -159,6 +159,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(churnApi, { config });
   await app.register(outcomeRoutes, { config });
   await app.register(openInference, { prefix: '/v2', config, server: { name: SERVICE_NAME, version: SERVICE_VERSION } });
+  // Last of the onReady hooks, after the model's and the challenger's start-up loads: a reload or
+  // rollout change a cluster asked of this worker while it started waits for them (WorkerGroup).
+  app.addHook('onReady', async () => app.workers.startedUp());
 
   return app;
 }

@@ -5,6 +5,14 @@ import type { ClusterTopics, TopicCatalogue, TopicContract } from './topics.js';
 /** Answers one topic for this process. */
 export type Collector<Contract extends TopicContract> = (payload: Contract['payload']) => Contract['result'] | Promise<Contract['result']>;
 
+export interface CollectorOptions {
+  /**
+   * Answer only once this process has started up (startedUp): a change of the models asked of a
+   * worker still starting must come after its own start-up loads, or they would undo it.
+   */
+  afterStartUp?: boolean;
+}
+
 export interface IpcChannel {
   send?: (message: ClusterMessage) => unknown;
   on(event: 'message', listener: (message: unknown) => void): unknown;
@@ -20,6 +28,9 @@ export interface IpcChannel {
 export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> {
   // Each topic's collector, stored as its own type by onCollect and read back as it by collect.
   readonly #collectors = new Map<keyof Topics, (payload: never) => unknown>();
+  readonly #afterStartUp = new Set<keyof Topics>();
+  #markStartedUp: () => void = () => undefined;
+  readonly #startUp = new Promise<void>((resolve) => (this.#markStartedUp = resolve));
   readonly #pending = new Map<number, (outcomes: WorkerOutcome[]) => void>();
   readonly #channel: IpcChannel | undefined;
   readonly #listener = (message: unknown) => void this.#receive(message);
@@ -55,8 +66,14 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
   }
 
   /** Answers `topic` for this process whenever any worker gathers it. */
-  onCollect<T extends keyof Topics & string>(topic: T, collector: Collector<Topics[T]>): void {
+  onCollect<T extends keyof Topics & string>(topic: T, collector: Collector<Topics[T]>, options: CollectorOptions = {}): void {
     this.#collectors.set(topic, collector);
+    if (options.afterStartUp) this.#afterStartUp.add(topic);
+  }
+
+  /** This process has started up: its own start-up loads are done, and the collectors that waited for them answer. */
+  startedUp(): void {
+    this.#markStartedUp();
   }
 
   /** Asks every worker, this one included, and resolves with each one's outcome. */
@@ -76,6 +93,7 @@ export class WorkerGroup<Topics extends TopicCatalogue<Topics> = ClusterTopics> 
     const collector = this.#collectors.get(topic) as Collector<Topics[T]> | undefined;
     if (!collector) return { pid: process.pid, error: `nothing answers "${topic}" in this worker` };
     try {
+      if (this.#afterStartUp.has(topic)) await this.#startUp;
       return { pid: process.pid, result: await collector(payload) };
     } catch (error) {
       return { pid: process.pid, error: error instanceof Error ? error.message : String(error) };

@@ -116,16 +116,18 @@ export default fp<{ config: Config }>(
       if (challenger !== undefined) app.workers.challengerStateChanged(challenger);
     };
 
+    // A worker still starting takes a change once it has loaded CHALLENGER_MODEL_PATH, or that load would undo it.
+    const AFTER_START_UP = { afterStartUp: true };
     app.workers.onCollect('challenger-load', async ({ path, mode, share, call }) => {
       await load(path, { mode, share });
       await reportChallenger();
       return record('load', call);
-    });
+    }, AFTER_START_UP);
     app.workers.onCollect('challenger-drop', async ({ call }) => {
       await dataPlane.dropChallenger();
       await reportChallenger();
       return record('drop', call);
-    });
+    }, AFTER_START_UP);
     app.workers.onCollect('challenger-promote', async ({ call, sha256 }) => {
       const before = dataPlane.model?.sha256;
       const last = [...history].reverse().find((event) => event.action === 'promote');
@@ -139,7 +141,7 @@ export default fp<{ config: Config }>(
       const rollback = last !== undefined && last.challenger?.sha256 === champion.sha256 && last.champion.sha256 === before;
       if (app.workers.clustered) await reportPromotion(champion);
       return record(rollback ? 'rollback' : 'promote', call);
-    });
+    }, AFTER_START_UP);
 
     if (config.CHALLENGER_MODEL_PATH !== undefined) {
       const path = config.CHALLENGER_MODEL_PATH;

@@ -111,7 +111,7 @@ export default fp<DataPlanePluginOptions>(
       }
     };
     app.decorate('reloadModel', (trigger: ModelLoadTrigger) => loadModel(trigger));
-    app.workers.onCollect('reload', async () => ({ model_version: (await loadModel('reload')).version }));
+    app.workers.onCollect('reload', async () => ({ model_version: (await loadModel('reload')).version }), { afterStartUp: true });
 
     app.addHook('onReady', async () => {
       // A worker started while others serve loads their model's snapshot, set by the primary.

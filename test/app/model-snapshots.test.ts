@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Writable } from 'node:stream';
+import { buildApp } from '../../src/app.js';
 import { WorkerGroup } from '../../src/cluster/worker-group.js';
+import { loadConfig } from '../../src/config.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 import { versionedModels, writeModelVersion, type VersionedModels } from '../data-plane/model-fixtures.js';
 
@@ -84,6 +88,34 @@ describe('model snapshots', () => {
     expect(told.mock.calls).toEqual([[null, undefined]]);
     expect(started.logs.find((line) => line.level === 50)).toMatchObject({ msg: 'no snapshot of the model could be written; a worker started later loads MODEL_PATH' });
     expect(await modelVersion(app)).toBe('3.0.0');
+  });
+
+  it('takes a reload asked while it starts after its own start-up load: it serves the reloaded model, not the snapshot it started from', async () => {
+    const [modelPath] = models.paths as [string];
+    const snapshot = join(snapshots, 'model-a', basename(modelPath));
+    mkdirSync(dirname(snapshot));
+    copyFileSync(modelPath, snapshot);
+    copyFileSync(join(dirname(modelPath), 'model_card.json'), join(dirname(snapshot), 'model_card.json'));
+    // The siblings have loaded a new model from MODEL_PATH since this worker was started from their snapshot.
+    writeModelVersion(modelPath, '3.1.0');
+    const config = loadConfig({ MODEL_PATH: modelPath, MODEL_SNAPSHOT_DIR: snapshots, MODEL_SNAPSHOT_PATH: snapshot, PREDICTION_LOG: 'false', LOG_LEVEL: 'warn' });
+    app = await buildApp({ config, logStream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+    // The primary asks the workers still starting too; this one has not run its start-up load yet.
+    const reload = app.workers.collect('reload', undefined);
+    await app.ready();
+    expect(await reload).toEqual({ pid: process.pid, result: { model_version: '3.1.0' } });
+    expect(await modelVersion(app)).toBe('3.1.0');
+  });
+
+  it('takes a promotion asked while it starts after loading CHALLENGER_MODEL_PATH: it promotes that model instead of finding no challenger', async () => {
+    const [champion, challenger] = models.paths as [string, string];
+    const config = loadConfig({ MODEL_PATH: champion, CHALLENGER_MODEL_PATH: challenger, PREDICTION_LOG: 'false', LOG_LEVEL: 'warn' });
+    app = await buildApp({ config, logStream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+    const sha256 = createHash('sha256').update(readFileSync(challenger)).digest('hex');
+    const promotion = app.workers.collect('challenger-promote', { call: { at: new Date().toISOString(), address: '127.0.0.1', request_id: 'promote-1' }, sha256 });
+    await app.ready();
+    expect(await promotion).toMatchObject({ result: { champion: { version: '3.1.0' }, challenger: { version: '3.0.0' } } });
+    expect(await modelVersion(app)).toBe('3.1.0');
   });
 
   describe('in a cluster, with a challenger', () => {

@@ -71,6 +71,29 @@ describe('WorkerGroup', () => {
     expect(channel.sent).toHaveLength(1);
   });
 
+  it('answers a change of the models asked while it starts only once it has started up; other topics at once', async () => {
+    const channel = new FakeChannel();
+    const group = new WorkerGroup<TestTopics>(channel);
+    const order: string[] = [];
+    group.onCollect('reload', async () => (order.push('reload'), { model_version: '2.0.0' }), { afterStartUp: true });
+    group.onCollect('double', (payload) => (order.push('double'), payload * 2));
+    channel.deliver({ kind: 'churn:collect', id: 1, topic: 'reload', payload: undefined });
+    channel.deliver({ kind: 'churn:collect', id: 2, topic: 'double', payload: 2 });
+    await nextTurn();
+    expect(order).toEqual(['double']);
+    expect(channel.sent.map((message) => (message as { id: number }).id)).toEqual([2]);
+    order.push('start-up loads done');
+    group.startedUp();
+    await nextTurn();
+    expect(order).toEqual(['double', 'start-up loads done', 'reload']);
+    expect(channel.sent.at(-1)).toEqual({ kind: 'churn:collected', id: 1, outcome: { pid: process.pid, result: { model_version: '2.0.0' } } });
+    // Once started up, it answers at once.
+    channel.deliver({ kind: 'churn:collect', id: 3, topic: 'reload', payload: undefined });
+    await nextTurn();
+    expect(channel.sent.at(-1)).toMatchObject({ id: 3 });
+    group.close();
+  });
+
   it('keeps how the cluster stands as the primary last told, and tells the primary of model snapshots', () => {
     const channel = new FakeChannel();
     const group = new WorkerGroup<TestTopics>(channel);
