@@ -1444,6 +1444,10 @@ export interface WorkerRollout {
   };
   challenger?: ChallengerInfo | null;
   /**
+   * For a promotion, what this worker did: promote, rollback (it undid its last promotion), or none (the model asked for was its champion already).
+   */
+  change?: 'promote' | 'rollback' | 'none';
+  /**
    * Why the worker kept its models as they were.
    */
   error?: string;

@@ -1,7 +1,7 @@
 import type { DriftSnapshot } from '../data-plane/drift.js';
 import type { PlausibilityCounts } from '../data-plane/plausibility.js';
 import type { MetricsSnapshot } from '../metrics/service-metrics.js';
-import type { ChallengerInfo, ModelIdentity } from '../schemas/challenger.js';
+import type { ChallengerInfo, ModelIdentity, PromotionChange } from '../schemas/challenger.js';
 
 /** Who made a rollout change and when, as the admin call that made it saw it; every worker records the same. */
 export interface RolloutCall {
@@ -40,7 +40,7 @@ export interface ClusterTopics {
    * Make the model `sha256` the champion: swap champion and challenger where it is the challenger
    * (the old champion stays as the challenger, in shadow), change nothing where it is the champion.
    */
-  'challenger-promote': { payload: { call: RolloutCall; sha256: string }; result: WorkerModels };
+  'challenger-promote': { payload: { call: RolloutCall; sha256: string }; result: WorkerModels & { change: PromotionChange } };
   /** The worker's drift counts; null while it has no model. */
   drift: { payload: undefined; result: DriftSnapshot | null };
   /** The worker's plausibility counts over its recent rows; null when monitoring is off. */

@@ -242,10 +242,17 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string; config: Confi
       const sha256 = request.query.sha256 ?? app.dataPlane.challenger?.sha256;
       if (sha256 === undefined) throw new NoChallengerError();
       const outcomes = await app.workers.gather('challenger-promote', { call: rolloutCall(request), sha256 }, GATHER_TIMEOUT_MS['challenger-promote']);
-      const results = outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result] : []));
+      const changes = outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result.change] : []));
       const { code, body } = rolloutAnswer('promote', outcomes);
-      // Each worker names its own change; a rollback is reported as one when every worker saw it so.
-      const action = app.rollout.history().at(-1)?.action === 'rollback' && results.length === outcomes.length ? 'rollback' : 'promote';
+      // A rollback when the workers that changed all undid their last promotion; each names its own change.
+      const action = changes.includes('rollback') && !changes.includes('promote') ? 'rollback' : 'promote';
+      const unchanged = changes.filter((change) => change === 'none').length;
+      if (body.status === 'done' && unchanged > 0) {
+        body.message =
+          unchanged === changes.length
+            ? `Nothing changed: the model asked for is every worker's (${changes.length}) champion already.`
+            : `Every worker (${changes.length}) serves the model asked for as its champion: ${changes.length - unchanged} made the change, ${unchanged} had made it already.`;
+      }
       return reply.code(code).send({ ...body, action });
     },
   );

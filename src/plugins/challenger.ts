@@ -135,12 +135,13 @@ export default fp<{ config: Config }>(
       if (!changed) {
         // A repeated call, or one resent after some workers timed out: this worker took it before.
         app.log.info({ rollout: 'promote', by: call, champion: identity(champion) }, 'rollout: the model asked for is the champion already; nothing changed');
-        return models();
+        return { ...models(), change: 'none' };
       }
       // Promoting back the champion that the last promotion replaced undoes it.
       const rollback = last !== undefined && last.challenger?.sha256 === champion.sha256 && last.champion.sha256 === before;
       if (app.workers.clustered) await reportPromotion(champion);
-      return record(rollback ? 'rollback' : 'promote', call);
+      const change = rollback ? 'rollback' : 'promote';
+      return { ...record(change, call), change };
     }, AFTER_START_UP);
 
     if (config.CHALLENGER_MODEL_PATH !== undefined) {

@@ -74,11 +74,18 @@ export const RolloutEvent = Type.Object(
 );
 export type RolloutEvent = Static<typeof RolloutEvent>;
 
+/** What a promotion did in one worker. */
+export const PromotionChange = StringEnum(['promote', 'rollback', 'none'], {
+  description: 'For a promotion, what this worker did: promote, rollback (it undid its last promotion), or none (the model asked for was its champion already).',
+});
+export type PromotionChange = Static<typeof PromotionChange>;
+
 export const WorkerRollout = Type.Object({
   pid: Type.Integer({ description: 'The worker process.' }),
   status: StringEnum(['done', 'failed']),
   champion: Type.Optional(ModelIdentity),
   challenger: Type.Optional(Type.Union([ChallengerInfo, Type.Null()])),
+  change: Type.Optional(PromotionChange),
   error: Type.Optional(Type.String({ description: 'Why the worker kept its models as they were.' })),
 });
 export type WorkerRollout = Static<typeof WorkerRollout>;

@@ -128,7 +128,10 @@ describe('the challenger admin routes', () => {
       expect((await postJson(app, '/predict', VALID_CUSTOMER)).json().model_version).toBe('4.1.0');
       expect((await modelInfo(app)).model_version).toBe('4.1.0');
       const rolledBack = await promote(app);
-      expect(rolledBack.json()).toMatchObject({ status: 'done', action: 'rollback', champion: { version: '4.0.0' }, challenger: { version: '4.1.0' } });
+      expect(rolledBack.json()).toMatchObject({ status: 'done', action: 'rollback', champion: { version: '4.0.0' }, challenger: { version: '4.1.0' }, workers: [{ change: 'rollback' }] });
+      // Named, the same rollback again changes nothing, and is not reported as a rollback of its own.
+      const repeated = await app.inject({ method: 'POST', url: `/admin/challenger/promote?sha256=${(await modelInfo(app)).onnx_sha256}`, headers: AUTH });
+      expect(repeated.json()).toMatchObject({ status: 'done', action: 'promote', workers: [{ change: 'none' }] });
       expect((await postJson(app, '/predict', VALID_CUSTOMER)).json().model_version).toBe('4.0.0');
       const dropped = await app.inject({ method: 'DELETE', url: '/admin/challenger', headers: AUTH });
       expect(dropped.json()).toMatchObject({ status: 'done', action: 'drop', challenger: null });
@@ -148,10 +151,14 @@ describe('the challenger admin routes', () => {
     try {
       await load(app, { path: CHALLENGER, mode: 'shadow', share: 1 });
       const target: string = (await modelInfo(app)).challenger.sha256;
-      for (const answer of [await promoteNamed(target), await promoteNamed(target)]) {
+      const [first, again] = [await promoteNamed(target), await promoteNamed(target)];
+      for (const answer of [first, again]) {
         expect(answer.statusCode).toBe(200);
         expect(answer.json()).toMatchObject({ status: 'done', action: 'promote', champion: { version: '4.1.0', sha256: target }, challenger: { version: '4.0.0' } });
       }
+      expect(first.json()).toMatchObject({ message: 'Every worker (1) made the change.', workers: [{ status: 'done', change: 'promote' }] });
+      // The repeat says that it changed nothing, worker by worker.
+      expect(again.json()).toMatchObject({ message: "Nothing changed: the model asked for is every worker's (1) champion already.", workers: [{ status: 'done', change: 'none' }] });
       const refused = await promoteNamed('0'.repeat(64));
       expect(refused.statusCode).toBe(422);
       expect(refused.json()).toMatchObject({ status: 'failed', workers: [{ status: 'failed', error: expect.stringMatching(/neither the champion nor the challenger here \(the challenger is 4\.0\.0/) }] });
