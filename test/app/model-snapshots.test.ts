@@ -33,6 +33,9 @@ afterEach(async () => {
 
 const cardVersion = (modelPath: string) => (JSON.parse(readFileSync(join(dirname(modelPath), 'model_card.json'), 'utf8')) as { model_version: string }).model_version;
 const snapshotsWritten = () => readdirSync(snapshots).map((name) => join(snapshots, name, 'churn_model.onnx'));
+/** An app built but not started up: a worker just forked, whose onReady hooks have not run. */
+const unreadyApp = (env: Record<string, string>) =>
+  buildApp({ config: loadConfig({ PREDICTION_LOG: 'false', LOG_LEVEL: 'warn', ...env }), logStream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
 const modelVersion = async (instance: FastifyInstance) => (postJson(instance, '/predict', VALID_CUSTOMER).then((response) => response.json() as { model_version: string })).then((body) => body.model_version);
 
 describe('model snapshots', () => {
@@ -98,8 +101,7 @@ describe('model snapshots', () => {
     copyFileSync(join(dirname(modelPath), 'model_card.json'), join(dirname(snapshot), 'model_card.json'));
     // The siblings have loaded a new model from MODEL_PATH since this worker was started from their snapshot.
     writeModelVersion(modelPath, '3.1.0');
-    const config = loadConfig({ MODEL_PATH: modelPath, MODEL_SNAPSHOT_DIR: snapshots, MODEL_SNAPSHOT_PATH: snapshot, PREDICTION_LOG: 'false', LOG_LEVEL: 'warn' });
-    app = await buildApp({ config, logStream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+    app = await unreadyApp({ MODEL_PATH: modelPath, MODEL_SNAPSHOT_DIR: snapshots, MODEL_SNAPSHOT_PATH: snapshot });
     // The primary asks the workers still starting too; this one has not run its start-up load yet.
     const reload = app.workers.collect('reload', undefined);
     await app.ready();
@@ -109,8 +111,7 @@ describe('model snapshots', () => {
 
   it('takes a promotion asked while it starts after loading CHALLENGER_MODEL_PATH: it promotes that model instead of finding no challenger', async () => {
     const [champion, challenger] = models.paths as [string, string];
-    const config = loadConfig({ MODEL_PATH: champion, CHALLENGER_MODEL_PATH: challenger, PREDICTION_LOG: 'false', LOG_LEVEL: 'warn' });
-    app = await buildApp({ config, logStream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+    app = await unreadyApp({ MODEL_PATH: champion, CHALLENGER_MODEL_PATH: challenger });
     const sha256 = createHash('sha256').update(readFileSync(challenger)).digest('hex');
     const promotion = app.workers.collect('challenger-promote', { call: { at: new Date().toISOString(), address: '127.0.0.1', request_id: 'promote-1' }, sha256 });
     await app.ready();
