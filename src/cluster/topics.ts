@@ -59,9 +59,12 @@ export const GATHER_TIMEOUT_MS: Readonly<Record<Topic, number>> = {
   reload: 60_000,
   /** Every worker loads and checks the challenger within this, as for a reload. */
   'challenger-load': 60_000,
-  /** Dropping and promoting take no load; the time is for a worker still busy with a model run. */
-  'challenger-drop': 10_000,
-  'challenger-promote': 10_000,
+  /**
+   * Dropping and promoting take no load, but a worker still starting answers after its start-up
+   * loads (the champion's and the challenger's), so they wait as long as a load.
+   */
+  'challenger-drop': 60_000,
+  'challenger-promote': 60_000,
   /** A drift request, or the primary's periodic check, waits this long for every worker's counts. */
   drift: 3000,
   /** A drift request, or the primary's periodic check, waits this long for every worker's plausibility counts. */

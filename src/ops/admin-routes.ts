@@ -244,8 +244,8 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ adminToken: string; config: Confi
       const outcomes = await app.workers.gather('challenger-promote', { call: rolloutCall(request), sha256 }, GATHER_TIMEOUT_MS['challenger-promote']);
       const changes = outcomes.flatMap((outcome) => (outcome.error === undefined ? [outcome.result.change] : []));
       const { code, body } = rolloutAnswer('promote', outcomes);
-      // A rollback when the workers that changed all undid their last promotion; each names its own change.
-      const action = changes.includes('rollback') && !changes.includes('promote') ? 'rollback' : 'promote';
+      // A rollback when a worker undid its last promotion: one started since has no history and says promote.
+      const action = changes.includes('rollback') ? 'rollback' : 'promote';
       const unchanged = changes.filter((change) => change === 'none').length;
       if (body.status === 'done' && unchanged > 0) {
         body.message =

@@ -76,6 +76,8 @@ export default fp<DataPlanePluginOptions>(
           : undefined;
       if (dataPlane.model !== model) {
         if (snapshot) void discardModelSnapshot(snapshot).catch(() => undefined);
+        // The later swap tells its model; a challenger this load dropped is told gone here, unless one was loaded since.
+        if (challengerDropped && !dataPlane.challenger) app.workers.challengerStateChanged(null);
         return;
       }
       // Null only while no challenger has been loaded since: a later load reports its own.

@@ -8,6 +8,8 @@ import { Writable } from 'node:stream';
 import { buildApp } from '../../src/app.js';
 import { WorkerGroup } from '../../src/cluster/worker-group.js';
 import { loadConfig } from '../../src/config.js';
+import { loadChurnModel } from '../../src/data-plane/churn-model.js';
+import type { Model } from '../../src/data-plane/model.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
 import { versionedModels, writeModelVersion, type VersionedModels } from '../data-plane/model-fixtures.js';
 
@@ -143,6 +145,47 @@ describe('model snapshots', () => {
       expect(state).toMatchObject(app.dataPlane.challengerRouting);
       expect(sameBytes(state?.path, champion)).toBe(true);
       expect(dirname(state!.path)).not.toBe(dirname(promoted!));
+    });
+
+    it('a reload that dropped the challenger says so even when a later reload swapped in before its copy was written', async () => {
+      const [champion, challenger] = models.paths as [string, string];
+      const later = join(dirname(dirname(champion)), 'model-later', 'churn_model.onnx');
+      writeModelVersion(later, '3.2.0');
+      const laterModel = await loadChurnModel(later, { intraOpThreads: 1 });
+      let instant: Model | undefined;
+      let secondReload: Promise<unknown> | undefined;
+      let armed = false;
+      app = await buildApp({
+        config: loadConfig({ MODEL_PATH: champion, CHALLENGER_MODEL_PATH: challenger, MODEL_SNAPSHOT_DIR: snapshots, PREDICTION_LOG: 'false', LOG_LEVEL: 'warn' }),
+        logStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+        modelLoader: async (path) => {
+          if (instant) return instant;
+          const model = await loadChurnModel(path, { intraOpThreads: 1 });
+          if (armed) {
+            armed = false;
+            // Asked right after the first reload's swap (its challenger is gone by then), and in at once, while the first still copies its file.
+            setImmediate(() => {
+              instant = laterModel;
+              secondReload = app!.reloadModel('reload');
+            });
+          }
+          return model;
+        },
+      });
+      await app.ready();
+      const toldChallenger = vi.spyOn(WorkerGroup.prototype, 'challengerStateChanged');
+      const told = vi.spyOn(WorkerGroup.prototype, 'modelSnapshotWritten');
+      // MODEL_PATH now holds the challenger's model: the reload makes it the champion and drops the challenger.
+      writeModelVersion(champion, '3.1.0');
+      armed = true;
+      await app.reloadModel('reload');
+      await vi.waitFor(() => expect(secondReload).toBeDefined());
+      await secondReload;
+      expect(app.dataPlane.challenger).toBeUndefined();
+      expect(await modelVersion(app)).toBe('3.2.0');
+      await vi.waitFor(() => expect([...told.mock.calls, ...toldChallenger.mock.calls.map(([state]) => ['challenger', state])]).toHaveLength(2));
+      expect(told.mock.calls.map(([path, state]) => [cardVersion(path!), state])).toEqual([['3.2.0', undefined]]);
+      expect(toldChallenger.mock.calls).toEqual([[null]]);
     });
 
     it('a reload whose copy finishes after a promotion swapped tells nothing and removes its copy: the promotion told what serves', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqlitePredictionLogStore } from '../../src/prediction-log/sqlite-store.js';
 import { versionedModels, type VersionedModels } from '../data-plane/model-fixtures.js';
 import { buildTestApp, postJson, VALID_CUSTOMER } from '../helpers.js';
@@ -140,6 +140,22 @@ describe('the challenger admin routes', () => {
       expect(info.rollout_history.map((event: { action: string }) => event.action)).toEqual(['load', 'promote', 'rollback', 'drop']);
       expect(info.rollout_history[0]).toMatchObject({ by: { address: '127.0.0.1', request_id: 'put-1' }, champion: { version: '4.0.0' }, challenger: { version: '4.1.0', mode: 'canary', share: 0.1 } });
       expect(Date.parse(info.rollout_history[0].at)).toBeGreaterThan(Date.now() - 60_000);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers rollback when a worker undid its last promotion, though one started since (no history) says promote', async () => {
+    const { app } = await buildTestApp({ ADMIN_TOKEN: TOKEN, MODEL_PATH: CHAMPION });
+    try {
+      await load(app, { path: CHALLENGER, mode: 'shadow', share: 1 });
+      const models = { champion: { version: '4.0.0', sha256: 'a'.repeat(64) }, challenger: { version: '4.1.0', sha256: 'b'.repeat(64), mode: 'shadow' as const, share: 1 } };
+      vi.spyOn(app.workers, 'gather').mockResolvedValueOnce([
+        { pid: 101, result: { ...models, change: 'rollback' } },
+        { pid: 102, result: { ...models, change: 'promote' } },
+      ]);
+      const answer = (await promote(app)).json();
+      expect(answer).toMatchObject({ status: 'done', action: 'rollback', message: 'Every worker (2) made the change.', workers: [{ pid: 101, change: 'rollback' }, { pid: 102, change: 'promote' }] });
     } finally {
       await app.close();
     }
