@@ -74,15 +74,12 @@ export default fp<DataPlanePluginOptions>(
               app.log.error({ err: error, modelPath: model.path }, 'no snapshot of the model could be written; a worker started later loads MODEL_PATH'),
             )
           : undefined;
-      if (dataPlane.model !== model) {
-        if (snapshot) void discardModelSnapshot(snapshot).catch(() => undefined);
-        // The later swap tells its model; a challenger this load dropped is told gone here, unless one was loaded since.
-        if (challengerDropped && !dataPlane.challenger) app.workers.challengerStateChanged(null);
-        return;
-      }
-      // Null only while no challenger has been loaded since: a later load reports its own.
+      // A swap since tells its own model, and this copy is nobody's; the challenger this load
+      // dropped is told gone either way, unless one was loaded since (that load tells its own).
+      const stillServed = dataPlane.model === model;
+      if (snapshot && !stillServed) void discardModelSnapshot(snapshot).catch(() => undefined);
       const challengerNow = challengerDropped && !dataPlane.challenger ? null : undefined;
-      if (snapshot !== undefined) app.workers.modelSnapshotWritten(snapshot, challengerNow);
+      if (snapshot !== undefined && stillServed) app.workers.modelSnapshotWritten(snapshot, challengerNow);
       else if (challengerNow === null) app.workers.challengerStateChanged(null);
     };
 
